@@ -1,0 +1,261 @@
+"""Input checks shared by every estimator. Each error names the argument."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = [
+    "as_2d",
+    "check_array",
+    "check_xy",
+    "check_labels",
+    "check_int",
+    "check_positive",
+    "check_choice",
+    "check_random_state",
+    "check_min_samples",
+    "is_tensor",
+]
+
+
+def is_tensor(obj: Any) -> bool:
+    """True for a ``torch.Tensor`` (without importing torch when it is not loaded)."""
+    mod = type(obj).__module__
+    return mod.startswith("torch") and hasattr(obj, "detach")
+
+
+def _to_numpy(x: Any, name: str) -> np.ndarray:
+    if is_tensor(x):
+        x = x.detach()
+        if x.is_complex():
+            raise ValueError(f"{name} has a complex dtype ({x.dtype}); expected real numbers")
+        if x.dtype.is_floating_point and x.dtype not in (_torch().float32, _torch().float64):
+            x = x.float()
+        return x.cpu().numpy()
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"{name} must be an array of numbers, got a string")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be read as an array: {exc}") from None
+    return arr
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def as_2d(arr: np.ndarray, name: str) -> np.ndarray:
+    """1-D becomes (n, 1); 2-D is kept; anything else is an error."""
+    if arr.ndim == 1:
+        return arr.reshape(-1, 1)
+    if arr.ndim == 2:
+        return arr
+    raise ValueError(
+        f"{name} must be 1-D (n_samples,) or 2-D (n_samples, n_features), "
+        f"got {arr.ndim}-D with shape {tuple(arr.shape)}"
+    )
+
+
+def _check_numeric_dtype(arr: np.ndarray, name: str) -> None:
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ValueError(f"{name} has a complex dtype ({arr.dtype}); expected real numbers")
+    if kind not in "biuf":
+        raise ValueError(
+            f"{name} has dtype {arr.dtype}; expected a numeric array (int, bool or float)"
+        )
+
+
+def check_array(
+    x: Any,
+    name: str = "x",
+    *,
+    min_samples: int = 2,
+    dtype: Any = np.float64,
+    native: bool = False,
+) -> Any:
+    """Validate one sample matrix and return it as ``(n_samples, n_features)``.
+
+    Parameters
+    ----------
+    x : array-like or torch.Tensor
+        The samples; 1-D input is one feature.
+    name : str
+        Argument name used in error messages.
+    min_samples : int
+        Fewest rows accepted.
+    dtype : numpy dtype
+        Output dtype for numpy output.
+    native : bool
+        If True and ``x`` is a torch tensor, return a floating torch tensor on its own
+        device (for GPU backends) instead of a numpy array.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        2-D array, finite, at least ``min_samples`` rows.
+
+    Raises
+    ------
+    ValueError
+        Empty input, more than 2 dimensions, a non-numeric or complex dtype, NaN or inf,
+        or fewer than ``min_samples`` rows.
+    """
+    if native and is_tensor(x):
+        torch = _torch()
+        t = x.detach()
+        if t.is_complex():
+            raise ValueError(f"{name} has a complex dtype ({t.dtype}); expected real numbers")
+        if t.dim() == 1:
+            t = t.reshape(-1, 1)
+        elif t.dim() != 2:
+            raise ValueError(
+                f"{name} must be 1-D (n_samples,) or 2-D (n_samples, n_features), "
+                f"got {t.dim()}-D with shape {tuple(t.shape)}"
+            )
+        if t.numel() == 0:
+            raise ValueError(f"{name} is empty (shape {tuple(t.shape)})")
+        if not t.dtype.is_floating_point:
+            t = t.to(torch.float32)
+        if torch.isnan(t).any():
+            raise ValueError(f"{name} contains NaN")
+        if not torch.isfinite(t).all():
+            raise ValueError(f"{name} contains inf")
+        check_min_samples(t.shape[0], min_samples, name)
+        return t
+    arr = _to_numpy(x, name)
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(arr.shape)})")
+    _check_numeric_dtype(arr, name)
+    arr = as_2d(arr, name)
+    arr = np.asarray(arr, dtype=dtype)
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains inf")
+    check_min_samples(arr.shape[0], min_samples, name)
+    return arr
+
+
+def check_min_samples(n: int, min_samples: int, name: str = "x", why: str = "") -> None:
+    """Raise when there are fewer than ``min_samples`` rows."""
+    if n < min_samples:
+        reason = why or f"at least {min_samples} samples are needed"
+        raise ValueError(f"{name} has {n} samples; {reason}")
+
+
+def check_xy(
+    x: Any,
+    y: Any,
+    *,
+    names: Sequence[str] = ("x", "y"),
+    min_samples: int = 2,
+    native: bool = False,
+) -> tuple[Any, Any]:
+    """Validate a pair of sample matrices with the same number of rows."""
+    xa = check_array(x, names[0], min_samples=1, native=native)
+    ya = check_array(y, names[1], min_samples=1, native=native)
+    if xa.shape[0] != ya.shape[0]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same number of samples, "
+            f"got {xa.shape[0]} and {ya.shape[0]}"
+        )
+    check_min_samples(xa.shape[0], min_samples, names[0])
+    return xa, ya
+
+
+def check_labels(y: Any, name: str = "y", *, min_samples: int = 1) -> np.ndarray:
+    """Validate discrete codes and return them as a 2-D int64 array of row codes.
+
+    Accepts integer, bool, or float arrays whose values are all integers (1-D or 2-D).
+    Each column is kept; use :func:`encode_rows` to turn rows into single symbols.
+
+    Raises
+    ------
+    ValueError
+        Non-integral floats, NaN, non-numeric dtype, more than 2 dimensions, empty.
+    """
+    arr = _to_numpy(y, name)
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(arr.shape)})")
+    _check_numeric_dtype(arr, name)
+    arr = as_2d(arr, name)
+    if arr.dtype.kind == "f":
+        if np.isnan(arr).any():
+            raise ValueError(f"{name} contains NaN")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains inf")
+        if not np.all(arr == np.round(arr)):
+            raise ValueError(
+                f"{name} must hold integer-coded discrete values; got non-integer floats "
+                "(bin continuous data first, or use a continuous estimator)"
+            )
+    check_min_samples(arr.shape[0], min_samples, name)
+    return arr.astype(np.int64)
+
+
+def encode_rows(codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """Map each row of an integer matrix to one symbol ``0..k-1`` (hashing rows, no k**d table).
+
+    Returns the symbols (n,) and the number of distinct rows k.
+    """
+    codes = np.ascontiguousarray(codes)
+    if codes.ndim == 1 or codes.shape[1] == 1:
+        _, inv = np.unique(codes.reshape(-1), return_inverse=True)
+    else:
+        view = codes.view(np.dtype((np.void, codes.dtype.itemsize * codes.shape[1])))
+        _, inv = np.unique(view.reshape(-1), return_inverse=True)
+    inv = inv.reshape(-1).astype(np.int64)
+    return inv, int(inv.max()) + 1 if inv.size else 0
+
+
+def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """An integer within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
+    return value
+
+
+def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """A finite real number > 0 (or >= 0)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
+    """One of a fixed set of options."""
+    if value not in choices:
+        opts = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {opts}; got {value!r}")
+    return value
+
+
+def check_random_state(random_state: Any, name: str = "random_state") -> np.random.Generator:
+    """None, an int seed, or a ``numpy.random.Generator``."""
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {random_state}")
+        return np.random.default_rng(int(random_state))
+    raise ValueError(f"{name} must be None, an int or a numpy Generator, got {random_state!r}")
