@@ -13,6 +13,7 @@ __all__ = ["MI_ESTIMATORS", "ENTROPY_ESTIMATORS", "get_estimator", "get_entropy_
 
 # name -> "module:attribute" of an MIEstimator subclass
 MI_ESTIMATORS: dict[str, str] = {
+    "auto": "mi_probe.estimators.auto:AutoEstimator",
     "ksg": "mi_probe.estimators.ksg:KSGEstimator",
     "mixed": "mi_probe.estimators.mixed:MixedEstimator",
     "binning": "mi_probe.estimators.binning:BinningEstimator",
