@@ -60,8 +60,8 @@ FAMILIES: dict[str, _Family] = {
 }
 """Base families: id prefix -> (parameter regex, id template, constructor)."""
 
-# benchmark-mi's benchmark list (Czyz et al. 2023, ``bmi.benchmark.BENCHMARK_TASKS_LIST``)
-# without the Swiss-roll embedding, then mi_probe's tasks with a discrete variable.
+# benchmark-mi's benchmark list (Czyz et al. 2023, ``bmi.benchmark.BENCHMARK_TASKS_LIST``),
+# then mi_probe's tasks with a discrete variable.
 _SPARSE = "multinormal-sparse-{d}-{d}-2-2.0"
 _DEFAULT_IDS: tuple[str, ...] = (
     # one-dimensional
@@ -74,6 +74,7 @@ _DEFAULT_IDS: tuple[str, ...] = (
     "half_cube-1v1-normal-0.75",
     "student-identity-1-1-1",
     "asinh-student-identity-1-1-1",
+    "swissroll_x-normal_cdf-1v1-normal-0.75",
     # multinormal
     *(f"multinormal-dense-{d}-{d}-0.5" for d in (2, 3, 5, 25, 50)),
     *(_SPARSE.format(d=d) for d in (2, 3, 5, 25)),
@@ -105,8 +106,7 @@ def list_tasks() -> list[str]:
     Returns
     -------
     list of str
-        benchmark-mi's 40 benchmark tasks (Czyz et al. 2023) except the Swiss-roll
-        embedding, followed by three tasks with a discrete variable. ``get_task`` also
+        benchmark-mi's 40 benchmark tasks (Czyz et al. 2023), followed by three tasks with a discrete variable. ``get_task`` also
         accepts any other id of a known family, e.g. ``"multinormal-dense-10-4-0.3"`` or
         ``"asinh-half_cube-1v1-normal-0.5"``.
     """
@@ -156,7 +156,8 @@ def get_task(task_id: str) -> Task:
         ``"student-identity-{dim_x}-{dim_y}-{dof}"``, ``"student-dense-..."``,
         ``"student-sparse-..."``, ``"mixed-uniform-{m}"``, ``"mixed-gaussian-{k}-{sigma}"``,
         ``"discrete-bsc-{p}"``), optionally prefixed by any chain of the MI-preserving
-        transforms ``half_cube-``, ``asinh-``, ``normal_cdf-``, ``wiggly-``, ``spiral-``.
+        transforms ``half_cube-``, ``asinh-``, ``normal_cdf-``, ``wiggly-``, ``spiral-``
+        (and ``swissroll_x-`` for a 1-D x in [0, 1]).
 
     Returns
     -------

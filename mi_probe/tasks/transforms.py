@@ -8,6 +8,9 @@ samples look very different to an estimator. The maps and their ids are benchmar
 - ``asinh-{base}``: ``arcsinh`` per coordinate (lighter tails, e.g. of a Student-t);
 - ``normal_cdf-{base}``: the standard normal CDF per coordinate (onto (0, 1));
 - ``wiggly-{base}`` (1-D): two fixed strictly increasing wiggly functions;
+- ``swissroll_x-{base}`` (``x`` 1-D in [0, 1], e.g. ``normal_cdf-1v1-normal-0.75``):
+  embeds ``x`` as a Swiss roll in 2-D, ``t = 1.5 pi (1 + 2 x)``,
+  ``x -> (t cos t, t sin t) / 21``; ``y`` is unchanged and ``dim_x`` becomes 2;
 - ``spiral-{base}``: ``v -> R(|v|^2 / dim) v`` with ``R(t)`` the rotation by angle ``t``
   in the plane of coordinates (0, 1) for ``x`` and (1, 2) for ``y`` (needs
   ``dim_x >= 2``, ``dim_y >= 3``); a norm-preserving, invertible twist.
@@ -33,6 +36,7 @@ __all__ = [
     "wiggly_x",
     "wiggly_y",
     "spiral",
+    "swissroll",
     "mixture_icdf",
     "TRANSFORMS",
     "transform_task",
@@ -121,6 +125,31 @@ def mixture_icdf(
     return 0.5 * (a + b)
 
 
+def swissroll(x: Array) -> Array:
+    """Embed ``x`` of shape (n, 1) with values in [0, 1] as a 2-D Swiss roll, shape (n, 2)."""
+    t = 1.5 * np.pi * (1.0 + 2.0 * x[:, 0])
+    return np.stack([t * np.cos(t), t * np.sin(t)], axis=1) / 21.0
+
+
+def _swissroll_task(base: Task) -> Task:
+    if base.dim_x != 1 or base.discrete_x:
+        raise ValueError(
+            f"swissroll_x needs a continuous 1-D x with values in [0, 1], got dim_x={base.dim_x} "
+            f"({base.id!r})"
+        )
+    inner = base.transformed("swissroll_x", swissroll, lambda y: y, "Swiss roll")
+    return Task(
+        id=inner.id,
+        dim_x=2,
+        dim_y=base.dim_y,
+        name=inner.name,
+        mi=base.mi,
+        sampler=inner.sampler,
+        discrete_y=base.discrete_y,
+        params=inner.params,
+    )
+
+
 def _spiral_task(base: Task) -> Task:
     if base.dim_x < 2 or base.dim_y < 3:
         raise ValueError(
@@ -147,6 +176,7 @@ TRANSFORMS: dict[str, Callable[[Task], Task]] = {
     "normal_cdf": lambda b: b.transformed("normal_cdf", normal_cdf, normal_cdf, "Normal CDF"),
     "wiggly": _wiggly_task,
     "spiral": _spiral_task,
+    "swissroll_x": _swissroll_task,
 }
 """Id prefix -> function wrapping a base task."""
 
