@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from scipy.special import logsumexp
 
 from ._base import nudge
 
@@ -56,10 +57,70 @@ class NumpyBackend:
         return out
 
     def gaussian_logsumexp(
-        self, queries: np.ndarray, points: np.ndarray, variance: float
+        self, queries: np.ndarray, points: np.ndarray, variance: Any
     ) -> np.ndarray:
-        out = np.empty(queries.shape[0])
-        for s, e in self._blocks(queries.shape[0]):
-            d = _pairwise(queries[s:e], points, "l2")
-            out[s:e] = logsumexp(-(d * d) / (2.0 * variance), axis=1)
-        return out
+        """``log sum_j exp(-|q_i - p_j|^2 / (2 v))``, shape (m,), or (len(v), m) for a
+        sequence of variances ``[v, 4 v, 16 v, ...]`` (one distance computation and one
+        exp serve them all)."""
+        # Squared distances by the matmul expansion |q|^2 + |p|^2 - 2 q.p on data
+        # centred at the points' mean (kernel sums have no boundary to round across),
+        # in row blocks of at most 2**22 entries.
+        variances, single = _variances(variance)
+        p = np.asarray(points, dtype=np.float64)
+        q = np.asarray(queries, dtype=np.float64)
+        center = p.mean(axis=0)
+        p = p - center
+        q = q - center
+        pn = np.einsum("ij,ij->i", p, p)
+        qn = np.einsum("ij,ij->i", q, q)
+        m, n = q.shape[0], p.shape[0]
+        step = max(1, min(m, (1 << 22) // max(n, 1)))
+        out = np.empty((len(variances), m))
+        for s in range(0, m, step):
+            e = min(m, s + step)
+            a = q[s:e] @ p.T  # q.p
+            a *= 2.0
+            a -= pn
+            a -= qn[s:e, None]  # -|q - p|^2
+            np.minimum(a, 0.0, out=a)
+            top = a.max(axis=1)  # the nearest point, the same for every variance
+            a -= top[:, None]
+            prev_v = None
+            for i, v in enumerate(variances):
+                if prev_v is None:
+                    np.multiply(a, 1.0 / (2.0 * v), out=a)
+                    np.exp(a, out=a)
+                else:
+                    # exp(-d/(2*4v)) = exp(-d/(2v)) ** (1/4): two square roots instead of
+                    # an exp; entries that underflowed are < e^-186 of the largest one
+                    for _ in range(2 * _quarterings(prev_v, v)):
+                        np.sqrt(a, out=a)
+                out[i, s:e] = top / (2.0 * v) + np.log(a.sum(axis=1))
+                prev_v = v
+        return out[0] if single else out
+
+
+def _quarterings(prev: float, v: float) -> int:
+    """k with v == prev * 4**k; the variances were checked to be so spaced (k == 1)."""
+    return int(round(np.log(v / prev) / np.log(4.0)))
+
+
+def _variances(variance: Any) -> tuple[list[float], bool]:
+    """Validate one variance or a sequence of them, each 4 times the previous.
+
+    Only the factor 4 is allowed: an entry that underflows in the first exp is then
+    below e^-186 (float64) or e^-22 (float32) of the row's largest term, so taking
+    fourth roots loses nothing; larger factors would.
+    """
+    single = np.ndim(variance) == 0
+    vs = [float(variance)] if single else [float(v) for v in np.asarray(variance).ravel()]
+    if not vs or any(not np.isfinite(v) or v <= 0 for v in vs):
+        raise ValueError(f"variance must be > 0 and finite, got {variance!r}")
+    for a, b in zip(vs, vs[1:]):
+        k = np.log(b / a) / np.log(4.0)
+        if abs(k - 1.0) > 1e-9:
+            raise ValueError(
+                "in a sequence of variances each must be 4 times the previous "
+                f"(e.g. [v, 4 v]), got {list(vs)}"
+            )
+    return vs, single

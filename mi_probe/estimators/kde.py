@@ -1,0 +1,455 @@
+"""Kernel estimators: the noisy-layer pairwise-distance bounds and a KDE plug-in MI.
+
+Two different quantities live here.
+
+``noisy_layer_mi(x, t)``
+    The mutual information of a layer with additive Gaussian noise,
+    ``I(X; T + N(0, s2 I))``, where the empirical distribution of ``T`` makes
+    ``T + N`` a Gaussian mixture with one component per sample. Its entropy is
+    bracketed by the pairwise-distance estimators of Kolchinsky & Tracey (2017): the
+    KL divergence between components gives an upper bound, the Bhattacharyya
+    distance a lower bound. This is the estimator Saxe et al. (2018) used for the
+    information plane; the noise variance is a modelling choice, not a nuisance
+    parameter: the result depends on it.
+``kde_mi(x, y)``
+    A plug-in estimate of ``I(X; Y)`` for continuous ``x`` and ``y`` from
+    leave-one-out Gaussian kernel density estimates with Scott or Silverman
+    bandwidths.
+
+Kernel sums run through a backend's ``gaussian_logsumexp`` (chunked; no ``n x n``
+matrix is held beyond a block of rows).
+
+References
+----------
+.. [1] A. Kolchinsky, B. D. Tracey, "Estimating mixture entropy with pairwise
+   distances", Entropy 19, 361 (2017).
+.. [2] A. M. Saxe, Y. Bansal, J. Dapello, M. Advani, A. Kolchinsky, B. D. Tracey,
+   D. D. Cox, "On the information bottleneck theory of deep learning", ICLR 2018.
+.. [3] D. W. Scott, Multivariate Density Estimation, Wiley (1992).
+.. [4] B. W. Silverman, Density Estimation for Statistics and Data Analysis,
+   Chapman & Hall (1986).
+.. [5] H. Joe, "Estimation of entropy and other functionals of a multivariate
+   density", Ann. Inst. Statist. Math. 41, 683-697 (1989) (the resubstitution /
+   leave-one-out plug-in entropy).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import (
+    check_array,
+    check_choice,
+    check_labels,
+    check_positive,
+    check_random_state,
+    check_xy,
+    encode_rows,
+    is_tensor,
+)
+from ..backends import BACKENDS, pick
+from ..result import MIResult
+from ._base import from_function
+
+__all__ = ["noisy_layer_mi", "kde_mi", "kde_entropy", "KDEEstimator"]
+
+_BOUNDS = ("upper", "lower")
+_BANDWIDTHS = ("scott", "silverman")
+_REGIME = "I(X;T+N(0, s2 I)) of a noisy layer"
+# our own backends take a sequence [v, 4v] in one pass (one GEMM and one exp)
+_FUSED = ("numpy", "kdtree", "torch")
+
+
+def _to_numpy64(a: Any) -> np.ndarray:
+    if is_tensor(a):
+        return a.detach().cpu().double().numpy()
+    return np.asarray(a, dtype=np.float64)
+
+
+def _pick_backend(backend: str, points: Any) -> Any:
+    """``"auto"``: torch for tensors (CPU or CUDA; KeOps on CUDA when healthy), the
+    blocked numpy kernel (float64) for numpy arrays."""
+    check_choice(backend, "backend", BACKENDS)
+    if backend != "auto":
+        return pick(backend, points)
+    if is_tensor(points):
+        if points.is_cuda:
+            return pick("auto", points)
+        return pick("torch", points)
+    return pick("numpy", points)
+
+
+def _lse_pair(be: Any, pts: Any, variance: float) -> tuple[np.ndarray, np.ndarray]:
+    """``log sum_j exp(-|t_i - t_j|^2 / (2 v))`` for v = variance and 4 * variance."""
+    if be.name in _FUSED:
+        both = _to_numpy64(be.gaussian_logsumexp(pts, pts, [variance, 4.0 * variance]))
+        return both[0], both[1]
+    return (
+        _to_numpy64(be.gaussian_logsumexp(pts, pts, variance)),
+        _to_numpy64(be.gaussian_logsumexp(pts, pts, 4.0 * variance)),
+    )
+
+
+def _group_rows(x: Any, n: int) -> tuple[np.ndarray, int]:
+    """Symbols of the distinct rows of ``x`` (integer labels or exact float rows)."""
+    integer = (
+        not (x.dtype.is_floating_point or x.dtype.is_complex)
+        if is_tensor(x)
+        else np.asarray(x).dtype.kind in "biu"
+    )
+    if integer:
+        codes = check_labels(x, "x")
+    else:
+        codes = check_array(x, "x", min_samples=1) + 0.0  # -0.0 -> 0.0
+    if codes.shape[0] != n:
+        raise ValueError(
+            f"x and t must have the same number of samples, got {codes.shape[0]} and {n}"
+        )
+    return encode_rows(codes)
+
+
+def noisy_layer_mi(
+    x: Any,
+    t: Any,
+    *,
+    noise_variance: float = 0.1,
+    bound: str = "upper",
+    backend: str = "auto",
+) -> MIResult:
+    """Pairwise-distance bounds on ``I(X; T + N(0, noise_variance I))`` in nats.
+
+    Parameters
+    ----------
+    x : array-like or tensor, shape (n_samples,) or (n_samples, d_x)
+        The conditioning variable, used only to group the samples: its distinct rows
+        define the groups. Either the network inputs (each distinct input is one
+        mixture component, giving ``I(X; T) = H(T) - H(T | X)``) or integer class
+        labels (giving ``I(T; Y) = H(T) - sum_c p(c) H(T | Y = c)``).
+    t : array-like or tensor, shape (n_samples,) or (n_samples, d)
+        The layer's activations for those samples (float32 tensors are computed in
+        float32, numpy arrays in float64).
+    noise_variance : float, default 0.1
+        Variance ``s2`` of the isotropic Gaussian noise added to ``t``. Saxe et al.
+        used 1e-1 with tanh networks; the value sets the scale at which activations
+        count as distinguishable.
+    bound : {"upper", "lower"}
+        Which estimate ``value`` holds: the KL-based (upper) or the Bhattacharyya-based
+        (lower) one. Both are always in ``diagnostics``.
+    backend : {"auto", "numpy", "kdtree", "torch", "keops"}
+        Where the kernel sums run. ``"auto"``: torch for tensors (KeOps on CUDA when
+        healthy), blocked numpy for numpy arrays.
+
+    Returns
+    -------
+    MIResult
+        ``value`` in nats (clipped at 0); ``diagnostics`` with ``"upper"``,
+        ``"lower"``, ``"noise_variance"``, ``"regime"``, ``"bracket"`` (a guaranteed
+        interval, see Notes), ``"h_upper"``/``"h_lower"`` (the mixture entropy
+        ``H(T + N)`` bounds) and ``"n_groups"``.
+
+    Raises
+    ------
+    ValueError
+        Bad ``x`` or ``t`` (NaN, inf, shape, dtype), mismatched lengths, fewer than 2
+        samples, ``noise_variance <= 0``, or an unknown ``bound`` / ``backend``.
+
+    Notes
+    -----
+    With ``D`` a distance between mixture components, the pairwise estimator of a
+    mixture's entropy is ``H_D = H(N) - mean_i log mean_j exp(-D(i, j))`` (all
+    components have the same entropy ``H(N) = d/2 log(2 pi e s2)``). With the KL
+    divergence ``|t_i - t_j|^2 / (2 s2)`` it is an upper bound on the entropy of
+    ``T + N``, with the Bhattacharyya distance ``|t_i - t_j|^2 / (8 s2)`` (the KL form
+    at variance ``4 s2``) a lower bound. The reported MI estimates follow the papers:
+    ``upper = H_KL(T) - sum_g p_g H_KL(T | g)``, ``lower`` likewise with ``H_BD``
+    (``H(N)`` cancels). When each group is a single point, as for distinct inputs
+    ``x``, ``H(T | X) = H(N)`` is exact and ``lower <= I <= upper`` are true bounds.
+    With larger groups (labels) the difference of two bounds is not a bound;
+    ``diagnostics["bracket"] = (H_BD(T) - sum p H_KL(T|g), H_KL(T) - sum p H_BD(T|g))``
+    is one, and contains both estimates. Cost: one kernel pass over all pairs and one
+    over the pairs inside each group (``n^2 + sum_g n_g^2`` kernel values).
+
+    References
+    ----------
+    Kolchinsky & Tracey, Entropy 19, 361 (2017); Saxe et al., ICLR 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(8.0)  # 8 distinct inputs, 1 apart
+    >>> r = noisy_layer_mi(x, 10 * x, noise_variance=0.1)  # far apart: I -> log 8
+    >>> round(float(r), 4), round(float(np.log(8)), 4)
+    (2.0794, 2.0794)
+    """
+    check_choice(bound, "bound", _BOUNDS)
+    s2 = check_positive(noise_variance, "noise_variance")
+    check_choice(backend, "backend", BACKENDS)
+    ta = check_array(t, "t", min_samples=1, native=True)
+    n, d = int(ta.shape[0]), int(ta.shape[1])
+    groups, n_groups = _group_rows(x, n)
+    if n < 2:
+        raise ValueError(f"t has {n} samples; at least 2 are needed")
+    be = _pick_backend(backend, ta)
+
+    log_n = np.log(n)
+    kl_all, bd_all = _lse_pair(be, ta, s2)
+    a_kl = float(np.mean(kl_all)) - log_n  # mean_i log mean_j exp(-D_KL)
+    a_bd = float(np.mean(bd_all)) - log_n
+    # conditional terms: sum_g p_g * mean_{i in g} log mean_{j in g} exp(-D); 0 for singletons
+    counts = np.bincount(groups, minlength=n_groups)
+    c_kl = c_bd = 0.0
+    multi = np.flatnonzero(counts > 1)
+    if multi.size:
+        order = np.argsort(groups, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        if is_tensor(ta):
+            import torch
+
+            sorted_t = ta[torch.as_tensor(order, device=ta.device)]
+        else:
+            sorted_t = ta[order]
+        for g in multi:
+            m = int(counts[g])
+            sub = sorted_t[starts[g] : starts[g] + m]
+            k1, k4 = _lse_pair(be, sub, s2)
+            # p_g * mean over the group = sum over the group / n
+            c_kl += (float(np.sum(k1)) - m * np.log(m)) / n
+            c_bd += (float(np.sum(k4)) - m * np.log(m)) / n
+    upper = float(-a_kl + c_kl)
+    lower = float(-a_bd + c_bd)
+    h_noise = float(0.5 * d * np.log(2.0 * np.pi * np.e * s2))
+    bracket = (float(max(-a_bd + c_kl, 0.0)), float(-a_kl + c_bd))
+    raw = upper if bound == "upper" else lower
+    return MIResult(
+        value=max(raw, 0.0),
+        estimator="kde",
+        n_samples=n,
+        params=dict(noise_variance=s2, bound=bound, backend=backend),
+        backend=be.name,
+        diagnostics={
+            "raw_value": raw,
+            "upper": upper,
+            "lower": lower,
+            "noise_variance": s2,
+            "regime": _REGIME,
+            "bracket": bracket,
+            "h_upper": h_noise - a_kl,
+            "h_lower": h_noise - a_bd,
+            "n_groups": n_groups,
+        },
+    )
+
+
+def _bandwidth_factor(bandwidth: Any, n: int, d: int) -> float:
+    if isinstance(bandwidth, str):
+        if bandwidth == "scott":
+            return float(n ** (-1.0 / (d + 4)))
+        return float((n * (d + 2) / 4.0) ** (-1.0 / (d + 4)))
+    return bandwidth
+
+
+def _check_bandwidth(bandwidth: Any) -> Any:
+    if isinstance(bandwidth, str):
+        return check_choice(bandwidth, "bandwidth", _BANDWIDTHS)
+    return check_positive(bandwidth, "bandwidth")
+
+
+def _whiten(a: np.ndarray, name: str) -> tuple[np.ndarray, float]:
+    """``(a - mean) L^-T`` with ``L L^T`` the sample covariance; returns it and log det L."""
+    c = np.atleast_2d(np.cov(a, rowvar=False))
+    try:
+        low = np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        low = None
+    if low is None or np.min(np.diag(low)) <= 1e-12 * max(float(np.max(np.diag(low))), 1e-300):
+        raise ValueError(
+            f"{name} has a singular covariance (constant or linearly dependent columns, "
+            "or fewer samples than dimensions); the KDE bandwidth is fitted to it"
+        )
+    z = np.linalg.solve(low, (a - a.mean(axis=0)).T).T
+    return z, float(np.sum(np.log(np.diag(low))))
+
+
+def _loo_entropy(be: Any, z: np.ndarray, factor: float) -> tuple[float, int]:
+    """Leave-one-out KDE entropy (nats) of whitened data with kernel sd ``factor``."""
+    n, d = z.shape
+    h2 = factor * factor
+    lse = _to_numpy64(be.gaussian_logsumexp(z, z, h2))  # includes the point itself
+    # sum over j != i = exp(lse) - 1; isolated points (others < eps of the self term)
+    # are floored at eps so one outlier cannot make the estimate infinite
+    eps = np.finfo(np.float64).eps
+    others = -np.expm1(-np.maximum(lse, 0.0))  # (exp(lse) - 1) / exp(lse)
+    isolated = int(np.sum(others < eps))
+    log_others = lse + np.log(np.maximum(others, eps))
+    log_density = log_others - np.log(n - 1) - 0.5 * d * np.log(2.0 * np.pi * h2)
+    return float(-np.mean(log_density)), isolated
+
+
+def kde_mi(
+    x: Any,
+    y: Any,
+    *,
+    bandwidth: str | float = "scott",
+    noise_variance: float | None = None,
+    bound: str = "upper",
+    backend: str = "auto",
+    random_state: Any = None,
+) -> MIResult:
+    """Kernel density estimate of I(x; y) in nats, or the noisy-layer bound.
+
+    Parameters
+    ----------
+    x : array-like or tensor, shape (n_samples,) or (n_samples, d_x)
+    y : array-like or tensor, shape (n_samples,) or (n_samples, d_y)
+    bandwidth : {"scott", "silverman"} or float, default "scott"
+        Kernel standard deviation in whitened units (each of x, y is whitened by its
+        own sample covariance): Scott's factor ``n^(-1/(d+4))``, Silverman's
+        ``(n (d+2) / 4)^(-1/(d+4))`` with ``d`` the dimension of the density being
+        estimated (``d_x``, ``d_y`` and ``d_x + d_y``), or a fixed number > 0 used
+        for all three (as scipy's ``gaussian_kde`` scalar ``bw_method``).
+    noise_variance : float, optional
+        If given, return :func:`noisy_layer_mi(x, y, noise_variance=...)
+        <noisy_layer_mi>` instead (``x`` groups the samples, ``y`` is the layer).
+    bound : {"upper", "lower"}
+        Passed to :func:`noisy_layer_mi` (ignored by the plug-in estimator).
+    backend : {"auto", "numpy", "kdtree", "torch", "keops"}
+        Where the kernel sums run.
+    random_state : None, int or numpy Generator
+        Accepted for a uniform interface; the estimate is deterministic.
+
+    Returns
+    -------
+    MIResult
+        ``value`` clipped at 0, ``diagnostics`` with ``raw_value``, the three
+        leave-one-out entropies of the whitened data, the bandwidth factors and the
+        number of isolated points.
+
+    Raises
+    ------
+    ValueError
+        Bad input, mismatched lengths, fewer than 3 samples, a singular covariance,
+        a non-positive or unknown ``bandwidth``, or an unknown ``backend``.
+
+    Notes
+    -----
+    ``I = H(x) + H(y) - H(x, y)``, each a leave-one-out resubstitution estimate
+    ``-mean_i log f_{-i}(z_i)`` (Joe 1989) on whitened data, so the estimate is
+    invariant under invertible affine maps of ``x`` and of ``y`` (the log-determinants
+    of the whitening cancel). Leave-one-out rather than full resubstitution, which
+    counts each point's own kernel and inflates the joint density most (biasing MI
+    upward). With Scott's rule the estimate is biased low for strong dependence (the
+    joint bandwidth is too wide for a thin joint density) and needs many samples in
+    more than a few dimensions; the tests document its accuracy on correlated
+    Gaussians. Points with no other point within about 8.5 bandwidths have their
+    leave-one-out density floored (counted in ``diagnostics["n_isolated"]``).
+
+    References
+    ----------
+    Joe (1989); Scott (1992); Silverman (1986).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal(2000); y = 0.6 * x + 0.8 * rng.standard_normal(2000)
+    >>> bool(abs(float(kde_mi(x, y)) - 0.2231) < 0.05)  # truth -0.5 log(1 - 0.36)
+    True
+    """
+    if noise_variance is not None:
+        return noisy_layer_mi(
+            x, y, noise_variance=noise_variance, bound=bound, backend=backend
+        )
+    bandwidth = _check_bandwidth(bandwidth)
+    check_choice(bound, "bound", _BOUNDS)
+    check_choice(backend, "backend", BACKENDS)
+    check_random_state(random_state)
+    xa, ya = check_xy(x, y, min_samples=3)
+    n = xa.shape[0]
+    zx, _ = _whiten(xa, "x")  # MI needs no log-det: they cancel
+    zy, _ = _whiten(ya, "y")
+    zxy = np.hstack([zx, zy])
+    be = _pick_backend(backend, zxy)
+    fx = _bandwidth_factor(bandwidth, n, zx.shape[1])
+    fy = _bandwidth_factor(bandwidth, n, zy.shape[1])
+    fxy = _bandwidth_factor(bandwidth, n, zxy.shape[1])
+    hx, ix = _loo_entropy(be, zx, fx)
+    hy, iy = _loo_entropy(be, zy, fy)
+    hxy, ixy = _loo_entropy(be, zxy, fxy)
+    raw = float(hx + hy - hxy)
+    return MIResult(
+        value=max(raw, 0.0),
+        estimator="kde",
+        n_samples=n,
+        params=dict(
+            bandwidth=bandwidth, noise_variance=None, bound=bound, backend=backend,
+            random_state=random_state,
+        ),
+        backend=be.name,
+        diagnostics={
+            "raw_value": raw,
+            "h_x_whitened": hx,
+            "h_y_whitened": hy,
+            "h_xy_whitened": hxy,
+            "bandwidth_factors": (fx, fy, fxy),
+            "n_isolated": ix + iy + ixy,
+        },
+    )
+
+
+def kde_entropy(
+    x: Any,
+    *,
+    bandwidth: str | float = "scott",
+    backend: str = "auto",
+    random_state: Any = None,
+) -> MIResult:
+    """Leave-one-out Gaussian-KDE estimate of the differential entropy H(x) in nats.
+
+    Parameters
+    ----------
+    x : array-like or tensor, shape (n_samples,) or (n_samples, d)
+    bandwidth : {"scott", "silverman"} or float, default "scott"
+        Kernel standard deviation in whitened units (see :func:`kde_mi`).
+    backend : {"auto", "numpy", "kdtree", "torch", "keops"}
+    random_state : None, int or numpy Generator
+        Accepted for a uniform interface; the estimate is deterministic.
+
+    Returns
+    -------
+    MIResult
+        ``H(x)`` in nats (may be negative): the whitened estimate plus
+        ``0.5 log det Cov(x)``. Biased high by the kernel's smoothing (about
+        ``d/2 log(1 + h^2)`` for Gaussian data with factor ``h``).
+
+    Raises
+    ------
+    ValueError
+        Bad input, fewer than 3 samples, a singular covariance, or a bad ``bandwidth``.
+    """
+    bandwidth = _check_bandwidth(bandwidth)
+    check_choice(backend, "backend", BACKENDS)
+    check_random_state(random_state)
+    xa = check_array(x, "x", min_samples=3)
+    z, log_det_l = _whiten(xa, "x")
+    be = _pick_backend(backend, z)
+    f = _bandwidth_factor(bandwidth, xa.shape[0], z.shape[1])
+    h, iso = _loo_entropy(be, z, f)
+    value = float(h + log_det_l)
+    return MIResult(
+        value=value,
+        estimator="kde",
+        n_samples=xa.shape[0],
+        params=dict(bandwidth=bandwidth, backend=backend, random_state=random_state),
+        backend=be.name,
+        diagnostics={"raw_value": value, "bandwidth_factor": f, "n_isolated": iso},
+    )
+
+
+KDEEstimator = from_function(
+    kde_mi,
+    "kde",
+    doc="Kernel (KDE / noisy-layer) MI estimator; the class twin of :func:`kde_mi`.",
+    cls_name="KDEEstimator",
+)
