@@ -22,6 +22,9 @@ from ._health import configure_compiler, keops_health, keops_healthy
 
 __all__ = ["KeOpsBackend", "keops_healthy", "keops_health"]
 
+# Before anything can import keopscore (it reads CXX at import time).
+configure_compiler()
+
 _LAZY: Any = None
 
 
@@ -154,17 +157,34 @@ class KeOpsBackend:
         out = torch.round(within).to(torch.int64) - 1
         return out.cpu().numpy() if numpy_in else out
 
-    def gaussian_logsumexp(self, queries: Any, points: Any, variance: float) -> Any:
-        """``log sum_j exp(-||q_i - p_j||^2 / (2 variance))`` for each query, shape (m,)."""
+    def gaussian_logsumexp(self, queries: Any, points: Any, variance: Any) -> Any:
+        """``log sum_j exp(-||q_i - p_j||^2 / (2 variance))`` for each query.
+
+        Parameters
+        ----------
+        queries : array or tensor, shape (m, d)
+        points : array or tensor, shape (n, d)
+        variance : float or sequence of float
+            One variance (output shape (m,)) or ``[v, 4 v, ...]`` as the other backends
+            accept (output shape (len(variance), m)).
+
+        Raises
+        ------
+        ValueError
+            A variance that is not positive and finite, or a sequence not spaced by 4.
+        """
+        from ._numpy import _variances
+
+        variances, single = _variances(variance)
         numpy_in = not isinstance(queries, torch.Tensor)
         q = _as_tensor(queries, self.device)
         p = _as_tensor(points, q.device).to(q.dtype)
-        if not variance > 0:
-            raise ValueError(f"variance must be positive, got {variance!r}")
-        # scale the data rather than the formula, so one compiled kernel serves every
-        # variance (a Python float inside a formula is compiled into it)
-        scale = 1.0 / float(np.sqrt(2.0 * variance))
-        qs, ps = (q * scale).contiguous(), (p * scale).contiguous()
-        d2 = self._pairwise(qs, ps, "l2")
-        out = (-d2).logsumexp(dim=1).reshape(-1)
-        return out.cpu().numpy() if numpy_in else out
+        outs = []
+        for v in variances:
+            # scale the data rather than the formula, so one compiled kernel serves
+            # every variance (a Python float inside a formula is compiled into it)
+            scale = 1.0 / float(np.sqrt(2.0 * v))
+            d2 = self._pairwise((q * scale).contiguous(), (p * scale).contiguous(), "l2")
+            outs.append((-d2).logsumexp(dim=1).reshape(-1))
+        res = outs[0] if single else torch.stack(outs)
+        return res.cpu().numpy() if numpy_in else res
