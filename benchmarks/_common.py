@@ -1,0 +1,63 @@
+"""Helpers shared by the benchmark scripts (not part of the package)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import platform
+import re
+import shlex
+import subprocess
+import sys
+from typing import Sequence
+
+README = pathlib.Path(__file__).with_name("README.md")
+
+
+def command_line() -> str:
+    """The command that is running, as a user would type it from the repository root."""
+    script = pathlib.Path(sys.argv[0])
+    try:
+        script = script.resolve().relative_to(pathlib.Path.cwd())
+    except ValueError:
+        pass
+    return "python " + " ".join(shlex.quote(a) for a in [str(script), *sys.argv[1:]])
+
+
+def machine() -> str:
+    """One line about where the numbers come from."""
+    rev = "unknown"
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+            cwd=README.parent, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
+        f"Python {platform.python_version()}, commit {rev}"
+    )
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def replace_section(heading: str, body: str, path: pathlib.Path = README) -> None:
+    """Replace (or append) the ``## {heading}`` section of a markdown file.
+
+    Only the text between that heading and the next ``## `` heading changes, so
+    several scripts can each own a section of the same file.
+    """
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"## {heading}\n\n{body.strip()}\n\n"
+    pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.M | re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text.rstrip("\n") + "\n")
