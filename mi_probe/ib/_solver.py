@@ -59,8 +59,22 @@ class _NumpyOps:
     def max_abs_diff(self, a: np.ndarray, b: np.ndarray) -> float:
         return float(np.max(np.abs(a - b)))
 
-    def full_like_neg_inf(self, a: np.ndarray) -> np.ndarray:
-        return np.full_like(a, -np.inf)
+    def cat(self, parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts, axis=0)
+
+    def full(self, shape: tuple[int, ...], value: float) -> np.ndarray:
+        return np.full(shape, value)
+
+    def ones(self, n: int) -> np.ndarray:
+        return np.ones(n)
+
+    def reshape(self, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return a.reshape(shape)
+
+    isfinite = staticmethod(np.isfinite)
+
+    def rowmax(self, a: np.ndarray) -> np.ndarray:
+        return a.max(axis=1, keepdims=True)
 
 
 class _TorchOps:
@@ -102,8 +116,23 @@ class _TorchOps:
     def max_abs_diff(self, a: Any, b: Any) -> float:
         return float((a - b).abs().max())
 
-    def full_like_neg_inf(self, a: Any) -> Any:
-        return self.torch.full_like(a, -float("inf"))
+    def cat(self, parts: list[Any]) -> Any:
+        return self.torch.cat(parts, dim=0)
+
+    def full(self, shape: tuple[int, ...], value: float) -> Any:
+        return self.torch.full(shape, value, dtype=self.dtype, device=self.device)
+
+    def ones(self, n: int) -> Any:
+        return self.torch.ones(n, dtype=self.dtype, device=self.device)
+
+    def reshape(self, a: Any, shape: tuple[int, ...]) -> Any:
+        return a.reshape(shape)
+
+    def isfinite(self, a: Any) -> Any:
+        return self.torch.isfinite(a)
+
+    def rowmax(self, a: Any) -> Any:
+        return a.amax(dim=1, keepdim=True)
 
 
 def get_ops(device: Any) -> _NumpyOps | _TorchOps:
@@ -119,6 +148,7 @@ class Problem:
     pxy: Any  # (n_x, n_y)
     py_x: Any  # (n_x, n_y) p(y|x)
     neg_h_y_x: Any  # (n_x,) sum_y p(y|x) log p(y|x)
+    aug: Any  # (n_x, n_y + 2) [p(y|x), sum_y p(y|x) log p(y|x), 1]
     py: np.ndarray  # (n_y,) float64 numpy, for the final statistics
 
 
@@ -132,6 +162,7 @@ def make_problem(pxy: np.ndarray, ops: Any) -> Problem:
         pxy=ops.asarray(pxy),
         py_x=ops.asarray(py_x),
         neg_h_y_x=ops.asarray(neg_h),
+        aug=ops.asarray(np.column_stack([py_x, neg_h, np.ones(px.size)])),
         py=pxy.sum(axis=0),
     )
 
@@ -150,31 +181,44 @@ class Fit:
     converged: bool
 
 
-def _decoder(prob: Problem, enc: Any, ops: Any) -> tuple[Any, Any, Any, Any]:
-    """q(t) (n_t,), log q(t) (-inf for dead clusters), log q(y|t) (n_t, n_y) floored, q(t, y)."""
-    qt = prob.px @ enc
-    qty = enc.T @ prob.pxy
-    alive = qt > TINY
-    log_qt = ops.where(alive, ops.log(ops.clamp_min(qt, TINY)), -np.inf)
-    log_qy_t = ops.log(ops.clamp_min(qty, TINY)) - ops.log(ops.clamp_min(qt, TINY))[:, None]
-    log_qy_t = ops.clamp_min(log_qy_t, LOG_TINY)
-    return qt, log_qt, log_qy_t, qty
+def _weights(log_qt: Any, log_qy_t: Any, beta: float, alpha: float, ops: Any) -> Any:
+    """W (n_y + 2, n_t) with ``prob.aug @ W`` = (log q(t) - beta KL[p(y|x) || q(y|t)]) / alpha.
+
+    aug = [p(y|x), sum_y p(y|x) log p(y|x), 1], so one matrix product gives the logits.
+    Entries are clamped at -1e300 so that 0 * W stays 0 (no NaN from 0 * -inf).
+    """
+    a = alpha if alpha > 0 else 1.0
+    n_t = log_qt.shape[0]
+    rows = ops.cat(
+        [
+            (beta / a) * log_qy_t.T,
+            ops.full((1, n_t), -beta / a),
+            ops.reshape(log_qt, (1, n_t)) / a,
+        ]
+    )
+    return ops.clamp_min(rows, -1e300)
 
 
 def encoder_step(
     prob: Problem, log_qt: Any, log_qy_t: Any, beta: float, alpha: float, ops: Any
-) -> tuple[Any, Any]:
-    """New encoder q(t|x) and its log from the current q(t) and q(y|t)."""
-    d = prob.neg_h_y_x[:, None] - prob.py_x @ log_qy_t.T  # KL[p(y|x) || q(y|t)], (n_x, n_t)
+) -> tuple[Any, Any, Any]:
+    """Unnormalised encoder of the next iteration.
+
+    Returns ``(e, s, logits)`` with q(t|x) = e / s[:, None], log q(t|x) =
+    logits - log s[:, None]; for ``alpha = 0`` ``e`` is one-hot and ``s`` is 1.
+    """
+    logits = prob.aug @ _weights(log_qt, log_qy_t, beta, alpha, ops)
     if alpha == 0.0:
-        enc = ops.one_hot_argmax(log_qt[None, :] - beta * d)
-        log_enc = ops.where(enc > 0, 0.0, -np.inf)
-        return enc, log_enc
-    logits = (log_qt[None, :] - beta * d) / alpha
-    logits = logits - logits.max(axis=1, keepdims=True)
+        e = ops.one_hot_argmax(logits)
+        return e, ops.ones(e.shape[0]), logits
     e = ops.exp(logits)
-    s = e.sum(axis=1, keepdims=True)
-    return e / s, logits - ops.log(s)
+    s = e @ ops.ones(e.shape[1])
+    if float(s.min()) < 1e-250 or not bool(ops.isfinite(s).all()):
+        # some row has every logit far below 0 (large beta): shift by the row maximum
+        logits = logits - ops.rowmax(logits)
+        e = ops.exp(logits)
+        s = e @ ops.ones(e.shape[1])
+    return e, s, logits
 
 
 def solve(
@@ -190,28 +234,51 @@ def solve(
     """Iterate the IB updates from ``log_encoder0`` (n_x, n_t) until q(t), q(t, y) settle.
 
     Convergence: the largest change of any entry of q(t) or q(t, y) between two
-    iterations is below ``tol``.
+    iterations is below ``tol``. The encoder is kept unnormalised inside the loop
+    (its row sums are folded into p(x) and p(x, y)).
     """
-    log_enc = ops.asarray(log_encoder0)
-    log_enc = log_enc - log_enc.max(axis=1, keepdims=True)
-    enc = ops.exp(log_enc)
-    enc = enc / enc.sum(axis=1, keepdims=True)
+    logits = ops.asarray(log_encoder0)
+    logits = ops.where(ops.isfinite(logits), logits, -np.inf)
+    logits = logits - ops.rowmax(logits)
     if alpha == 0.0:
-        enc = ops.one_hot_argmax(log_enc)
-    qt, log_qt, log_qy_t, qty = _decoder(prob, enc, ops)
+        e = ops.one_hot_argmax(logits)
+    else:
+        e = ops.exp(logits)
+    s = e @ ops.ones(e.shape[1])
+    qt, qty = _marginals(prob, e, s)
+    log_qt, log_qy_t = _logs(qt, qty, ops)
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
-        enc, log_enc = encoder_step(prob, log_qt, log_qy_t, beta, alpha, ops)
-        qt_new, log_qt, log_qy_t, qty_new = _decoder(prob, enc, ops)
+        e, s, logits = encoder_step(prob, log_qt, log_qy_t, beta, alpha, ops)
+        qt_new, qty_new = _marginals(prob, e, s)
         change = max(ops.max_abs_diff(qt_new, qt), ops.max_abs_diff(qty_new, qty))
         qt, qty = qt_new, qty_new
+        log_qt, log_qy_t = _logs(qt, qty, ops)
         if change < tol:
             converged = True
             break
-    enc_np = ops.to_numpy(enc)
-    log_enc_np = ops.to_numpy(log_enc) if alpha > 0 else np.where(enc_np > 0, 0.0, -np.inf)
-    return finish(prob, enc_np, log_enc_np, beta, alpha, it, converged)
+    enc = ops.to_numpy(e / s[:, None])
+    if alpha > 0:
+        log_enc = ops.to_numpy(logits - ops.log(s)[:, None])
+    else:
+        log_enc = np.where(enc > 0, 0.0, -np.inf)
+    return finish(prob, enc, log_enc, beta, alpha, it, converged)
+
+
+def _marginals(prob: Problem, e: Any, s: Any) -> tuple[Any, Any]:
+    """q(t) and q(t, y) of the encoder e / s[:, None]."""
+    qt = (prob.px / s) @ e
+    qty = e.T @ (prob.pxy / s[:, None])
+    return qt, qty
+
+
+def _logs(qt: Any, qty: Any, ops: Any) -> tuple[Any, Any]:
+    """log q(t) (-inf for dead clusters) and log q(y|t) floored at log(TINY)."""
+    alive = qt > TINY
+    log_qt = ops.where(alive, ops.log(ops.clamp_min(qt, TINY)), -np.inf)
+    log_qy_t = ops.log(ops.clamp_min(qty, TINY)) - ops.log(ops.clamp_min(qt, TINY))[:, None]
+    return log_qt, ops.clamp_min(log_qy_t, LOG_TINY)
 
 
 def finish(

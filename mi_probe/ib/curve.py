@@ -12,11 +12,13 @@ References
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
 
+from .._deps import has
 from .._progress import progress as _progress
 from .._validation import _to_numpy, check_choice, check_int, check_positive, check_random_state
 from ._pmf import check_pmf, entropy_pmf, mutual_information_pmf
@@ -122,6 +124,59 @@ def _reverse_init(
 def _n_clusters_used(fit: Fit, pxy: np.ndarray) -> int:
     """Clusters of the (merged) encoder with mass above 1e-9."""
     return int(((pxy.sum(axis=1) @ fit.encoder) > 1e-9).sum())
+
+
+def _anneal(
+    prob: Problem,
+    reduced: np.ndarray,
+    beta_arr: np.ndarray,
+    alpha: float,
+    n_t: int,
+    passes: list[str],
+    forward: list[Fit | None],
+    reverse: list[Fit | None],
+    max_iter: int,
+    tol: float,
+    perturbation: float,
+    rng: np.random.Generator,
+    ops: Any,
+    steps: Any,
+) -> None:
+    """Run the forward and/or reverse annealing passes, filling ``forward``/``reverse``."""
+    n_b = beta_arr.size
+    n_x = reduced.shape[0]
+    if "forward" in passes:
+        log_enc = rng.normal(scale=1.0, size=(n_x, n_t))
+        for i, b in enumerate(beta_arr):
+            fit = solve(prob, log_enc, beta=b, alpha=alpha, max_iter=max_iter, tol=tol, ops=ops)
+            forward[i] = fit
+            log_enc = fit.log_encoder
+            if alpha > 0 and perturbation > 0:
+                log_enc = log_enc + perturbation * rng.standard_normal(log_enc.shape)
+            next(steps)
+    if "reverse" in passes:
+        log_enc = _reverse_init(reduced, n_t, alpha, rng)
+        for i in range(n_b - 1, -1, -1):
+            fit = solve(
+                prob, log_enc, beta=beta_arr[i], alpha=alpha, max_iter=max_iter, tol=tol, ops=ops
+            )
+            reverse[i] = fit
+            log_enc = fit.log_encoder
+            next(steps)
+
+
+@contextmanager
+def _single_blas_thread(active: bool) -> Iterator[None]:
+    """Limit BLAS to one thread: the products here have inner dimension |Y| + 2 or |X|
+    with tiny outputs, where BLAS threads only add synchronisation overhead (and spin
+    badly on a busy machine)."""
+    if active and has("threadpoolctl"):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    else:
+        yield
 
 
 def ib_curve(
@@ -261,24 +316,9 @@ def ib_curve(
     total = n_b * len(passes)
     steps = iter(_progress(range(total), total=total, desc="ib_curve", enabled=progress))
 
-    if "forward" in passes:
-        log_enc = rng.normal(scale=1.0, size=(n_x, n_t))
-        for i, b in enumerate(beta_arr):
-            fit = solve(prob, log_enc, beta=b, alpha=alpha, max_iter=max_iter, tol=tol, ops=ops)
-            forward[i] = fit
-            log_enc = fit.log_encoder
-            if alpha > 0 and perturbation > 0:
-                log_enc = log_enc + perturbation * rng.standard_normal(log_enc.shape)
-            next(steps)
-    if "reverse" in passes:
-        log_enc = _reverse_init(reduced, n_t, alpha, rng)
-        for i in range(n_b - 1, -1, -1):
-            fit = solve(
-                prob, log_enc, beta=beta_arr[i], alpha=alpha, max_iter=max_iter, tol=tol, ops=ops
-            )
-            reverse[i] = fit
-            log_enc = fit.log_encoder
-            next(steps)
+    with _single_blas_thread(ops.name == "numpy"):
+        _anneal(prob, reduced, beta_arr, alpha, n_t, passes, forward, reverse, max_iter, tol,
+                perturbation, rng, ops, steps)
 
     rows = []
     best: list[Fit] = []
