@@ -27,19 +27,25 @@ class TorchBackend:
     ----------
     device : str or torch.device, optional
         Where to compute; default the device of the input (CPU for numpy input).
-    max_elements : int
-        Upper bound on ``chunk * n`` distance entries held at once (default 2**24,
-        64 MiB in float32), so memory never grows as ``n * n``.
+    max_elements : int, optional
+        Upper bound on ``chunk * n`` distance entries held at once, so memory never
+        grows as ``n * n``. Default 2**24 (64 MiB in float32) on the CPU and, for the
+        k-NN and count passes, 2**28 (1 GiB) on CUDA, where small chunks leave the GPU
+        idle between launches.
     """
 
     name = "torch"
 
-    def __init__(self, device: Any = None, max_elements: int = 2**24) -> None:
+    def __init__(self, device: Any = None, max_elements: int | None = None) -> None:
         self.device = device
         self.max_elements = max_elements
 
-    def _chunks(self, n_rows: int, n_cols: int):
-        step = max(1, min(n_rows, self.max_elements // max(n_cols, 1)))
+    def _chunks(self, n_rows: int, n_cols: int, device: Any = None):
+        limit = self.max_elements
+        if limit is None:
+            on_cuda = device is not None and torch.device(device).type == "cuda"
+            limit = 2**28 if on_cuda else 2**24
+        step = max(1, min(n_rows, limit // max(n_cols, 1)))
         for start in range(0, n_rows, step):
             yield start, min(n_rows, start + step)
 
@@ -54,7 +60,7 @@ class TorchBackend:
         n = p.shape[0]
         dist = torch.empty((n, k), dtype=p.dtype, device=p.device)
         idx = torch.empty((n, k), dtype=torch.int64, device=p.device)
-        for s, e in self._chunks(n, n):
+        for s, e in self._chunks(n, n, p.device):
             d = self._dist(p[s:e], p, metric)
             rows = torch.arange(e - s, device=p.device)
             d[rows, rows + s] = float("inf")
@@ -72,7 +78,7 @@ class TorchBackend:
         r = nudge(r, inclusive=inclusive, eps=torch.finfo(p.dtype).eps)
         n = p.shape[0]
         out = torch.empty(n, dtype=torch.int64, device=p.device)
-        for s, e in self._chunks(n, n):
+        for s, e in self._chunks(n, n, p.device):
             d = self._dist(p[s:e], p, metric)
             rr = r[s:e, None]
             within = d <= rr if inclusive else d < rr
