@@ -133,10 +133,12 @@ def normalise_data(data: Any) -> tuple[str, Any]:
     if _is_array_like(data):
         return "arrays", (data, None)
     if isinstance(data, (tuple, list)):
-        if len(data) in (1, 2) and all(_is_array_like(d) or isinstance(d, list) for d in data):
+        if len(data) in (1, 2) and all(_is_array_like(d) for d in data):
             x = data[0]
             y = data[1] if len(data) == 2 else None
             return "arrays", (x, y)
+        if isinstance(data, list):  # a list of (x, y) batches
+            return "loader", data
         raise ValueError(
             "data as a tuple must be (x,) or (x, y) arrays/tensors; "
             f"got a {type(data).__name__} of length {len(data)}"
