@@ -1,0 +1,37 @@
+"""Neural and variational mutual-information estimators (PyTorch).
+
+Contrastive lower bounds with a trained critic (:func:`mine_mi`, :func:`nwj_mi`,
+:func:`infonce_mi`, :func:`smile_mi`, :func:`js_mi`), decoder-based bounds
+(:func:`ba_mi` lower, :func:`club_mi` upper), and bounds for Gaussian stochastic
+encoders (:func:`gaussian_encoder_kl_bound`, :func:`gaussian_encoder_mi`). All values
+are in nats.
+"""
+
+from .bounds import (
+    dv_bound,
+    infonce_bound,
+    js_bound,
+    js_nwj_bound,
+    nwj_bound,
+    smile_bound,
+)
+from .contrastive import (
+    InfoNCEEstimator,
+    JSEstimator,
+    MINEEstimator,
+    NWJEstimator,
+    SMILEEstimator,
+    infonce_mi,
+    js_mi,
+    mine_mi,
+    nwj_mi,
+    smile_mi,
+)
+from .critics import JointCritic, SeparableCritic, make_critic
+
+__all__ = [
+    "mine_mi", "nwj_mi", "infonce_mi", "smile_mi", "js_mi",
+    "MINEEstimator", "NWJEstimator", "InfoNCEEstimator", "SMILEEstimator", "JSEstimator",
+    "JointCritic", "SeparableCritic", "make_critic",
+    "dv_bound", "nwj_bound", "infonce_bound", "smile_bound", "js_bound", "js_nwj_bound",
+]

@@ -1,0 +1,171 @@
+"""Critics f(x, y) for the contrastive bounds: joint and separable.
+
+A critic maps a batch of ``B`` x-rows and ``B`` y-rows to the ``B x B`` matrix of
+scores ``f(x_i, y_j)``; the diagonal holds the paired (joint) samples and the
+off-diagonal entries serve as samples of the product of marginals. Every bound in
+:mod:`mi_probe.estimators.neural.bounds` is a function of that one matrix.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ..._validation import check_choice, check_int
+
+__all__ = ["mlp", "JointCritic", "SeparableCritic", "make_critic", "default_hidden_dims"]
+
+CRITICS = ("separable", "joint")
+
+
+def default_hidden_dims(d_in: int) -> tuple[int, ...]:
+    """Two hidden layers sized for the input: 64 units for d <= 16, up to 256 for d ~ 1000.
+
+    Parameters
+    ----------
+    d_in : int
+        Input dimension (``d_x + d_y`` for a joint critic, ``d_x`` or ``d_y`` for an
+        embedding of a separable one).
+
+    Returns
+    -------
+    tuple of int
+        Widths of the hidden layers.
+    """
+    width = int(min(256, max(64, 2 ** round(torch.log2(torch.tensor(float(d_in))).item() + 2))))
+    return (width, width)
+
+
+def mlp(d_in: int, hidden_dims: Sequence[int], d_out: int) -> nn.Sequential:
+    """A ReLU multilayer perceptron ``d_in -> hidden_dims... -> d_out`` (linear output).
+
+    Parameters
+    ----------
+    d_in, d_out : int
+        Input and output widths.
+    hidden_dims : sequence of int
+        Hidden widths; empty for a linear map.
+
+    Returns
+    -------
+    torch.nn.Sequential
+    """
+    layers: list[nn.Module] = []
+    prev = d_in
+    for h in hidden_dims:
+        layers += [nn.Linear(prev, h), nn.ReLU()]
+        prev = h
+    layers.append(nn.Linear(prev, d_out))
+    return nn.Sequential(*layers)
+
+
+class SeparableCritic(nn.Module):
+    """``f(x, y) = g(x) . h(y) / sqrt(k)``: two MLP embeddings and one matmul per batch.
+
+    Parameters
+    ----------
+    d_x, d_y : int
+        Dimensions of x and y.
+    hidden_dims : sequence of int
+        Hidden widths of each embedding MLP.
+    embed_dim : int
+        Embedding width ``k``.
+
+    Notes
+    -----
+    A batch of B pairs costs ``2 B`` MLP passes and one ``B x B x k`` matmul, so all
+    B(B-1) negatives come almost for free (Poole et al. 2019, "separable critic").
+    """
+
+    def __init__(self, d_x: int, d_y: int, hidden_dims: Sequence[int], embed_dim: int) -> None:
+        super().__init__()
+        self.g = mlp(d_x, hidden_dims, embed_dim)
+        self.h = mlp(d_y, hidden_dims, embed_dim)
+        self.scale = float(embed_dim) ** -0.5
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Scores ``(B_x, B_y)``: entry (i, j) is f(x_i, y_j)."""
+        return (self.g(x) @ self.h(y).T) * self.scale
+
+
+class JointCritic(nn.Module):
+    """``f(x, y) = MLP([x, y])``: the most flexible critic, ``B^2`` passes per batch.
+
+    Parameters
+    ----------
+    d_x, d_y : int
+        Dimensions of x and y.
+    hidden_dims : sequence of int
+        Hidden widths (at least one layer).
+
+    Notes
+    -----
+    The first layer is split as ``W_x x + W_y y + b``, so the ``B x B`` grid of inputs
+    is never materialised at input width; only the hidden activations are
+    (``B^2 x width``).
+    """
+
+    def __init__(self, d_x: int, d_y: int, hidden_dims: Sequence[int]) -> None:
+        super().__init__()
+        if len(hidden_dims) == 0:
+            raise ValueError("hidden_dims must have at least one layer for a joint critic")
+        h0 = hidden_dims[0]
+        self.wx = nn.Linear(d_x, h0)
+        self.wy = nn.Linear(d_y, h0, bias=False)
+        self.rest = nn.Sequential(nn.ReLU(), mlp(h0, hidden_dims[1:], 1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Scores ``(B_x, B_y)``: entry (i, j) is f(x_i, y_j)."""
+        a = self.wx(x)  # (Bx, h)
+        b = self.wy(y)  # (By, h)
+        grid = a[:, None, :] + b[None, :, :]
+        return self.rest(grid).squeeze(-1)
+
+
+def make_critic(
+    critic: str,
+    d_x: int,
+    d_y: int,
+    *,
+    hidden_dims: Sequence[int] | None = None,
+    embed_dim: int = 32,
+) -> nn.Module:
+    """Build a critic by name.
+
+    Parameters
+    ----------
+    critic : {"separable", "joint"}
+    d_x, d_y : int
+        Dimensions of x and y.
+    hidden_dims : sequence of int or None
+        Hidden widths; None picks :func:`default_hidden_dims`.
+    embed_dim : int, default 32
+        Embedding width of a separable critic.
+
+    Returns
+    -------
+    torch.nn.Module
+        Called as ``critic(x, y)`` on ``(B, d_x)`` and ``(B, d_y)`` tensors, returns
+        the ``(B, B)`` score matrix.
+
+    Raises
+    ------
+    ValueError
+        Unknown critic, bad widths.
+    """
+    check_choice(critic, "critic", CRITICS)
+    embed_dim = check_int(embed_dim, "embed_dim", low=1)
+    if hidden_dims is None:
+        d_in = d_x + d_y if critic == "joint" else max(d_x, d_y)
+        hidden_dims = default_hidden_dims(d_in)
+    try:
+        dims = tuple(int(check_int(h, "hidden_dims", low=1)) for h in hidden_dims)
+    except TypeError:
+        raise ValueError(
+            f"hidden_dims must be a sequence of positive integers, got {hidden_dims!r}"
+        ) from None
+    if critic == "joint":
+        return JointCritic(d_x, d_y, dims)
+    return SeparableCritic(d_x, d_y, dims, embed_dim)

@@ -1,0 +1,277 @@
+"""The training loop shared by the neural estimators.
+
+Data are split into a training part (the critic or decoder is fitted on it) and a
+held-out part (the bound is evaluated on it, which also drives early stopping).
+Randomness (split, initialisation, minibatches) comes from one seed and never
+touches torch's or numpy's global generators, so the same seed gives the same
+number on the CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..._progress import progress as _progress
+from ..._validation import (
+    check_int,
+    check_positive,
+    check_random_state,
+    check_xy,
+)
+
+__all__ = ["Prepared", "FitResult", "prepare", "resolve_device", "fit", "seeded_init"]
+
+
+def resolve_device(device: Any) -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"auto"`` or a ``torch.device``.
+
+    Raises
+    ------
+    ValueError
+        Unparseable device, or CUDA requested where it is not available.
+    """
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, str):
+        if device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, ValueError):
+            raise ValueError(
+                f"device must be 'cpu', 'cuda', 'cuda:<i>', 'auto' or a torch.device, "
+                f"got {device!r}"
+            ) from None
+    else:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:<i>', 'auto' or a torch.device, got {device!r}"
+        )
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(dev)!r} was requested but CUDA is not available")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be a CPU or CUDA device, got {str(dev)!r}")
+    return dev
+
+
+@dataclass
+class Prepared:
+    """Split, standardised float32 tensors on the target device, plus the seed."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_scale: np.ndarray
+    y_scale: np.ndarray
+    device: torch.device
+    seed: int
+
+    @property
+    def n_train(self) -> int:
+        return int(self.x_train.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.x_val.shape[0])
+
+
+def _to_float64(a: Any) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        return a.detach().cpu().double().numpy()
+    return np.asarray(a, dtype=np.float64)
+
+
+def prepare(
+    x: Any,
+    y: Any,
+    *,
+    validation_fraction: float,
+    standardize: bool,
+    device: Any,
+    random_state: Any,
+    names: tuple[str, str] = ("x", "y"),
+) -> Prepared:
+    """Check inputs, draw a seed, split train / held-out, standardise on train statistics.
+
+    Raises
+    ------
+    ValueError
+        Bad arrays (NaN, shape, length mismatch), ``validation_fraction`` outside
+        (0, 1), fewer than 2 samples on either side of the split, or a bad device.
+    """
+    frac = check_positive(validation_fraction, "validation_fraction")
+    if not frac < 1.0:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise ValueError(f"standardize must be True or False, got {standardize!r}")
+    dev = resolve_device(device)
+    xa, ya = check_xy(x, y, names=names, min_samples=1)
+    xa, ya = _to_float64(xa), _to_float64(ya)
+    n = xa.shape[0]
+    n_val = int(round(frac * n))
+    if n_val < 2 or n - n_val < 2:
+        raise ValueError(
+            f"{names[0]} has {n} samples; with validation_fraction={frac} the split leaves "
+            f"{n - n_val} for training and {n_val} held out, and both need at least 2"
+        )
+    rng = check_random_state(random_state)
+    seed = int(rng.integers(0, 2**31 - 1))
+    perm = rng.permutation(n)
+    tr, va = perm[n_val:], perm[:n_val]
+    x_scale = np.ones(xa.shape[1])
+    y_scale = np.ones(ya.shape[1])
+    if standardize:
+        mx, sx = xa[tr].mean(0), xa[tr].std(0)
+        my, sy = ya[tr].mean(0), ya[tr].std(0)
+        sx[sx == 0] = 1.0
+        sy[sy == 0] = 1.0
+        xa = (xa - mx) / sx
+        ya = (ya - my) / sy
+        x_scale, y_scale = sx, sy
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=torch.float32).to(dev)
+
+    return Prepared(t(xa[tr]), t(ya[tr]), t(xa[va]), t(ya[va]), x_scale, y_scale, dev, seed)
+
+
+def seeded_init(seed: int, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+    """Build a module with parameters drawn from ``seed`` without moving the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: best held-out value and the training curve."""
+
+    best_value: float
+    best_step: int
+    steps_run: int
+    stopped_early: bool
+    curve: dict[str, list[float]] = field(default_factory=dict)
+
+
+def check_training_params(
+    batch_size: Any, max_steps: Any, learning_rate: Any, eval_every: Any, patience: Any
+) -> tuple[int, int, float, int, int | None]:
+    """Validate the loop's parameters (each error names its argument)."""
+    b = check_int(batch_size, "batch_size", low=2)
+    s = check_int(max_steps, "max_steps", low=1)
+    lr = check_positive(learning_rate, "learning_rate")
+    e = check_int(eval_every, "eval_every", low=1)
+    p = None if patience is None else check_int(patience, "patience", low=1)
+    return b, s, lr, e, p
+
+
+def fit(
+    model: torch.nn.Module,
+    *,
+    objective: Callable[[torch.Tensor], torch.Tensor],
+    evaluate: Callable[[], float],
+    n_train: int,
+    batch_size: int,
+    max_steps: int,
+    learning_rate: float,
+    eval_every: int,
+    patience: int | None,
+    seed: int,
+    show_progress: bool,
+    desc: str,
+    after_step: Callable[[], None] | None = None,
+) -> FitResult:
+    """Maximise ``objective(batch_indices)`` with Adam; keep the parameters that score best held out.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place; on return it holds the best parameters seen.
+    objective : callable
+        Maps a ``(B,)`` long tensor of training indices to a scalar to maximise.
+    evaluate : callable
+        Held-out value (a float, higher is better) under the current parameters.
+    n_train : int
+        Number of training rows; minibatches are drawn without replacement, epoch by
+        epoch, from a generator seeded with ``seed``.
+    batch_size, max_steps, learning_rate, eval_every, patience
+        Loop settings; ``patience`` is in evaluations (None: never stop early).
+    seed : int
+    show_progress : bool
+    desc : str
+        Label of the progress bar.
+    after_step : callable or None
+        Called after every optimiser step (moving averages and the like).
+
+    Returns
+    -------
+    FitResult
+    """
+    gen = torch.Generator().manual_seed(seed + 1)
+    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    b = min(batch_size, n_train)
+    device = next(model.parameters()).device
+    curve: dict[str, list[float]] = {"step": [], "train": [], "heldout": []}
+    best_value, best_step = -math.inf, 0
+    best_state = copy.deepcopy(model.state_dict())
+    since_best = 0
+    running: list[float] = []
+    perm = torch.randperm(n_train, generator=gen)
+    pos = 0
+    step = 0
+    stopped = False
+    for step in _progress(range(1, max_steps + 1), total=max_steps, desc=desc,
+                          enabled=show_progress):
+        if pos + b > n_train:
+            perm = torch.randperm(n_train, generator=gen)
+            pos = 0
+        idx = perm[pos:pos + b].to(device)
+        pos += b
+        model.train()
+        value = objective(idx)
+        opt.zero_grad(set_to_none=True)
+        (-value).backward()
+        opt.step()
+        if after_step is not None:
+            after_step()
+        running.append(float(value.detach()))
+        if step % eval_every == 0 or step == max_steps:
+            model.eval()
+            with torch.no_grad():
+                held = float(evaluate())
+            curve["step"].append(float(step))
+            curve["train"].append(float(np.mean(running)))
+            curve["heldout"].append(held)
+            running = []
+            if math.isfinite(held) and held > best_value:
+                best_value, best_step = held, step
+                best_state = copy.deepcopy(model.state_dict())
+                since_best = 0
+            else:
+                since_best += 1
+                if patience is not None and since_best >= patience:
+                    stopped = True
+                    break
+    model.load_state_dict(best_state)
+    model.eval()
+    return FitResult(best_value, best_step, step, stopped, curve)
+
+
+def blocks(n: int, block: int, seed: int, device: torch.device) -> list[torch.Tensor]:
+    """Fixed, seeded partition of ``range(n)`` into blocks of ``min(block, n)`` rows.
+
+    A tail shorter than the block size is dropped (each block must give the same
+    number of negatives); at least one block is returned.
+    """
+    gen = torch.Generator().manual_seed(seed + 2)
+    perm = torch.randperm(n, generator=gen).to(device)
+    size = min(block, n)
+    count = max(1, n // size)
+    return [perm[i * size:(i + 1) * size] for i in range(count)]
+
