@@ -28,10 +28,21 @@ from .contrastive import (
     smile_mi,
 )
 from .critics import JointCritic, SeparableCritic, make_critic
+from .variational import (
+    BarberAgakovEstimator,
+    CLUBEstimator,
+    GaussianDecoder,
+    ba_mi,
+    club_mi,
+    gaussian_encoder_kl_bound,
+    gaussian_encoder_mi,
+)
 
 __all__ = [
     "mine_mi", "nwj_mi", "infonce_mi", "smile_mi", "js_mi",
     "MINEEstimator", "NWJEstimator", "InfoNCEEstimator", "SMILEEstimator", "JSEstimator",
+    "ba_mi", "club_mi", "BarberAgakovEstimator", "CLUBEstimator", "GaussianDecoder",
+    "gaussian_encoder_kl_bound", "gaussian_encoder_mi",
     "JointCritic", "SeparableCritic", "make_critic",
     "dv_bound", "nwj_bound", "infonce_bound", "smile_bound", "js_bound", "js_nwj_bound",
 ]
