@@ -64,15 +64,17 @@ res = [InformationBottleneck.beta_iter(1.0, b, px, py, pyx_c, n_t, restarts, ite
 dt = time.perf_counter() - t0
 ln2 = np.log(2)
 print(json.dumps({"seconds": dt, "I_XT": [r[0] * ln2 for r in res], "I_TY": [r[1] * ln2 for r in res],
-                  "H_T": [r[2] * ln2 for r in res], "beta": [float(r[3]) for r in res]}))
+                  "H_T": [r[2] * ln2 for r in res], "beta": [float(r[3]) / ln2 for r in res]}))
 """
 
 
 def run_embo(pxy, betas, n_t, restarts, iterations, rtol, python, seed=0, blas_threads=None):
+    """embo's curve at our betas. embo updates q(t|x) ~ q(t) exp(-beta KL_bits), so its
+    beta is ours times ln 2; it is called with betas * ln 2."""
     with tempfile.TemporaryDirectory() as tmp:
         fp, fb, fs = (os.path.join(tmp, n) for n in ("pxy.npy", "betas.npy", "embo_run.py"))
         np.save(fp, pxy)
-        np.save(fb, betas)
+        np.save(fb, np.asarray(betas) * np.log(2))
         with open(fs, "w") as fh:
             fh.write(EMBO_SCRIPT)
         env = dict(os.environ)
