@@ -102,6 +102,20 @@ def solved(mean: float, truth: float) -> bool:
     return mean > 0 and truth > 0 and abs(math.log(mean / truth)) < SOLVED
 
 
+def _keep_notes(body: str) -> str:
+    """Carry the hand-written ``<!-- notes -->...<!-- /notes -->`` block of the current
+    Accuracy section over to the regenerated one (placed before the tables)."""
+    from _common import README
+
+    old = README.read_text() if README.exists() else ""
+    start, end = old.find("<!-- notes -->"), old.find("<!-- /notes -->")
+    if start < 0 or end < start:
+        return body
+    notes = old[start : end + len("<!-- /notes -->")]
+    head, sep, rest = body.partition("\n\n| estimator |")
+    return f"{head}\n\n{notes}{sep}{rest}" if sep else f"{body}\n\n{notes}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[1000, 5000, 10000])
@@ -237,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
             + ("\n\nNot run:\n\n" + "\n".join(f"- {x}" for x in notes) if notes else "")
             + ("\n\nErrors:\n\n" + "\n".join(err_lines) if err_lines else "")
         )
-        replace_section("Accuracy", body)
+        replace_section("Accuracy", _keep_notes(body))
 
 
 if __name__ == "__main__":
