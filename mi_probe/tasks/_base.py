@@ -64,7 +64,9 @@ class Task:
         """
         return float(self.mi)
 
-    def sample(self, n: int, seed: int | np.random.Generator | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, n: int, seed: int | np.random.Generator | None = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` independent pairs ``(x, y)``.
 
         Parameters

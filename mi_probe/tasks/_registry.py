@@ -106,7 +106,8 @@ def list_tasks() -> list[str]:
     Returns
     -------
     list of str
-        benchmark-mi's 40 benchmark tasks (Czyz et al. 2023), followed by three tasks with a discrete variable. ``get_task`` also
+        benchmark-mi's 40 benchmark tasks (Czyz et al. 2023), followed by three tasks
+        with a discrete variable. ``get_task`` also
         accepts any other id of a known family, e.g. ``"multinormal-dense-10-4-0.3"`` or
         ``"asinh-half_cube-1v1-normal-0.5"``.
     """

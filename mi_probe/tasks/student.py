@@ -123,7 +123,7 @@ def student_identity(dim_x: int, dim_y: int, dof: int) -> Task:
 
 
 def student_dense(dim_x: int, dim_y: int, dof: int, off_diag: float = 0.5) -> Task:
-    """``student-dense-{dim_x}-{dim_y}-{dof}-{off_diag}``: dense dispersion as in multinormal-dense.
+    """``student-dense-{dim_x}-{dim_y}-{dof}-{off_diag}``: dense dispersion (as multinormal-dense).
 
     Raises
     ------

@@ -91,7 +91,10 @@ def main() -> None:
                               "ty": np.asarray(by).ravel().tolist()}]
 
     out = {
-        "generated_by": "JAX_ENABLE_X64=1 python tests/tasks/make_bmi_reference.py (benchmark-mi venv, see its docstring)",
+        "generated_by": (
+            "JAX_ENABLE_X64=1 python tests/tasks/make_bmi_reference.py "
+            "(benchmark-mi venv, see its docstring)"
+        ),
         "benchmark_mi_version": getattr(bmi, "__version__", "0.1.3"),
         "python": platform.python_version(),
         "jax_x64": bool(__import__("jax").config.jax_enable_x64),

@@ -36,13 +36,15 @@ def test_sparse_and_dense_closed_forms() -> None:
     for k, s in [(2, 2.0), (3, 0.7), (1, 1.0)]:
         r = s**2 / (1 + s**2)
         want = -0.5 * k * np.log(1 - r**2)
-        assert get_task(f"multinormal-sparse-6-4-{k}-{s}").mutual_information() == pytest.approx(want, rel=1e-12)
+        task = get_task(f"multinormal-sparse-6-4-{k}-{s}")
+        assert task.mutual_information() == pytest.approx(want, rel=1e-12)
     # dense d x d with correlation c: eigenvalues give a closed form
     for d, c in [(2, 0.5), (5, 0.5), (25, 0.5), (3, 0.2)]:
         lam_x = (1 + (d - 1) * c) * (1 - c) ** (d - 1)
         lam_xy = (1 + (2 * d - 1) * c) * (1 - c) ** (2 * d - 1)
         want = 0.5 * (2 * np.log(lam_x) - np.log(lam_xy))
-        assert get_task(f"multinormal-dense-{d}-{d}-{c}").mutual_information() == pytest.approx(want, rel=1e-10)
+        task = get_task(f"multinormal-dense-{d}-{d}-{c}")
+        assert task.mutual_information() == pytest.approx(want, rel=1e-10)
 
 
 def test_sparse_sample_correlations_are_the_documented_ones() -> None:

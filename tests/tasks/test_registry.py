@@ -124,17 +124,29 @@ def test_task_id_must_be_a_string() -> None:
         (lambda: get_task("discrete-bsc-1.5"), r"p must be a probability in \[0, 1\]"),
         (lambda: mixed_gaussian(3, 0.0), "sigma must be > 0"),
         (lambda: mixed_uniform(0), "m must be >= 1"),
-        (lambda: get_task("spiral-multinormal-dense-2-2-0.5"), "spiral needs dim_x >= 2 and dim_y >= 3"),
+        (
+            lambda: get_task("spiral-multinormal-dense-2-2-0.5"),
+            "spiral needs dim_x >= 2 and dim_y >= 3",
+        ),
         (lambda: get_task("wiggly-multinormal-dense-2-2-0.5"), "wiggly needs a 1 x 1 base task"),
-        (lambda: get_task("swissroll_x-multinormal-dense-2-2-0.5"), "swissroll_x needs a continuous 1-D x"),
+        (
+            lambda: get_task("swissroll_x-multinormal-dense-2-2-0.5"),
+            "swissroll_x needs a continuous 1-D x",
+        ),
         (lambda: transform_task("cube", get_task("1v1-normal-0.5")), "transform must be one of"),
         (lambda: get_task("1v1-normal-0.5").sample(0), "n must be >= 1, got 0"),
-        (lambda: get_task("1v1-normal-0.5").sample(2.5), "n must be an integer"),  # type: ignore[arg-type]
+        (lambda: get_task("1v1-normal-0.5").sample(2.5), "n must be an integer"),
         (lambda: get_task("1v1-normal-0.5").sample(5, seed=-1), "seed must be a non-negative"),
-        (lambda: get_task("1v1-normal-0.5").sample(5, seed="a"), "seed must be None, an int"),  # type: ignore[arg-type]
+        (lambda: get_task("1v1-normal-0.5").sample(5, seed="a"), "seed must be None, an int"),
         (lambda: gaussian_mi(np.ones((2, 3)), 1), r"covariance must be a square matrix"),
-        (lambda: gaussian_mi(np.array([[1.0, 0.5], [0.0, 1.0]]), 1), "covariance must be symmetric"),
-        (lambda: gaussian_mi(np.array([[1.0, 2.0], [2.0, 1.0]]), 1), "covariance must be positive definite"),
+        (
+            lambda: gaussian_mi(np.array([[1.0, 0.5], [0.0, 1.0]]), 1),
+            "covariance must be symmetric",
+        ),
+        (
+            lambda: gaussian_mi(np.array([[1.0, 2.0], [2.0, 1.0]]), 1),
+            "covariance must be positive definite",
+        ),
         (lambda: gaussian_mi(np.eye(3), 3), "dim_x must be <= 2, got 3"),
     ],
 )
