@@ -397,8 +397,8 @@ def squared_grad_sums(
             xs, ys = x[i : i + batch_size], y[i : i + batch_size]
             if per_batch is not None:
                 gs = per_batch(wanted, xs, ys)
-                for n in sums:
-                    sums[n] += gs[n].to(acc_dtype).pow(2).sum(0)
+                for n in sums:  # square and sum within the chunk in the parameter dtype
+                    sums[n] += gs[n].square().sum(0).to(acc_dtype)
             else:
                 for j in range(xs.shape[0]):
                     gj = g_fn(wanted, xs[j], ys[j])
