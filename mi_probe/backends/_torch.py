@@ -89,38 +89,52 @@ class TorchBackend:
         """``log sum_j exp(-|q_i - p_j|^2 / (2 v))``, shape (m,), or (len(v), m) for a
         sequence of variances ``[v, 4 v, ...]`` (one distance computation and one exp)."""
         # Squared distances by the matmul expansion |q|^2 + |p|^2 - 2 q.p (one GEMM per
-        # chunk) on data centred at the points' mean; computed in the input's dtype
-        # (float32 or float64). Kernel sums have no radius boundary, so the matmul's
-        # rounding (relative 1e-7 / 1e-16 of the squared norms) is harmless.
-        from ._numpy import _quarterings, _variances
+        # cache-sized chunk, the scale folded in) on data centred at the points' mean,
+        # in the input's dtype (float32 or float64). Kernel sums have no radius
+        # boundary, so the matmul's rounding is harmless. No max-shift pass: the terms
+        # are <= 1; rows whose sum is tiny (no point within ~5 sigma in float32, ~30 in
+        # float64: never for queries that are among the points) are redone shifted.
+        from ._numpy import _lse_shifted, _variances
 
         variances, single = _variances(variance)
+        # the same object for queries and points: the kernel matrix is symmetric and
+        # only its upper triangle of blocks is computed (half the work)
+        symmetric = queries is points
         numpy_in = not isinstance(queries, torch.Tensor)
         q = _as_tensor(queries, self.device)
         if not q.dtype.is_floating_point:
             q = q.to(torch.float32)
-        p = _as_tensor(points, q.device).to(q.dtype)
+        p = q if symmetric else _as_tensor(points, q.device).to(q.dtype)
         center = p.mean(dim=0, keepdim=True)
         p = p - center
-        q = q - center
-        pn = (p * p).sum(dim=1)
-        qn = (q * q).sum(dim=1)
+        q = p if symmetric else q - center
+        s0 = 1.0 / (2.0 * variances[0])
+        pn = (p * p).sum(dim=1) * s0
+        qn = pn if symmetric else (q * q).sum(dim=1) * s0
         pt = p.T.contiguous()
-        out = torch.empty((len(variances), q.shape[0]), dtype=q.dtype, device=q.device)
-        for s, e in self._chunks(q.shape[0], p.shape[0]):
-            # 2 q.p - |p|^2 - |q|^2 = -|q - p|^2
-            a = torch.addmm(pn.unsqueeze(0), q[s:e], pt, beta=-1.0, alpha=2.0)
-            a.sub_(qn[s:e, None]).clamp_(max=0.0)
-            top = a.max(dim=1).values
-            a.sub_(top[:, None])
-            prev_v = None
-            for i, v in enumerate(variances):
-                if prev_v is None:
-                    a.mul_(1.0 / (2.0 * v)).exp_()
-                else:  # exp(-d/(8v)) = exp(-d/(2v)) ** (1/4), see the numpy backend
-                    for _ in range(2 * _quarterings(prev_v, v)):
-                        a.sqrt_()
-                out[i, s:e] = top / (2.0 * v) + torch.log(a.sum(dim=1))
-                prev_v = v
+        neg_pn = -pn.unsqueeze(0)
+        m, n = q.shape[0], p.shape[0]
+        out = torch.zeros((len(variances), m), dtype=q.dtype, device=q.device)
+        block = (1 << 18) if q.device.type == "cpu" else self.max_elements
+        step = max(1, min(m, block // max(n, 1)))
+        for s in range(0, m, step):
+            e = min(m, s + step)
+            c0 = s if symmetric else 0  # first column computed
+            # 2 s q.p - s |p|^2 - s |q|^2 = -s |q - p|^2
+            a = torch.addmm(neg_pn[:, c0:], q[s:e], pt[:, c0:], beta=1.0, alpha=2.0 * s0)
+            a.sub_(qn[s:e, None]).exp_()
+            for i in range(len(variances)):
+                if i:  # exp(-d/(8v)) = exp(-d/(2v)) ** (1/4), see the numpy backend
+                    a.sqrt_().sqrt_()
+                out[i, s:e] += a.sum(dim=1)
+                if symmetric and e < n:  # the transposed blocks below the diagonal
+                    out[i, e:] += a[:, e - s :].sum(dim=0)
+        tiny = out[0] < (1e-200 if q.dtype == torch.float64 else 1e-6)
+        out = out.log()
+        if bool(tiny.any()):
+            rows = _lse_shifted(
+                q[tiny].double().cpu().numpy(), p.double().cpu().numpy(), variances
+            )
+            out[:, tiny] = torch.from_numpy(rows).to(out.dtype).to(out.device)
         res = out[0] if single else out
         return res.cpu().numpy() if numpy_in else res
