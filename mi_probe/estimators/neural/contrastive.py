@@ -61,6 +61,20 @@ def _ceiling(kind: str, block: int, n_val: int) -> tuple[float, str]:
     )
 
 
+def warn_if_saturated(kind: str, raw: float, ceiling: float, why: str) -> bool:
+    """Warn (RuntimeWarning) and return True when ``raw`` reaches 90% of ``ceiling``."""
+    at_ceiling = raw >= CEILING_FRACTION * ceiling
+    if at_ceiling:
+        warnings.warn(
+            f"{kind} estimate {raw:.3f} nats is at its ceiling {ceiling:.3f} nats: {why}. "
+            "The true MI may be higher; use more samples, a larger batch_size, or report "
+            "it as a lower bound only.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return bool(at_ceiling)
+
+
 def _run(
     kind: str,
     x: Any,
@@ -122,15 +136,7 @@ def _run(
     with torch.no_grad():
         raw = held_out()
     ceiling, why = _ceiling(kind, block, data.n_val)
-    at_ceiling = raw >= CEILING_FRACTION * ceiling
-    if at_ceiling:
-        warnings.warn(
-            f"{kind} estimate {raw:.3f} nats is at its ceiling {ceiling:.3f} nats: {why}. "
-            "The true MI may be higher; use more samples, a larger batch_size, or report "
-            "it as a lower bound only.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    at_ceiling = warn_if_saturated(kind, raw, ceiling, why)
     return MIResult(
         value=max(raw, 0.0),
         estimator=kind,

@@ -62,7 +62,7 @@ def mlp(d_in: int, hidden_dims: Sequence[int], d_out: int) -> nn.Sequential:
 
 
 class SeparableCritic(nn.Module):
-    """``f(x, y) = g(x) . h(y) / sqrt(k)``: two MLP embeddings and one matmul per batch.
+    """``f(x, y) = g(x) . h(y)``: two MLP embeddings and one matmul per batch.
 
     Parameters
     ----------
@@ -83,11 +83,10 @@ class SeparableCritic(nn.Module):
         super().__init__()
         self.g = mlp(d_x, hidden_dims, embed_dim)
         self.h = mlp(d_y, hidden_dims, embed_dim)
-        self.scale = float(embed_dim) ** -0.5
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Scores ``(B_x, B_y)``: entry (i, j) is f(x_i, y_j)."""
-        return (self.g(x) @ self.h(y).T) * self.scale
+        return self.g(x) @ self.h(y).T
 
 
 class JointCritic(nn.Module):

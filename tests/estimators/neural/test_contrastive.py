@@ -1,0 +1,194 @@
+"""Critic-based bounds (MINE, NWJ, InfoNCE, SMILE, JS) against a Gaussian with known MI."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import mi_probe
+from mi_probe.estimators import get_estimator
+from mi_probe.estimators.neural import (
+    InfoNCEEstimator,
+    infonce_mi,
+    js_mi,
+    make_critic,
+    mine_mi,
+    nwj_mi,
+    smile_mi,
+)
+from mi_probe.estimators.neural.contrastive import warn_if_saturated
+from tests._helpers import gaussian_pair
+
+from ._common import FAST, N, RHO, SEEDS, TOL
+
+LOWER = {"mine": mine_mi, "nwj": nwj_mi, "infonce": infonce_mi, "smile": smile_mi, "js": js_mi}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", sorted(LOWER))
+def test_lower_bound_accuracy_on_gaussian(name: str, seed: int) -> None:
+    x, y, truth = gaussian_pair(N, 1, RHO, seed)
+    r = LOWER[name](x, y, random_state=seed, **FAST)
+    raw = r.diagnostics["raw_value"]
+    assert abs(raw - truth) < TOL, (name, seed, raw, truth)
+    assert r.estimator == name and r.unit == "nats"
+    # ceilings: log(batch) for InfoNCE, ln(n held out) for the others
+    n_val = r.diagnostics["n_heldout"]
+    assert n_val == round(0.4 * N)
+    expected = math.log(128) if name == "infonce" else math.log(n_val)
+    assert r.diagnostics["ceiling"] == pytest.approx(expected)
+    assert r.diagnostics["at_ceiling"] is False
+    curve = r.diagnostics["curve"]
+    assert len(curve["step"]) == len(curve["train"]) == len(curve["heldout"]) >= 1
+    assert r.diagnostics["best_step"] in curve["step"]
+    assert max(curve["heldout"]) == pytest.approx(raw, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_infonce_below_log_batch_at_high_mi(seed: int) -> None:
+    x, y, truth = gaussian_pair(1000, 5, 0.95, seed)  # 5.8 nats
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = infonce_mi(x, y, batch_size=16, random_state=seed, **{**FAST, "max_steps": 80})
+    assert r.diagnostics["ceiling"] == pytest.approx(math.log(16))
+    assert r.value <= math.log(16) + 1e-6 < truth
+
+
+def test_warning_at_ceiling() -> None:
+    with pytest.warns(RuntimeWarning, match="at its ceiling"):
+        assert warn_if_saturated("infonce", 4.6, math.log(128), "why") is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert warn_if_saturated("infonce", 1.0, math.log(128), "why") is False
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_independent_data_gives_about_zero_and_stops_early(seed: int) -> None:
+    g = np.random.default_rng(seed)
+    x, y = g.standard_normal((2000, 2)), g.standard_normal((2000, 2))
+    r = nwj_mi(x, y, random_state=seed,
+               **{**FAST, "max_steps": 1000, "eval_every": 20, "patience": 2})
+    assert r.diagnostics["stopped_early"] and r.diagnostics["steps_run"] < 1000
+    assert r.diagnostics["raw_value"] < 0.05
+    assert r.value >= 0.0
+
+
+def test_joint_critic_accuracy() -> None:
+    for seed in (0, 1):
+        x, y, truth = gaussian_pair(N, 1, RHO, seed)
+        r = infonce_mi(x, y, critic="joint", batch_size=64, random_state=seed,
+                       **{**FAST, "hidden_dims": (16, 16)})
+        assert abs(r.value - truth) < TOL
+
+
+@pytest.mark.parametrize("fn", [infonce_mi, mine_mi])
+def test_same_seed_same_number_and_global_rng_untouched(fn) -> None:
+    x, y, _ = gaussian_pair(600, 2, 0.5, 0)
+    kw = {**FAST, "max_steps": 40, "eval_every": 10}
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    a = fn(x, y, random_state=7, **kw)
+    b = fn(x, y, random_state=7, **kw)
+    c = fn(x, y, random_state=8, **kw)
+    assert a.value == b.value
+    assert a.diagnostics["curve"] == b.diagnostics["curve"]
+    assert a.value != c.value
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], np_state)
+
+
+def test_class_twin_registry_and_torch_input() -> None:
+    x, y, _ = gaussian_pair(600, 2, 0.5, 0)
+    kw = {**FAST, "max_steps": 30}
+    est = InfoNCEEstimator(random_state=3, **kw)
+    assert est.get_params()["random_state"] == 3 and "batch_size" in repr(est)
+    a = est.estimate(x, y)
+    b = mi_probe.estimate_mi(torch.as_tensor(x), torch.as_tensor(y), estimator="infonce",
+                             random_state=3, **kw)
+    assert a.value == pytest.approx(b.value, abs=1e-6)
+    names = {"mine": "MINEEstimator", "nwj": "NWJEstimator", "infonce": "InfoNCEEstimator",
+             "smile": "SMILEEstimator", "js": "JSEstimator", "ba": "BarberAgakovEstimator",
+             "club": "CLUBEstimator"}
+    for name, cls in names.items():
+        assert type(get_estimator(name)).__name__ == cls
+
+
+def test_progress_off_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    x, y, _ = gaussian_pair(300, 1, 0.5, 0)
+    infonce_mi(x, y, random_state=0, **{**FAST, "max_steps": 10})
+    assert capsys.readouterr().err == ""
+
+
+def test_mine_without_moving_average_is_plain_dv() -> None:
+    x, y, truth = gaussian_pair(N, 1, RHO, 0)
+    r = mine_mi(x, y, ema_decay=0.0, random_state=0, **FAST)
+    assert abs(r.value - truth) < TOL
+
+
+# ------------------------------------------------------------------ bad input
+
+X, Y, _ = gaussian_pair(100, 2, 0.5, 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(critic="bilinear"), "critic must be one of"),
+        (dict(batch_size=1), "batch_size must be >= 2"),
+        (dict(max_steps=0), "max_steps must be >= 1"),
+        (dict(learning_rate=-1.0), "learning_rate must be > 0"),
+        (dict(eval_every=0), "eval_every must be >= 1"),
+        (dict(patience=0), "patience must be >= 1"),
+        (dict(validation_fraction=1.0), r"validation_fraction must be in \(0, 1\)"),
+        (dict(validation_fraction=0.0), "validation_fraction must be > 0"),
+        (dict(standardize="yes"), "standardize must be True or False"),
+        (dict(device="tpu"), "device must be"),
+        (dict(device=3), "device must be"),
+        (dict(random_state=-1), "random_state must be a non-negative integer"),
+        (dict(hidden_dims=[32, 0]), "hidden_dims must be >= 1"),
+        (dict(hidden_dims=5), "hidden_dims must be a sequence"),
+        (dict(embed_dim=0), "embed_dim must be >= 1"),
+    ],
+)
+def test_bad_parameters(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        infonce_mi(X, Y, progress=False, **kwargs)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_requested_without_cuda() -> None:
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        infonce_mi(X, Y, device="cuda", progress=False)
+
+
+def test_bad_data() -> None:
+    bad = X.copy()
+    bad[3, 0] = np.nan
+    with pytest.raises(ValueError, match="x contains NaN"):
+        nwj_mi(bad, Y, progress=False)
+    with pytest.raises(ValueError, match="same number of samples"):
+        nwj_mi(X, Y[:50], progress=False)
+    with pytest.raises(ValueError, match="both need at least 2"):
+        nwj_mi(X[:3], Y[:3], progress=False)
+    with pytest.raises(ValueError, match="ema_decay must be in"):
+        mine_mi(X, Y, ema_decay=1.0, progress=False)
+    with pytest.raises(ValueError, match="ema_decay must be >= 0"):
+        mine_mi(X, Y, ema_decay=-0.5, progress=False)
+    with pytest.raises(ValueError, match="clip must be > 0"):
+        smile_mi(X, Y, clip=0.0, progress=False)
+    with pytest.raises(ValueError, match="at least one layer"):
+        make_critic("joint", 2, 2, hidden_dims=())
+    with pytest.raises(ValueError, match="estimator 'nwj' takes no parameter"):
+        mi_probe.estimate_mi(X, Y, estimator="nwj", clip=2.0)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_truth() -> None:
+    x, y, truth = gaussian_pair(N, 1, RHO, 0)
+    r = infonce_mi(x, y, device="cuda", random_state=0, **FAST)
+    assert r.diagnostics["device"].startswith("cuda")
+    assert abs(r.value - truth) < TOL
