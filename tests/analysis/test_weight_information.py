@@ -599,3 +599,40 @@ def test_cuda_matches_cpu():
     assert all(t_gpu[n].shape == t_cpu[n].shape for n in t_cpu)
     df = weight_information(copy.deepcopy(model).cuda(), (x.cuda(), y.cuda()), method="variational", n_steps=5)
     assert (df["kl"] >= 0).all()
+
+
+# --------------------------------------------------------------------------- critical period
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fisher_trace_rises_then_falls_on_digits(seed):
+    # Achille, Rovere & Soatto (2019): the Fisher trace of the weights grows in the first
+    # epochs and then decays. On sklearn digits with an MLP (as in tutorial 3) the peak
+    # must fall strictly inside the run and the last value be under half of the peak.
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.data / 16.0, dtype=torch.float32)
+    y = torch.tensor(d.target)
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=32, shuffle=True, generator=g
+    )
+    rec = WeightInformationRecorder(model, (x[:300], y[:300]), n_train=len(x), random_state=1)
+    rec.record(0)
+    epochs = 12
+    for epoch in range(1, epochs + 1):
+        for xb, yb in loader:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(xb), yb).backward()
+            opt.step()
+        rec.record(epoch)
+    trace = rec.to_frame().groupby("epoch")["fisher_trace"].sum()
+    peak = int(trace.idxmax())
+    assert 0 < peak < epochs, trace.tolist()
+    assert trace.iloc[-1] < 0.5 * trace.max(), trace.tolist()
+    assert trace.max() > 2 * trace.iloc[0], trace.tolist()
