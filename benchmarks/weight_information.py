@@ -137,7 +137,9 @@ def main() -> None:
             lambda: backpack_diag(model, x, y, "SumGradSquared", bs), device, args.repeats
         )
         torch.manual_seed(1)
-        t_bmc, bp_mc = timed(lambda: backpack_diag(model, x, y, "DiagGGNMC", bs), device, args.repeats)
+        t_bmc, bp_mc = timed(
+            lambda: backpack_diag(model, x, y, "DiagGGNMC", bs), device, args.repeats
+        )
         t_bex, bp_exact = timed(
             lambda: backpack_diag(model, x, y, "DiagGGNExact", bs), device, args.repeats
         )

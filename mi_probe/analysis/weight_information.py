@@ -578,11 +578,12 @@ def weight_information(
 
     summed over the layer's weights ``j``. The trace term comes from
     ``tr(Sigma*) / lambda^2 - k`` and lies in ``[-k/2, 0]``. Achille et al. write the
-    log-determinant as ``1/2 log|2 lambda^2 N F / beta + I|``; their quadratic model
-    has twice our curvature, so their numbers are reproduced by passing ``beta/2``.
-    With ``beta = 1`` our ``Sigma*`` is the Laplace approximation of the Bayesian
-    posterior. The expansion assumes ``w*`` is a minimum where the Fisher approximates
-    the Hessian (true Fisher: exact for the expected Hessian of the built-in losses).
+    log-determinant as ``1/2 log|2 lambda^2 N F / beta + I|``, which is ours with
+    ``beta`` replaced by ``beta / 2`` (a different scaling convention for the
+    Lagrangian): pass ``beta/2`` to reproduce their numbers. With ``beta = 1`` our
+    ``Sigma*`` is the Laplace approximation of the Bayesian posterior. The expansion
+    assumes ``w*`` is a minimum where the Fisher approximates the Hessian (true Fisher:
+    exact for the expected Hessian of the built-in losses).
 
     **Variational method**. ``q(w) = N(w*, diag s^2)`` (mean fixed at the trained
     weights, other layers fixed) minimising
