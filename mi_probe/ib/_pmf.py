@@ -100,8 +100,8 @@ def joint_from_samples(
     Returns
     -------
     pxy : numpy.ndarray, shape (n_distinct_x, n_distinct_y)
-        Counts divided by ``n_samples``; rows and columns follow the sorted distinct
-        values (rows of ``x``/``y``).
+        Counts divided by ``n_samples``; row ``i`` is the distinct value
+        ``x_values[i]`` (sorted for 1-D ``x``), likewise the columns for ``y``.
     x_values, y_values : numpy.ndarray
         Only with ``return_labels=True``: the distinct rows, shape (n_distinct, d).
 

@@ -94,10 +94,11 @@ def _reverse_init(
     else a hard clustering of p(y|x) seeded like k-means++ (KL to the nearest seed)."""
     n_x = prob_pxy.shape[0]
     off = -np.inf if alpha == 0 else -30.0
-    log_enc = np.full((n_x, n_t), off)
     if n_t >= n_x:
+        log_enc = np.full((n_x, n_x), off)
         log_enc[np.arange(n_x), np.arange(n_x)] = 0.0
         return log_enc
+    log_enc = np.full((n_x, n_t), off)
     px = prob_pxy.sum(axis=1)
     cond = prob_pxy / px[:, None]
     logc = np.log(np.maximum(cond, 1e-300))
@@ -150,9 +151,7 @@ def _anneal(
         for i, b in enumerate(beta_arr):
             fit = solve(prob, log_enc, beta=b, alpha=alpha, max_iter=max_iter, tol=tol, ops=ops)
             forward[i] = fit
-            log_enc = fit.log_encoder
-            if alpha > 0 and perturbation > 0:
-                log_enc = log_enc + perturbation * rng.standard_normal(log_enc.shape)
+            log_enc = _split_clusters(_alive_log_columns(fit, reduced), n_t, perturbation, rng)
             next(steps)
     if "reverse" in passes:
         log_enc = _reverse_init(reduced, n_t, alpha, rng)
@@ -161,8 +160,36 @@ def _anneal(
                 prob, log_enc, beta=beta_arr[i], alpha=alpha, max_iter=max_iter, tol=tol, ops=ops
             )
             reverse[i] = fit
-            log_enc = fit.log_encoder
+            log_enc = _alive_log_columns(fit, reduced)
             next(steps)
+
+
+def _alive_log_columns(fit: Fit, reduced: np.ndarray) -> np.ndarray:
+    """log q(t|x) of the merged encoder's clusters that carry mass, (n_x, k)."""
+    enc = fit.encoder[:, (reduced.sum(axis=1) @ fit.encoder) > 1e-300]
+    with np.errstate(divide="ignore"):
+        return np.log(enc)
+
+
+def _split_clusters(
+    log_enc: np.ndarray, n_t: int, perturbation: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Start of the next (larger) beta on the forward pass: every cluster, heaviest
+    first while there is room for n_t, becomes two copies carrying half its mass, each
+    perturbed by Gaussian noise of sd ``perturbation`` in log space (deterministic
+    annealing). Copies that do not separate at the new beta are merged again."""
+    k = log_enc.shape[1]
+    n_split = min(k, n_t - k)
+    if n_split > 0:
+        mass = np.exp(log_enc).sum(axis=0)
+        heavy = np.argsort(-mass)[:n_split]
+        halves = log_enc[:, heavy] - np.log(2.0)
+        log_enc = log_enc.copy()
+        log_enc[:, heavy] = halves
+        log_enc = np.concatenate([log_enc, halves], axis=1)
+    if perturbation > 0:
+        log_enc = log_enc + perturbation * rng.standard_normal(log_enc.shape)
+    return log_enc
 
 
 @contextmanager
@@ -203,9 +230,10 @@ def ib_curve(
     IB Lagrangian ``I(X;T) - beta I(T;Y)``, ``alpha=0`` the deterministic IB of
     Strouse & Schwab [2]_ (hard encoders), values in between the generalised IB.
 
-    The solver anneals in beta [3]_: forward (smallest beta first, each solution the
-    slightly perturbed start of the next, so clusters can split) and reverse (largest
-    beta first, from one cluster per x, clusters merging as beta falls). At every beta
+    The solver anneals in beta [3]_: forward (smallest beta first; each solution,
+    with every cluster duplicated and perturbed, starts the next, so clusters can
+    split) and reverse (largest beta first, from one cluster per x, clusters merging
+    as beta falls). Only clusters in use are iterated. At every beta
     the solution with the lower Lagrangian is kept.
 
     Parameters
@@ -230,7 +258,8 @@ def ib_curve(
         Stop when no entry of q(t) or q(t, y) changes by more than ``tol``.
     perturbation : float, default 1e-2
         Standard deviation of the Gaussian noise added to log q(t|x) between betas
-        on the forward pass (lets identical clusters split).
+        on the forward pass, where every cluster is duplicated before the next beta
+        (while there is room for ``n_clusters``) so that it can split.
     merge_identical : bool, default True
         Solve on the x's grouped by identical p(y|x) (exact: the IB depends on x only
         through p(y|x)); encoders are returned for every original x.
@@ -249,7 +278,8 @@ def ib_curve(
     curve : pandas.DataFrame
         One row per beta (ascending) with columns ``beta``, ``I_XT`` = I(X;T),
         ``I_TY`` = I(T;Y), ``H_T`` = H(T) (all in nats), ``n_clusters_used``
-        (clusters with mass > 1e-9 and distinct q(y|t)), ``lagrangian``,
+        (clusters with mass > 1e-9 once clusters with the same q(y|t) are merged),
+        ``lagrangian`` = H(T) - alpha H(T|X) - beta I(T;Y),
         ``direction`` (the pass that won), ``n_iter`` and ``converged``.
         ``curve.attrs`` holds ``alpha``, ``H_X``, ``H_Y`` and ``I_XY`` (nats): the
         curve lies below ``I_TY = min(I_XT, I_XY)``.
@@ -271,6 +301,13 @@ def ib_curve(
     iterations find local optima, and annealing in both directions keeps the better
     one per beta. ``converged=False`` marks betas where ``max_iter`` was reached
     (typically just past a phase transition, where convergence slows down).
+
+    Units: everything is in nats, beta included. embo (Piasini et al.) updates
+    q(t|x) ~ q(t) exp(-beta KL) with the KL in bits, so embo's ``beta`` equals this
+    function's ``beta * ln 2``.
+
+    Cost per iteration is O(|X| |T| (|Y| + 2)) (one matrix product and one
+    exponential); with ``merge_identical`` |X| is the number of distinct p(y|x).
 
     Examples
     --------
@@ -353,8 +390,10 @@ def ib_curve(
     has = group >= 0
     px_red = reduced.sum(axis=1)
     for i, fit in enumerate(best):
-        encoders[i, has] = fit.encoder[group[has]]
-        encoders[i, ~has] = px_red @ fit.encoder
+        k = fit.encoder.shape[1]
+        encoders[i] = 0.0
+        encoders[i, has, :k] = fit.encoder[group[has]]
+        encoders[i, ~has, :k] = px_red @ fit.encoder
     return curve, encoders
 
 

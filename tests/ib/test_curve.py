@@ -242,3 +242,18 @@ def test_bad_parameters_raise(kwargs: dict, match: str) -> None:
 def test_upper_envelope_missing_column_raises() -> None:
     with pytest.raises(ValueError, match="y='I_TY' is not a column"):
         upper_envelope(pd.DataFrame({"I_XT": [0.0]}))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("alpha", [1.0, 0.0])
+def test_cuda_backend_matches_numpy(alpha: float) -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    g = np.random.default_rng(0)
+    pxy = g.dirichlet(np.ones(512 * 2)).reshape(512, 2)
+    betas = np.geomspace(0.5, 1e3, 8)
+    a = ib_curve(pxy, betas, alpha=alpha, n_clusters=32, random_state=3)
+    b = ib_curve(pxy, betas, alpha=alpha, n_clusters=32, random_state=3, device="cuda")
+    np.testing.assert_allclose(a.I_XT, b.I_XT, atol=1e-8)
+    np.testing.assert_allclose(a.I_TY, b.I_TY, atol=1e-8)
