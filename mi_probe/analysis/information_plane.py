@@ -1,0 +1,719 @@
+"""Information-plane trajectories: I(X;T) and I(T;Y) for each probed layer T over training.
+
+A deterministic layer of continuous inputs has infinite ``I(X;T)``; every number here
+is therefore the information of a stated *regime*, written in the ``regime`` column:
+
+``binning``
+    ``I(X; bin(T))`` and ``I(bin(T); Y)`` of the quantised layer on the finite probe
+    set (Shwartz-Ziv & Tishby 2017). With distinct inputs ``I(X; bin(T)) = H(bin(T))``,
+    at most ``log n``.
+``kde``
+    ``I(X; T + Z)`` and ``I(T + Z; Y)`` with ``Z ~ N(0, s2 I)`` added to the layer, the
+    pairwise-distance (Kolchinsky-Tracey) estimate of Saxe et al. (2018).
+other estimator names / instances
+    whatever that estimator measures on the finite sample (for example KSG on ``X`` and
+    ``T``; the ``mixed`` estimator of Ross (2014) for ``T`` against class labels).
+
+All values are in nats. For binning and KDE the recorder computes both coordinates of
+a layer from one pass (one binning, one kernel matrix, shared by ``I(X;T)`` and
+``I(T;Y)``); the numbers equal those of
+:func:`mi_probe.estimators.binning.binning_mi` and
+:func:`mi_probe.estimators.kde.noisy_layer_mi` (tested).
+
+References
+----------
+R. Shwartz-Ziv, N. Tishby, "Opening the black box of deep neural networks via
+information", arXiv:1703.00810 (2017).
+A. M. Saxe et al., "On the information bottleneck theory of deep learning", ICLR 2018.
+A. Kolchinsky, B. D. Tracey, "Estimating mixture entropy with pairwise distances",
+Entropy 19, 361 (2017).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .._validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_labels,
+    check_positive,
+    encode_rows,
+    is_tensor,
+)
+
+__all__ = [
+    "InformationPlaneRecorder",
+    "information_plane",
+    "load_plane",
+    "log_spaced_epochs",
+    "binned_plane",
+    "kde_plane",
+    "COLUMNS",
+]
+
+COLUMNS = ("epoch", "layer", "estimator", "I_XT", "I_TY", "train_loss", "test_loss", "regime")
+_FAST = ("binning", "kde")
+_BINNING_KEYS = ("n_bins", "strategy", "bin_size")
+_KDE_KEYS = ("noise_variance", "bound", "device", "chunk_size")
+
+
+# --------------------------------------------------------------------------------------
+# the two fused estimators
+# --------------------------------------------------------------------------------------
+def _symbols_of(a: Any, name: str) -> tuple[np.ndarray, int]:
+    """Symbols of the distinct rows of ``a`` (labels or exact float rows)."""
+    if is_tensor(a):
+        a = a.detach().cpu().numpy()
+    arr = np.asarray(a)
+    if arr.dtype.kind in "biu":
+        codes = check_labels(arr, name)
+    else:
+        codes = check_array(arr.reshape(arr.shape[0], -1) if arr.ndim > 2 else arr, name, min_samples=1) + 0.0
+    return encode_rows(codes)
+
+
+def _entropy_of_symbols(sym: np.ndarray) -> float:
+    from ..estimators.discrete import entropy_from_counts
+
+    return entropy_from_counts(np.bincount(sym))
+
+
+def _plugin_mi(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> float:
+    """Plug-in I(A;B) in nats of two symbol sequences."""
+    joint, _ = encode_rows(np.stack([a, b], axis=1))
+    return _entropy_of_symbols(a) + _entropy_of_symbols(b) - _entropy_of_symbols(joint)
+
+
+def binned_plane(
+    t: Any,
+    x_symbols: np.ndarray,
+    y_symbols: np.ndarray,
+    *,
+    n_bins: int = 30,
+    strategy: str = "uniform",
+    bin_size: float | None = None,
+) -> tuple[float, float, dict[str, Any]]:
+    """``I(X; bin(T))`` and ``I(bin(T); Y)`` in nats from one binning of ``t``.
+
+    Parameters
+    ----------
+    t : array-like or tensor, shape (n_samples, d)
+        The layer's activations.
+    x_symbols, y_symbols : numpy.ndarray of int, shape (n_samples,)
+        Symbols of the distinct inputs and of the labels (see :func:`encode_rows`).
+    n_bins, strategy, bin_size
+        As in :func:`mi_probe.estimators.binning.discretize`.
+
+    Returns
+    -------
+    i_xt, i_ty : float
+        Plug-in estimates in nats (``i_xt = H(bin(T))`` when every input is distinct).
+    diagnostics : dict
+        ``h_t`` (nats) and ``n_cells`` (occupied cells of ``bin(T)``).
+
+    Raises
+    ------
+    ValueError
+        Bad ``t`` or binning parameters.
+    """
+    from ..estimators.binning import discretize, row_symbols
+
+    codes = discretize(t, n_bins=n_bins, strategy=strategy, bin_size=bin_size)
+    ts, kt = row_symbols(codes)
+    h_t = _entropy_of_symbols(ts)
+    if int(x_symbols.max()) + 1 == x_symbols.size:  # every input distinct: H(T|X) = 0
+        i_xt = h_t
+    else:
+        i_xt = _plugin_mi(ts, kt, x_symbols, int(x_symbols.max()) + 1)
+    i_ty = _plugin_mi(ts, kt, y_symbols, int(y_symbols.max()) + 1)
+    return max(i_xt, 0.0), max(i_ty, 0.0), {"h_t": h_t, "n_cells": kt}
+
+
+def kde_plane(
+    t: Any,
+    x_symbols: np.ndarray,
+    y_symbols: np.ndarray,
+    *,
+    noise_variance: float = 0.1,
+    bound: str = "upper",
+    device: Any = None,
+    chunk_size: int = 2048,
+) -> tuple[float, float, dict[str, Any]]:
+    """Noisy-layer ``I(X; T+Z)`` and ``I(T+Z; Y)`` in nats from one kernel matrix.
+
+    The pairwise-distance estimates of Kolchinsky & Tracey as used by Saxe et al.
+    (the same numbers as :func:`mi_probe.estimators.kde.noisy_layer_mi` applied to
+    ``(x, t)`` and to ``(y, t)``), computed with a single pass over all pairs: each
+    block of rows of ``K_ij = exp(-|t_i - t_j|^2 / (2 s2))`` (``8 s2`` for the lower
+    bound) is reduced against ``[1, onehot(y)]`` in one matrix product, giving the
+    all-pairs sums for ``H(T+Z)`` and the within-class sums for ``H(T+Z | Y)``
+    together. The self term ``K_ii = 1`` keeps every sum >= 1, so no log-sum-exp
+    shift is needed.
+
+    Parameters
+    ----------
+    t : array-like or tensor, shape (n_samples, d)
+        The layer's activations.
+    x_symbols, y_symbols : numpy.ndarray of int, shape (n_samples,)
+        Symbols of the distinct inputs and of the labels.
+    noise_variance : float
+        Variance ``s2`` of the added Gaussian noise.
+    bound : {"upper", "lower"}
+        KL-based (upper) or Bhattacharyya-based (lower) pairwise estimate.
+    device : str or torch.device, optional
+        Where to compute (default: CPU, or the device of a tensor ``t``).
+    chunk_size : int
+        Rows per block (memory ``chunk_size * n`` floats).
+
+    Returns
+    -------
+    i_xt, i_ty : float
+        Estimates in nats, clipped at 0.
+    diagnostics : dict
+        ``h_upper``/``h_lower`` style entry ``h_t`` (the noisy-layer entropy estimate,
+        nats), ``noise_variance`` and ``bound``.
+
+    Raises
+    ------
+    ValueError
+        Bad ``t``, ``noise_variance <= 0``, unknown ``bound``, ``chunk_size < 1``.
+    """
+    import torch
+
+    s2 = check_positive(noise_variance, "noise_variance")
+    check_choice(bound, "bound", ("upper", "lower"))
+    chunk_size = check_int(chunk_size, "chunk_size", low=1)
+    if is_tensor(t):
+        tt = t.detach()
+        dev = torch.device(device) if device is not None else tt.device
+        tt = tt.to(device=dev, dtype=torch.float32)
+    else:
+        dev = torch.device(device) if device is not None else torch.device("cpu")
+        tt = torch.as_tensor(np.asarray(t, dtype=np.float32), device=dev)
+    if tt.dim() == 1:
+        tt = tt.reshape(-1, 1)
+    tt = tt.reshape(tt.shape[0], -1)
+    if not torch.isfinite(tt).all():
+        raise ValueError("t contains NaN or inf")
+    n, d = tt.shape
+    scale = 1.0 / (2.0 * s2) if bound == "upper" else 1.0 / (8.0 * s2)
+    tt = tt - tt.mean(dim=0, keepdim=True)
+    sq = (tt * tt).sum(dim=1)
+    n_classes = int(y_symbols.max()) + 1
+    ys = torch.as_tensor(y_symbols, device=dev)
+    reduce = torch.zeros((n, 1 + n_classes), dtype=torch.float32, device=dev)
+    reduce[:, 0] = 1.0
+    reduce[torch.arange(n, device=dev), 1 + ys] = 1.0
+    x_distinct = int(x_symbols.max()) + 1 == x_symbols.size
+    if not x_distinct:
+        n_xg = int(x_symbols.max()) + 1
+        xs = torch.as_tensor(x_symbols, device=dev)
+        xred = torch.zeros((n, n_xg), dtype=torch.float32, device=dev)
+        xred[torch.arange(n, device=dev), xs] = 1.0
+    log_all = torch.empty(n, dtype=torch.float64, device=dev)
+    log_cls = torch.empty(n, dtype=torch.float64, device=dev)
+    log_x = torch.zeros(n, dtype=torch.float64, device=dev)
+    tt_t = tt.T.contiguous()
+    for s in range(0, n, chunk_size):
+        e = min(s + chunk_size, n)
+        # -(|a|^2 + |b|^2 - 2 a.b) * scale, clamped at 0 (rounding), then exp in place
+        k = torch.addmm(sq.unsqueeze(0), tt[s:e], tt_t, beta=-1.0, alpha=2.0)
+        k.sub_(sq[s:e, None]).clamp_(max=0.0).mul_(scale).exp_()
+        sums = (k @ reduce).to(torch.float64)
+        log_all[s:e] = sums[:, 0].log()
+        log_cls[s:e] = sums[torch.arange(e - s, device=dev), 1 + ys[s:e]].log()
+        if not x_distinct:
+            xsums = (k @ xred).to(torch.float64)
+            log_x[s:e] = xsums[torch.arange(e - s, device=dev), xs[s:e]].log()
+    counts_y = torch.bincount(ys, minlength=n_classes).to(torch.float64)
+    log_ny = counts_y.log()[ys]
+    a_all = float(log_all.mean()) - math.log(n)  # mean_i log mean_j K_ij
+    c_y = float((log_cls - log_ny).mean())  # sum_c p_c mean_{i in c} log mean_{j in c} K_ij
+    if x_distinct:
+        c_x = 0.0
+    else:
+        counts_x = torch.bincount(xs).to(torch.float64)
+        c_x = float((log_x - counts_x.log()[xs]).mean())
+    i_xt = -a_all + c_x
+    i_ty = -a_all + c_y
+    h_noise = 0.5 * d * math.log(2.0 * math.pi * math.e * s2)
+    diag = {"h_t": h_noise - a_all, "noise_variance": s2, "bound": bound}
+    return max(i_xt, 0.0), max(i_ty, 0.0), diag
+
+
+def _regime(name: str, params: Mapping[str, Any]) -> str:
+    if name == "binning":
+        strat = params.get("strategy", "uniform")
+        if strat == "fixed":
+            bins = f"bins of width {params.get('bin_size')}"
+        else:
+            bins = f"{params.get('n_bins', 30)} {strat} bins per unit"
+        return f"binned layer on the finite probe set ({bins})"
+    if name == "kde":
+        return (
+            f"noisy layer T+N(0, {params.get('noise_variance', 0.1):g} I), "
+            f"pairwise-distance {params.get('bound', 'upper')} estimate"
+        )
+    return f"{name} estimate on the finite probe set"
+
+
+# --------------------------------------------------------------------------------------
+# one-shot computation
+# --------------------------------------------------------------------------------------
+def _check_estimators(estimators: Any) -> list[tuple[str, Any]]:
+    from ..estimators import MIEstimator
+    from ..estimators._registry import MI_ESTIMATORS
+
+    if isinstance(estimators, (str, MIEstimator)):
+        estimators = [estimators]
+    try:
+        items = list(estimators)
+    except TypeError:
+        raise ValueError(
+            f"estimators must be a name, an MIEstimator or a list of them, got {estimators!r}"
+        ) from None
+    if not items:
+        raise ValueError("estimators is empty; give at least one estimator")
+    out = []
+    for e in items:
+        if isinstance(e, MIEstimator):
+            out.append((getattr(e, "name", "") or type(e).__name__, e))
+        elif isinstance(e, str):
+            check_choice(e, "estimators", sorted(MI_ESTIMATORS))
+            out.append((e, e))
+        else:
+            raise ValueError(
+                f"estimators entries must be names or MIEstimator instances, got {type(e).__name__}"
+            )
+    return out
+
+
+def _check_params(params: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a mapping from estimator name to parameters, got {params!r}")
+    out = {}
+    for key, value in params.items():
+        if key not in names:
+            raise ValueError(
+                f"params has an entry for {key!r}, which is not among the estimators {list(names)}"
+            )
+        if not isinstance(value, Mapping):
+            raise ValueError(f"params[{key!r}] must be a mapping of parameters, got {value!r}")
+        allowed = {"binning": _BINNING_KEYS, "kde": _KDE_KEYS}.get(key)
+        if allowed is not None:
+            bad = sorted(set(value) - set(allowed))
+            if bad:
+                raise ValueError(
+                    f"params[{key!r}] has unknown parameter {', '.join(bad)}; "
+                    f"valid: {', '.join(allowed)}"
+                )
+        out[key] = dict(value)
+    return out
+
+
+def _layer_rows(
+    acts: Mapping[str, Any],
+    x: Any,
+    y: Any,
+    x_symbols: np.ndarray,
+    y_symbols: np.ndarray,
+    estimators: list[tuple[str, Any]],
+    params: Mapping[str, Mapping[str, Any]],
+    device: Any,
+) -> list[dict[str, Any]]:
+    from ..estimators import estimate_mi
+
+    rows = []
+    for layer, t in acts.items():
+        for name, est in estimators:
+            p = dict(params.get(name, {}))
+            t0 = time.perf_counter()
+            if est == "binning":
+                i_xt, i_ty, diag = binned_plane(t, x_symbols, y_symbols, **p)
+            elif est == "kde":
+                p.setdefault("device", device)
+                i_xt, i_ty, diag = kde_plane(t, x_symbols, y_symbols, **p)
+                p.pop("device")
+            else:
+                xr = x.reshape(x.shape[0], -1) if hasattr(x, "reshape") else x
+                r_xt = estimate_mi(xr, t, estimator=est, **p)
+                r_ty = estimate_mi(t, y, estimator=est, **p)
+                i_xt, i_ty = float(r_xt), float(r_ty)
+                diag = {}
+            rows.append(
+                {
+                    "layer": layer,
+                    "estimator": name,
+                    "I_XT": float(i_xt),
+                    "I_TY": float(i_ty),
+                    "regime": _regime(name, p),
+                    "n_samples": int(t.shape[0]),
+                    "dim": int(np.prod(t.shape[1:])) if len(t.shape) > 1 else 1,
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
+    return rows
+
+
+def information_plane(
+    model: Any,
+    x: Any,
+    y: Any,
+    *,
+    layers: Any = "all",
+    estimators: Any = ("binning", "kde"),
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    batch_size: int = 4096,
+    progress_bar: bool = False,
+) -> Any:
+    """I(X;T) and I(T;Y) of each layer of a model (or of given activations), now.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or mapping of str to array
+        The network (probed with :func:`mi_probe.attach`), or already collected
+        activations ``{layer: (n_samples, features)}``.
+    x : array-like or tensor, shape (n_samples, ...)
+        The inputs (every distinct row is one value of X).
+    y : array-like or tensor of int, shape (n_samples,)
+        Class labels.
+    layers : see :func:`mi_probe.attach`
+        Which layers (ignored when activations are given).
+    estimators : str, MIEstimator or sequence of them
+        ``"binning"`` and ``"kde"`` use the fused one-pass paths; any other registry
+        name or instance goes through :func:`mi_probe.estimate_mi` for both coordinates.
+    params : mapping, optional
+        Per-estimator parameters, e.g. ``{"binning": {"strategy": "fixed",
+        "bin_size": 0.1}, "kde": {"noise_variance": 0.1}}``.
+    batch_size : int
+        Rows per forward pass.
+    progress_bar : bool
+        Show a progress bar while collecting.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (layer, estimator): ``layer, estimator, I_XT, I_TY, regime,
+        n_samples, dim, seconds``; values in nats.
+
+    Raises
+    ------
+    ValueError
+        Bad inputs, unknown estimators or parameters, mismatched lengths.
+    """
+    import pandas as pd
+
+    est = _check_estimators(estimators)
+    prm = _check_params(params, [n for n, _ in est])
+    x_symbols, _ = _symbols_of(x, "x")
+    ylab = check_labels(y, "y")
+    if ylab.shape[1] != 1:
+        raise ValueError(f"y must be one column of class labels, got shape {tuple(ylab.shape)}")
+    y_symbols, _ = encode_rows(ylab)
+    if y_symbols.size != x_symbols.size:
+        raise ValueError(
+            f"x and y must have the same number of samples, got {x_symbols.size} and {y_symbols.size}"
+        )
+    device = None
+    if isinstance(model, Mapping):
+        acts = dict(model)
+        for k, v in acts.items():
+            if v.shape[0] != x_symbols.size:
+                raise ValueError(
+                    f"activations of layer {k!r} have {v.shape[0]} rows; x has {x_symbols.size}"
+                )
+    else:
+        from ..probes import Probe, model_device
+
+        device = model_device(model)
+        acts = Probe(model, layers).collect(x, batch_size=batch_size, progress_bar=progress_bar)
+    rows = _layer_rows(acts, x, ylab[:, 0], x_symbols, y_symbols, est, prm, device)
+    return pd.DataFrame(rows)
+
+
+def log_spaced_epochs(n_epochs: int, n_points: int = 30, *, start: int = 1) -> list[int]:
+    """Distinct, roughly log-spaced epochs in ``[start, n_epochs]`` (always both ends).
+
+    Training changes fastest early on; a log-spaced schedule records the early
+    fitting phase and the long, slow late phase (where compression shows) at a
+    similar cost.
+
+    Raises
+    ------
+    ValueError
+        ``n_epochs < start``, ``n_points < 2``, or ``start < 0``.
+
+    Examples
+    --------
+    >>> log_spaced_epochs(1000, 8)
+    [1, 3, 7, 19, 52, 139, 373, 1000]
+    """
+    start = check_int(start, "start", low=0)
+    n_epochs = check_int(n_epochs, "n_epochs", low=max(start, 1))
+    n_points = check_int(n_points, "n_points", low=2)
+    lo = max(start, 1)
+    pts = np.unique(np.round(np.geomspace(lo, n_epochs, n_points)).astype(int)).tolist()
+    if start == 0:
+        pts = [0] + pts
+    return pts
+
+
+# --------------------------------------------------------------------------------------
+# the recorder
+# --------------------------------------------------------------------------------------
+class InformationPlaneRecorder:
+    """Record the information plane of a model during training, from any loop.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network being trained (probed through :func:`mi_probe.attach`; never changed).
+    x : array-like or tensor, shape (n_samples, ...)
+        A fixed probe set of inputs (the whole training set for small tasks).
+    y : array-like or tensor of int, shape (n_samples,)
+        Class labels of ``x``.
+    layers : see :func:`mi_probe.attach`
+        Which layers to record; default all leaf modules.
+    estimators : str, MIEstimator or sequence of them
+        Default ``("binning", "kde")``; see :func:`information_plane`.
+    params : mapping, optional
+        Per-estimator parameters, e.g. ``{"binning": {"n_bins": 30}, "kde":
+        {"noise_variance": 0.1}}``.
+    max_samples : int, optional
+        Use a seeded subsample of at most this many rows of ``x`` (fixed for all epochs).
+    random_state : int
+        Seed of that subsample.
+    batch_size : int
+        Rows per forward pass.
+    progress_bar : bool
+        Show a progress bar while collecting each epoch.
+
+    Attributes
+    ----------
+    rows : list of dict
+        The recorded rows.
+    dataframe : pandas.DataFrame
+        Tidy table: ``epoch, layer, estimator, I_XT, I_TY, train_loss, test_loss,
+        regime`` and then ``n_samples, dim, seconds`` and any extra metrics passed
+        to :meth:`record`. Values in nats.
+
+    Examples
+    --------
+    >>> import torch, mi_probe
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <...>
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+    >>> x = torch.randn(256, 4); y = (x[:, 0] > 0).long()
+    >>> rec = mi_probe.InformationPlaneRecorder(net, x, y, layers=["1", "2"])
+    >>> for epoch in range(3):
+    ...     # ... one epoch of training ...
+    ...     rec.record(epoch, train_loss=0.5)
+    >>> rec.dataframe.shape[0]  # 3 epochs x 2 layers x 2 estimators
+    12
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        x: Any,
+        y: Any,
+        *,
+        layers: Any = "all",
+        estimators: Any = ("binning", "kde"),
+        params: Mapping[str, Mapping[str, Any]] | None = None,
+        max_samples: int | None = None,
+        random_state: int = 0,
+        batch_size: int = 4096,
+        progress_bar: bool = False,
+    ) -> None:
+        import torch
+
+        from ..probes import Probe
+
+        self.model = model
+        self.probe = Probe(model, layers)
+        self.layers = self.probe.layers
+        self._estimators = _check_estimators(estimators)
+        self.params = _check_params(params, [n for n, _ in self._estimators])
+        self.batch_size = check_int(batch_size, "batch_size", low=1)
+        self.progress_bar = bool(progress_bar)
+        xt = x if is_tensor(x) else torch.as_tensor(np.asarray(x))
+        ylab = check_labels(y, "y")
+        if ylab.shape[1] != 1:
+            raise ValueError(f"y must be one column of class labels, got shape {tuple(ylab.shape)}")
+        ylab = ylab[:, 0]
+        if xt.shape[0] != ylab.shape[0]:
+            raise ValueError(
+                f"x and y must have the same number of samples, got {xt.shape[0]} and {ylab.shape[0]}"
+            )
+        if max_samples is not None:
+            max_samples = check_int(max_samples, "max_samples", low=2)
+            if max_samples < xt.shape[0]:
+                g = np.random.default_rng(check_int(random_state, "random_state", low=0))
+                idx = np.sort(g.choice(xt.shape[0], size=max_samples, replace=False))
+                xt = xt[torch.as_tensor(idx)]
+                ylab = ylab[idx]
+        self.x = xt
+        self.y = ylab
+        self.x_symbols, self.n_distinct_inputs = _symbols_of(xt, "x")
+        self.y_symbols, _ = encode_rows(ylab.reshape(-1, 1))
+        self.rows: list[dict[str, Any]] = []
+
+    @property
+    def estimators(self) -> list[str]:
+        """Names of the estimators, in order."""
+        return [n for n, _ in self._estimators]
+
+    def record(
+        self,
+        epoch: int | float,
+        train_loss: float | None = None,
+        test_loss: float | None = None,
+        **metrics: Any,
+    ) -> Any:
+        """Collect the probed activations now and add one row per (layer, estimator).
+
+        Parameters
+        ----------
+        epoch : int or float
+            The x-axis value for this point (epoch, step, ...).
+        train_loss, test_loss : float, optional
+            Stored in their columns (NaN if not given).
+        **metrics
+            Any further scalar columns (accuracy, learning rate, ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows added by this call.
+
+        Raises
+        ------
+        ValueError
+            ``epoch`` is not a number.
+        """
+        import pandas as pd
+
+        from ..probes import model_device
+
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
+            raise ValueError(f"epoch must be a number, got {epoch!r}")
+        acts = self.probe.collect(self.x, batch_size=self.batch_size, progress_bar=self.progress_bar)
+        new = _layer_rows(
+            acts, self.x, self.y, self.x_symbols, self.y_symbols,
+            self._estimators, self.params, model_device(self.model),
+        )
+        nan = float("nan")
+        for r in new:
+            r.update(
+                epoch=epoch,
+                train_loss=nan if train_loss is None else float(train_loss),
+                test_loss=nan if test_loss is None else float(test_loss),
+                **metrics,
+            )
+        self.rows.extend(new)
+        return _tidy(pd.DataFrame(new))
+
+    @property
+    def dataframe(self) -> Any:
+        """All recorded rows as a tidy pandas DataFrame (values in nats)."""
+        import pandas as pd
+
+        return _tidy(pd.DataFrame(self.rows))
+
+    def save(self, path: Any) -> None:
+        """Write :attr:`dataframe` to ``path``: CSV, or Parquet if it ends in ``.parquet``.
+
+        Raises
+        ------
+        ModuleNotFoundError
+            Parquet requested and pyarrow is not installed.
+        """
+        save_plane(self.dataframe, path)
+
+    @staticmethod
+    def load(path: Any) -> Any:
+        """Read a table written by :meth:`save` (same as :func:`load_plane`)."""
+        return load_plane(path)
+
+
+def _tidy(df: Any) -> Any:
+    import pandas as pd
+
+    if df.empty:
+        return pd.DataFrame(columns=list(COLUMNS))
+    for c in COLUMNS:
+        if c not in df.columns:
+            df[c] = float("nan")
+    rest = [c for c in df.columns if c not in COLUMNS]
+    return df[list(COLUMNS) + rest].reset_index(drop=True)
+
+
+def save_plane(df: Any, path: Any) -> None:
+    """Write an information-plane table to CSV, or Parquet for a ``.parquet`` path.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        Parquet requested and pyarrow is not installed.
+    """
+    from pathlib import Path
+
+    from .._deps import require
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix == ".parquet":
+        require("pyarrow", "saving Parquet files")
+        df.to_parquet(p, index=False)
+    else:
+        df.to_csv(p, index=False)
+
+
+def load_plane(path: Any) -> Any:
+    """Read an information-plane table written by :meth:`InformationPlaneRecorder.save`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv`` or ``.parquet`` file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        With the columns of :attr:`InformationPlaneRecorder.dataframe`; ``layer`` as str.
+
+    Raises
+    ------
+    ValueError
+        The file does not exist or lacks the information-plane columns.
+    ModuleNotFoundError
+        A Parquet file and pyarrow is not installed.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .._deps import require
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"path {str(p)!r} does not exist")
+    if p.suffix == ".parquet":
+        require("pyarrow", "reading Parquet files")
+        df = pd.read_parquet(p)
+    else:
+        df = pd.read_csv(p, dtype={"layer": str}, keep_default_na=False, na_values=[""])
+    missing = [c for c in ("epoch", "layer", "estimator", "I_XT", "I_TY") if c not in df.columns]
+    if missing:
+        raise ValueError(f"path {str(p)!r} is not an information-plane table; missing {missing}")
+    df["layer"] = df["layer"].astype(str)
+    return _tidy(df)
