@@ -12,7 +12,8 @@ is therefore the information of a stated *regime*, written in the ``regime`` col
     pairwise-distance (Kolchinsky-Tracey) estimate of Saxe et al. (2018).
 other estimator names / instances
     whatever that estimator measures on the finite sample (for example KSG on ``X`` and
-    ``T``; the ``mixed`` estimator of Ross (2014) for ``T`` against class labels).
+    ``T``; with ``"mixed"``, the estimator of Ross (2014) for ``T`` against the class
+    labels and KSG for ``I(X;T)``).
 
 All values are in nats. For binning and KDE the recorder computes both coordinates of
 a layer from one pass (one binning, one kernel matrix, shared by ``I(X;T)`` and
@@ -61,6 +62,7 @@ COLUMNS = ("epoch", "layer", "estimator", "I_XT", "I_TY", "train_loss", "test_lo
 _FAST = ("binning", "kde")
 _BINNING_KEYS = ("n_bins", "strategy", "bin_size")
 _KDE_KEYS = ("noise_variance", "bound", "device", "chunk_size")
+_KSG_SHARED = ("n_neighbors", "standardize", "jitter", "backend", "random_state")
 
 
 # --------------------------------------------------------------------------------------
@@ -260,6 +262,8 @@ def _regime(name: str, params: Mapping[str, Any]) -> str:
             f"noisy layer T+N(0, {params.get('noise_variance', 0.1):g} I), "
             f"pairwise-distance {params.get('bound', 'upper')} estimate"
         )
+    if name == "mixed":
+        return "k-NN on the finite probe set: I(X;T) by KSG, I(T;Y) by the mixed (Ross) estimator"
     return f"{name} estimate on the finite probe set"
 
 
@@ -344,7 +348,13 @@ def _layer_rows(
                 p.pop("device")
             else:
                 xr = x.reshape(x.shape[0], -1) if hasattr(x, "reshape") else x
-                r_xt = estimate_mi(xr, t, estimator=est, **p)
+                if est == "mixed":
+                    # Ross's estimator needs a discrete second variable: I(T;Y) only;
+                    # I(X;T) (both continuous) by KSG with the shared k-NN settings
+                    shared = {k: v for k, v in p.items() if k in _KSG_SHARED}
+                    r_xt = estimate_mi(xr, t, estimator="ksg", **shared)
+                else:
+                    r_xt = estimate_mi(xr, t, estimator=est, **p)
                 r_ty = estimate_mi(t, y, estimator=est, **p)
                 i_xt, i_ty = float(r_xt), float(r_ty)
                 diag = {}
