@@ -83,11 +83,11 @@ def pick(backend: str | Backend, points: Any = None, *, device: Any = None) -> B
         from ._torch import TorchBackend
 
         return TorchBackend(device=device)
-    # keops
+    # keops: import _keops first, it fixes the compiler choice before pykeops loads
     from .._deps import require
+    from ._keops import KeOpsBackend, keops_healthy
 
     require("pykeops", "backend='keops'")
-    from ._keops import KeOpsBackend, keops_healthy
 
     if not keops_healthy():
         warnings.warn(
