@@ -142,7 +142,7 @@ def test_backends_agree(seed: int) -> None:
     t = np.tanh(g.standard_normal((300, 5)))
     y = g.integers(0, 3, 300)
     ref = noisy_layer_mi(y, t, noise_variance=0.01, backend="numpy")
-    for backend in ("kdtree", "torch"):
+    for backend in ("kdtree", "torch", "auto"):
         r = noisy_layer_mi(y, t, noise_variance=0.01, backend=backend)
         for key in ("upper", "lower"):
             assert r.diagnostics[key] == pytest.approx(ref.diagnostics[key], abs=1e-10)
@@ -150,6 +150,29 @@ def test_backends_agree(seed: int) -> None:
     assert r32.backend == "torch"
     for key in ("upper", "lower"):
         assert r32.diagnostics[key] == pytest.approx(ref.diagnostics[key], abs=1e-4)
+
+
+def test_memo_is_keyed_by_content() -> None:
+    """The whole-layer sums are reused for the same activations, never for changed ones."""
+    from mi_probe.estimators import kde
+
+    g = np.random.default_rng(2)
+    t = g.standard_normal((200, 3))
+    y = g.integers(0, 2, 200)
+    kde._MEMO.clear()
+    a = noisy_layer_mi(np.arange(200), t, noise_variance=0.1)
+    assert len(kde._MEMO) == 1
+    b = noisy_layer_mi(y, t.copy(), noise_variance=0.1)  # hit: same bytes
+    assert len(kde._MEMO) == 1
+    assert b.diagnostics["h_upper"] == a.diagnostics["h_upper"]
+    t2 = t.copy()
+    t2[0, 0] += 1e-9
+    c = noisy_layer_mi(np.arange(200), t2, noise_variance=0.1)  # changed: recomputed
+    assert len(kde._MEMO) == 2
+    assert c.diagnostics["upper"] != a.diagnostics["upper"]
+    kde._MEMO.clear()
+    fresh = noisy_layer_mi(y, t, noise_variance=0.1)
+    assert fresh.diagnostics["upper"] == b.diagnostics["upper"]
 
 
 def test_fused_variance_pair_matches_separate_calls() -> None:
@@ -161,6 +184,15 @@ def test_fused_variance_pair_matches_separate_calls() -> None:
         d2 = ((q[:, None] - p[None]) ** 2).sum(-1)
         for row, v in zip(both, (0.05, 0.2)):
             assert np.allclose(row, logsumexp(-d2 / (2 * v), axis=1), atol=1e-9)
+        # queries that are the points: symmetric half-matrix path
+        sym = be.gaussian_logsumexp(p, p, [0.05, 0.2])
+        dp = ((p[:, None] - p[None]) ** 2).sum(-1)
+        for row, v in zip(sym, (0.05, 0.2)):
+            assert np.allclose(row, logsumexp(-dp / (2 * v), axis=1), atol=1e-9)
+        # far queries (no point within 30 sigma) go through the max-shifted path
+        far = be.gaussian_logsumexp(q + 100.0, p, 0.05)
+        df = ((q[:, None] + 100.0 - p[None]) ** 2).sum(-1)
+        assert np.allclose(far, logsumexp(-df / 0.1, axis=1), rtol=1e-12)
         with pytest.raises(ValueError, match="each must be 4 times the previous"):
             be.gaussian_logsumexp(q, p, [0.05, 0.8])
         with pytest.raises(ValueError, match="variance must be > 0"):
