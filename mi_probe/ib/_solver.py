@@ -76,6 +76,9 @@ class _NumpyOps:
     def rowmax(self, a: np.ndarray) -> np.ndarray:
         return a.max(axis=1, keepdims=True)
 
+    def take_rows(self, a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return a[idx]
+
 
 class _TorchOps:
     name = "torch"
@@ -88,10 +91,12 @@ class _TorchOps:
         self.dtype = torch.float64
 
     def asarray(self, a: Any) -> Any:
+        if self.torch.is_tensor(a):
+            return a.to(device=self.device, dtype=self.dtype)
         return self.torch.as_tensor(np.asarray(a), dtype=self.dtype, device=self.device)
 
     def to_numpy(self, a: Any) -> np.ndarray:
-        return a.detach().cpu().numpy().astype(np.float64)
+        return a.detach().cpu().numpy().astype(np.float64, copy=False)
 
     def log(self, a: Any) -> Any:
         return self.torch.log(a)
@@ -134,6 +139,9 @@ class _TorchOps:
     def rowmax(self, a: Any) -> Any:
         return a.amax(dim=1, keepdim=True)
 
+    def take_rows(self, a: Any, idx: np.ndarray) -> Any:
+        return a[self.torch.as_tensor(idx, device=self.device)]
+
 
 def get_ops(device: Any) -> _NumpyOps | _TorchOps:
     """numpy for ``device=None``, else torch on that device."""
@@ -169,14 +177,18 @@ def make_problem(pxy: np.ndarray, ops: Any) -> Problem:
 
 @dataclass
 class Fit:
-    """A converged (or stopped) solution at one beta, as numpy arrays."""
+    """A converged (or stopped) solution at one beta.
 
-    encoder: np.ndarray  # (n_x, n_t) q(t|x)
-    log_encoder: np.ndarray  # (n_x, n_t)
+    ``encoder`` is on the array backend (numpy or torch), with one column per distinct
+    cluster in use (clusters with equal q(y|t) merged, empty ones dropped).
+    """
+
+    encoder: Any  # (n_x, k) q(t|x), k <= n_t
     lagrangian: float
     i_xt: float
     i_ty: float
     h_t: float
+    n_used: int
     n_iter: int
     converged: bool
 
@@ -223,7 +235,7 @@ def encoder_step(
 
 def solve(
     prob: Problem,
-    log_encoder0: np.ndarray,
+    log_encoder0: Any,
     *,
     beta: float,
     alpha: float,
@@ -258,12 +270,7 @@ def solve(
         if change < tol:
             converged = True
             break
-    enc = ops.to_numpy(e / s[:, None])
-    if alpha > 0:
-        log_enc = ops.to_numpy(logits - ops.log(s)[:, None])
-    else:
-        log_enc = np.where(enc > 0, 0.0, -np.inf)
-    return finish(prob, enc, log_enc, beta, alpha, it, converged)
+    return finish(prob, e / s[:, None], beta, alpha, it, converged, ops)
 
 
 def _marginals(prob: Problem, e: Any, s: Any) -> tuple[Any, Any]:
@@ -283,53 +290,52 @@ def _logs(qt: Any, qty: Any, ops: Any) -> tuple[Any, Any]:
 
 def finish(
     prob: Problem,
-    enc: np.ndarray,
-    log_enc: np.ndarray,
+    enc: Any,
     beta: float,
     alpha: float,
     n_iter: int,
     converged: bool,
+    ops: Any,
 ) -> Fit:
-    """Information quantities (nats) and the Lagrangian of an encoder, in float64 numpy.
+    """Merge duplicate clusters, then the information quantities (nats) and Lagrangian.
 
-    Clusters with the same decoder q(y|t) (to 1e-6) are merged first (their encoder
-    columns summed): they are one cluster, and merging them leaves I(T;Y) unchanged.
-    The reported ``encoder`` is the merged one; ``log_encoder`` stays the raw one, as
-    the warm start of the next beta (where the copies may split).
+    Clusters with the same decoder q(y|t) (to 1e-6) are one cluster: their encoder
+    columns are summed (I(T;Y) is unchanged; at a fixed point I(X;T) too), and clusters
+    without mass are dropped. Only (n_t, n_y)-sized arrays leave the array backend.
     """
-    px = _np(prob.px)
-    pxy = _np(prob.pxy)
-    enc = merge_duplicate_clusters(enc, px, pxy)
-    log_enc_m = np.log(np.maximum(enc, TINY))
-    qt = px @ enc
-    qty = enc.T @ pxy
+    enc = merge_duplicate_clusters(enc, prob, ops)
+    qt = _np(prob.px @ enc)
+    qty = _np(enc.T @ prob.pxy)
     h_t = float(-xlogx(qt).sum())
-    # H(T|X) = -sum_x p(x) sum_t q(t|x) log q(t|x); entries with q = 0 contribute 0.
-    plogp = np.where(enc > 0, enc * np.where(enc > 0, log_enc_m, 0.0), 0.0)
-    h_t_x = float(-(px @ plogp.sum(axis=1)))
-    h_t_x = max(h_t_x, 0.0)
+    # H(T|X) = -sum_x p(x) sum_t q(t|x) log q(t|x); q = 0 entries give 0 * log(TINY) = 0
+    plogp = enc * ops.log(ops.clamp_min(enc, TINY))
+    h_t_x = max(float(-(prob.px @ (plogp @ ops.ones(plogp.shape[1])))), 0.0)
     i_xt = max(h_t - h_t_x, 0.0)
     h_y = float(-xlogx(prob.py).sum())
     h_ty = float(-xlogx(qty).sum())
     i_ty = max(h_t + h_y - h_ty, 0.0)
     lag = h_t - alpha * h_t_x - beta * i_ty
-    return Fit(enc, log_enc, lag, i_xt, i_ty, h_t, n_iter, converged)
+    n_used = int((qt > 1e-9).sum())
+    return Fit(enc, lag, i_xt, i_ty, h_t, n_used, n_iter, converged)
 
 
-def merge_duplicate_clusters(enc: np.ndarray, px: np.ndarray, pxy: np.ndarray) -> np.ndarray:
-    """Encoder (n_x, n_t) with clusters of equal q(y|t) (rounded to 1e-6) summed into
-    the first of each group; dead clusters (q(t) <= 1e-300) are zeroed."""
-    qt = px @ enc
+def merge_duplicate_clusters(enc: Any, prob: Problem, ops: Any) -> Any:
+    """Encoder (n_x, k) with one column per distinct decoder q(y|t) (rounded to 1e-6)
+    among the clusters with mass > 1e-300 (columns of a group summed)."""
+    qt = _np(prob.px @ enc)
     alive = np.flatnonzero(qt > TINY)
-    out = np.zeros_like(enc)
-    if alive.size == 0:
-        return enc.copy()
-    qy_t = (enc[:, alive].T @ pxy) / qt[alive, None]
-    _, first, inv = np.unique(np.round(qy_t, 6), axis=0, return_index=True, return_inverse=True)
+    if alive.size == 0:  # cannot happen for a normalised encoder; keep it as is
+        return enc
+    qty = _np(enc.T @ prob.pxy)
+    qy_t = qty[alive] / qt[alive, None]
+    _, inv = np.unique(np.round(qy_t, 6), axis=0, return_inverse=True)
     inv = inv.reshape(-1)
-    target = alive[first][inv]  # column each alive cluster is merged into
-    np.add.at(out.T, target, enc[:, alive].T)
-    return out
+    n_groups = int(inv.max()) + 1
+    if n_groups == enc.shape[1]:
+        return enc
+    onehot = np.zeros((enc.shape[1], n_groups))
+    onehot[alive, inv] = 1.0
+    return enc @ ops.asarray(onehot)
 
 
 def _np(a: Any) -> np.ndarray:

@@ -122,11 +122,6 @@ def _reverse_init(
     return log_enc
 
 
-def _n_clusters_used(fit: Fit, pxy: np.ndarray) -> int:
-    """Clusters of the (merged) encoder with mass above 1e-9."""
-    return int(((pxy.sum(axis=1) @ fit.encoder) > 1e-9).sum())
-
-
 def _anneal(
     prob: Problem,
     reduced: np.ndarray,
@@ -151,7 +146,7 @@ def _anneal(
         for i, b in enumerate(beta_arr):
             fit = solve(prob, log_enc, beta=b, alpha=alpha, max_iter=max_iter, tol=tol, ops=ops)
             forward[i] = fit
-            log_enc = _split_clusters(_alive_log_columns(fit, reduced), n_t, perturbation, rng)
+            log_enc = _split_clusters(_log_columns(fit, ops), n_t, perturbation, rng, ops)
             next(steps)
     if "reverse" in passes:
         log_enc = _reverse_init(reduced, n_t, alpha, rng)
@@ -160,20 +155,18 @@ def _anneal(
                 prob, log_enc, beta=beta_arr[i], alpha=alpha, max_iter=max_iter, tol=tol, ops=ops
             )
             reverse[i] = fit
-            log_enc = _alive_log_columns(fit, reduced)
+            log_enc = _log_columns(fit, ops)
             next(steps)
 
 
-def _alive_log_columns(fit: Fit, reduced: np.ndarray) -> np.ndarray:
-    """log q(t|x) of the merged encoder's clusters that carry mass, (n_x, k)."""
-    enc = fit.encoder[:, (reduced.sum(axis=1) @ fit.encoder) > 1e-300]
-    with np.errstate(divide="ignore"):
-        return np.log(enc)
+def _log_columns(fit: Fit, ops: Any) -> Any:
+    """log q(t|x) of the fit's (merged, in-use) clusters, (n_x, k), floored at 1e-300."""
+    return ops.log(ops.clamp_min(fit.encoder, 1e-300))
 
 
 def _split_clusters(
-    log_enc: np.ndarray, n_t: int, perturbation: float, rng: np.random.Generator
-) -> np.ndarray:
+    log_enc: Any, n_t: int, perturbation: float, rng: np.random.Generator, ops: Any
+) -> Any:
     """Start of the next (larger) beta on the forward pass: every cluster, heaviest
     first while there is room for n_t, becomes two copies carrying half its mass, each
     perturbed by Gaussian noise of sd ``perturbation`` in log space (deterministic
@@ -181,14 +174,14 @@ def _split_clusters(
     k = log_enc.shape[1]
     n_split = min(k, n_t - k)
     if n_split > 0:
-        mass = np.exp(log_enc).sum(axis=0)
-        heavy = np.argsort(-mass)[:n_split]
-        halves = log_enc[:, heavy] - np.log(2.0)
-        log_enc = log_enc.copy()
-        log_enc[:, heavy] = halves
-        log_enc = np.concatenate([log_enc, halves], axis=1)
+        mass = ops.to_numpy(ops.exp(log_enc).sum(axis=0))
+        heavy = np.sort(np.argsort(-mass, kind="stable")[:n_split])
+        shift = np.zeros(k)
+        shift[heavy] = -np.log(2.0)
+        log_enc = log_enc + ops.asarray(shift)[None, :]
+        log_enc = ops.cat([log_enc.T, ops.take_rows(log_enc.T, heavy)]).T
     if perturbation > 0:
-        log_enc = log_enc + perturbation * rng.standard_normal(log_enc.shape)
+        log_enc = log_enc + ops.asarray(perturbation * rng.standard_normal(tuple(log_enc.shape)))
     return log_enc
 
 
@@ -370,7 +363,7 @@ def ib_curve(
                 fit.i_xt,
                 fit.i_ty,
                 fit.h_t,
-                _n_clusters_used(fit, reduced),
+                fit.n_used,
                 fit.lagrangian,
                 name,
                 fit.n_iter,
@@ -390,10 +383,11 @@ def ib_curve(
     has = group >= 0
     px_red = reduced.sum(axis=1)
     for i, fit in enumerate(best):
-        k = fit.encoder.shape[1]
+        enc = ops.to_numpy(fit.encoder)
+        k = enc.shape[1]
         encoders[i] = 0.0
-        encoders[i, has, :k] = fit.encoder[group[has]]
-        encoders[i, ~has, :k] = px_red @ fit.encoder
+        encoders[i, has, :k] = enc[group[has]]
+        encoders[i, ~has, :k] = px_red @ enc
     return curve, encoders
 
 
