@@ -186,17 +186,26 @@ def _split_clusters(
 
 
 @contextmanager
-def _single_blas_thread(active: bool) -> Iterator[None]:
-    """Limit BLAS to one thread: the products here have inner dimension |Y| + 2 or |X|
-    with tiny outputs, where BLAS threads only add synchronisation overhead (and spin
-    badly on a busy machine)."""
-    if active and has("threadpoolctl"):
-        from threadpoolctl import threadpool_limits
+def _single_thread(ops: Any) -> Iterator[None]:
+    """One CPU thread for the duration: the products here have inner dimension |Y| + 2
+    or |X| with tiny outputs, where BLAS/OpenMP threads only add synchronisation
+    overhead (and spin badly on a busy machine). GPU runs are left alone."""
+    if ops.name == "numpy":
+        if has("threadpoolctl"):
+            from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(limits=1, user_api="blas"):
+            with threadpool_limits(limits=1, user_api="blas"):
+                yield
+            return
+    elif ops.device.type == "cpu":
+        before = ops.torch.get_num_threads()
+        ops.torch.set_num_threads(1)
+        try:
             yield
-    else:
-        yield
+        finally:
+            ops.torch.set_num_threads(before)
+        return
+    yield
 
 
 def ib_curve(
@@ -346,7 +355,7 @@ def ib_curve(
     total = n_b * len(passes)
     steps = iter(_progress(range(total), total=total, desc="ib_curve", enabled=progress))
 
-    with _single_blas_thread(ops.name == "numpy"):
+    with _single_thread(ops):
         _anneal(prob, reduced, beta_arr, alpha, n_t, passes, forward, reverse, max_iter, tol,
                 perturbation, rng, ops, steps)
 
