@@ -136,7 +136,7 @@ def test_class_bracket_contains_monte_carlo_mi(seed: int) -> None:
 # --- noisy-layer estimator: backends and inputs ------------------------------------------
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_backends_agree(seed: int) -> None:
     g = np.random.default_rng(seed)
     t = np.tanh(g.standard_normal((300, 5)))
@@ -230,7 +230,7 @@ def test_kde_mi_strong_dependence_is_biased_low(seed: int, d: int, rho: float) -
     assert 0.6 * truth <= est <= truth + 0.02
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_kde_mi_properties(seed: int) -> None:
     g = np.random.default_rng(seed)
     x, y, _ = gaussian_pair(500, 2, 0.6, seed)
