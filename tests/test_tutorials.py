@@ -1,0 +1,35 @@
+"""The tutorials run end to end at tiny scale (what a new user runs first)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "script, outputs",
+    [
+        ("01_information_plane.py", ["information_plane.csv", "information_plane_binning.png",
+                                     "information_plane_kde.png", "mi_over_epochs_kde.png"]),
+        ("02_digits_cnn.py", ["information_plane.csv", "information_plane_binning.png"]),
+    ],
+)
+def test_tutorial_runs_tiny(tmp_path, script: str, outputs: list[str]) -> None:
+    env = dict(os.environ, MPLBACKEND="Agg", MI_PROBE_TINY="1")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tutorials" / script), "--tiny", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in outputs:
+        assert (tmp_path / name).stat().st_size > 0, name
+    df = pd.read_csv(tmp_path / "information_plane.csv")
+    assert {"epoch", "layer", "estimator", "I_XT", "I_TY"} <= set(df.columns)
+    assert df["I_XT"].notna().all() and (df["I_XT"] >= 0).all()
