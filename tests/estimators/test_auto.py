@@ -60,11 +60,22 @@ def test_labels_vs_continuous_uses_mixed():
     assert abs(float(r) - np.log(2)) < 0.08
 
 
-def test_too_small_n_raises_stability_flag_and_warns():
+def test_too_few_samples_for_dim_warns():
     x, y, _ = gaussian_pair(120, 8, 0.9, seed=9)
     with pytest.warns(RuntimeWarning, match="unreliable: .*few_samples_for_dim"):
         r = auto_mi(x, y, interval=False, null=False, random_state=0)
     assert r.diagnostics["flags"]["few_samples_for_dim"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_too_small_n_raises_stability_flag(seed):
+    # y = sin(3x) + small noise: MI ~ 2.6 nats, far beyond what 60 samples resolve,
+    # so the estimate still climbs with n (n/2 vs n) and the flag must say so
+    g = np.random.default_rng(seed)
+    x = g.uniform(-3, 3, (60, 1))
+    y = np.sin(3 * x) + 0.05 * g.standard_normal((60, 1))
+    with pytest.warns(RuntimeWarning, match="unreliable: unstable_in_n"):
+        r = auto_mi(x, y, interval=False, null=False, random_state=seed)
     assert r.diagnostics["flags"]["unstable_in_n"]
 
 
