@@ -24,6 +24,16 @@ from mi_probe.analysis.sweep import SWEEP_COLUMNS, sweep
 LAYERS = ["1", "3", "4"]
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a loaded shared runner, two spinning threads make these
+    tiny matrix products ~40x slower; values do not depend on it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 class Net(nn.Module):
     """4 -> 6 -> tanh -> 3 -> tanh; ``unused`` is never called in forward."""
 
@@ -198,7 +208,8 @@ def test_killed_process_resumes(tmp_path: Path) -> None:
     out = tmp_path / "out"
     root = str(Path(__file__).resolve().parents[2])
     script = _KILLED.format(root=root, paths=paths, layers=LAYERS, out=str(out))
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 3, proc.stderr
     assert len(list((out / "rows").glob("*.json"))) == 2 * 3  # two checkpoints finished
     assert not list((out / "rows").glob("*.tmp"))
