@@ -183,7 +183,7 @@ _COMMON_DOC = """
         Share of samples held out; the bound is evaluated on them.
     eval_every : int, default 25
         Steps between held-out evaluations (points of the training curve).
-    patience : int or None, default 8
+    patience : int or None, default 20
         Stop after this many evaluations without a better held-out bound (None: never).
     standardize : bool, default True
         Scale each column to zero mean, unit variance (training statistics); MI is
@@ -240,7 +240,7 @@ def mine_mi(
     learning_rate: float = 1e-3,
     validation_fraction: float = 0.3,
     eval_every: int = 25,
-    patience: int | None = 8,
+    patience: int | None = 20,
     standardize: bool = True,
     device: Any = "cpu",
     random_state: Any = None,
@@ -283,7 +283,7 @@ def nwj_mi(
     learning_rate: float = 1e-3,
     validation_fraction: float = 0.3,
     eval_every: int = 25,
-    patience: int | None = 8,
+    patience: int | None = 20,
     standardize: bool = True,
     device: Any = "cpu",
     random_state: Any = None,
@@ -315,7 +315,7 @@ def infonce_mi(
     learning_rate: float = 1e-3,
     validation_fraction: float = 0.3,
     eval_every: int = 25,
-    patience: int | None = 8,
+    patience: int | None = 20,
     standardize: bool = True,
     device: Any = "cpu",
     random_state: Any = None,
@@ -352,7 +352,7 @@ def smile_mi(
     learning_rate: float = 1e-3,
     validation_fraction: float = 0.3,
     eval_every: int = 25,
-    patience: int | None = 8,
+    patience: int | None = 20,
     standardize: bool = True,
     device: Any = "cpu",
     random_state: Any = None,
@@ -389,7 +389,7 @@ def js_mi(
     learning_rate: float = 1e-3,
     validation_fraction: float = 0.3,
     eval_every: int = 25,
-    patience: int | None = 8,
+    patience: int | None = 20,
     standardize: bool = True,
     device: Any = "cpu",
     random_state: Any = None,

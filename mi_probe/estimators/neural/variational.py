@@ -162,7 +162,7 @@ _TRAIN_DOC = """
     validation_fraction : float, default 0.3
         Share of samples held out; the bound is evaluated on them.
     eval_every : int, default 25
-    patience : int or None, default 8
+    patience : int or None, default 20
         Early stopping on the held-out log-likelihood (evaluations without improvement).
     standardize : bool, default True
     device : str or torch.device, default "cpu"
@@ -182,7 +182,7 @@ def ba_mi(
     learning_rate: float = 1e-3,
     validation_fraction: float = 0.3,
     eval_every: int = 25,
-    patience: int | None = 8,
+    patience: int | None = 20,
     standardize: bool = True,
     device: Any = "cpu",
     random_state: Any = None,
@@ -247,7 +247,7 @@ def club_mi(
     learning_rate: float = 1e-3,
     validation_fraction: float = 0.3,
     eval_every: int = 25,
-    patience: int | None = 8,
+    patience: int | None = 20,
     standardize: bool = True,
     device: Any = "cpu",
     random_state: Any = None,
