@@ -41,6 +41,9 @@ COLUMNS = (
 
 ANNEAL = ("both", "forward", "reverse")
 
+# Largest encoder (n_x * n_clusters float64 entries, 4 GiB) ib_curve agrees to build.
+_MAX_ENCODER_ENTRIES = 2**29
+
 
 def default_betas(n: int = 50) -> np.ndarray:
     """``n`` log-spaced values of beta from 1 to 1000 (below 1 every IB solution is trivial)."""
@@ -251,7 +254,8 @@ def ib_curve(
         Weight of H(T|X): 1 is the IB, 0 the deterministic IB.
     n_clusters : int, optional
         Size of the bottleneck alphabet |T|. Default: the number of distinct rows
-        of p(y|x) (enough to reach (H(X), I(X;Y)) when all rows differ).
+        of p(y|x) (enough to reach (H(X), I(X;Y)) when all rows differ). Memory and
+        time grow as |X| n_clusters: set it for large |X|.
     anneal : {"both", "forward", "reverse"}
         Which annealing passes to run.
     max_iter : int, default 1000
@@ -293,7 +297,8 @@ def ib_curve(
     ------
     ValueError
         ``pxy`` not a 2-D pmf (negative, NaN, not summing to 1, empty), bad ``betas``,
-        ``alpha`` outside [0, 1], ``n_clusters`` < 1, or an unknown ``anneal``.
+        ``alpha`` outside [0, 1], ``n_clusters`` < 1 or so large that the encoder
+        would pass 4 GiB, or an unknown ``anneal``.
     ModuleNotFoundError
         ``device`` given but torch is missing.
 
@@ -340,6 +345,13 @@ def ib_curve(
         group[keep] = np.arange(keep.size)
     n_x = reduced.shape[0]
     n_t = n_x if n_clusters is None else check_int(n_clusters, "n_clusters", low=1)
+    if n_x * min(n_t, max(n_x, 1)) > _MAX_ENCODER_ENTRIES:
+        gib = 8 * n_x * min(n_t, n_x) / 2**30
+        raise ValueError(
+            f"n_clusters={n_t} with {n_x} distinct rows of p(y|x) needs a {gib:.0f} GiB "
+            "encoder; pass a smaller n_clusters (the IB curve rarely needs more than a "
+            "few hundred clusters)"
+        )
 
     if device is not None:
         from .._deps import require

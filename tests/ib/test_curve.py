@@ -257,3 +257,11 @@ def test_cuda_backend_matches_numpy(alpha: float) -> None:
     b = ib_curve(pxy, betas, alpha=alpha, n_clusters=32, random_state=3, device="cuda")
     np.testing.assert_allclose(a.I_XT, b.I_XT, atol=1e-8)
     np.testing.assert_allclose(a.I_TY, b.I_TY, atol=1e-8)
+
+
+def test_huge_default_cluster_count_raises_instead_of_allocating() -> None:
+    g = np.random.default_rng(0)
+    pxy = g.dirichlet(np.ones(2 * 30000)).reshape(30000, 2)  # 30000 distinct rows
+    with pytest.raises(ValueError, match="n_clusters=30000 with 30000 distinct rows"):
+        ib_curve(pxy, [1.0])
+    assert len(ib_curve(pxy, [1.0], n_clusters=4, max_iter=5)) == 1
