@@ -71,11 +71,13 @@ def _scale(unit: str) -> float:
 
 
 def _epoch_norm(epochs: np.ndarray) -> Any:
-    from matplotlib.colors import LogNorm, Normalize
+    from matplotlib.colors import LogNorm, Normalize, SymLogNorm
 
     lo, hi = float(np.min(epochs)), float(np.max(epochs))
     if lo > 0 and hi / lo >= 20:
         return LogNorm(vmin=lo, vmax=hi)
+    if lo == 0 and hi >= 20:  # log-spaced schedules that start at epoch 0
+        return SymLogNorm(linthresh=1.0, linscale=0.5, vmin=0.0, vmax=hi)
     return Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
 
 
@@ -110,7 +112,8 @@ def plot_information_plane(
     unit : {"bits", "nats"}
         Axis unit (values are converted from nats).
     cmap : str
-        Colormap of the epoch colouring (log scale when epochs span >= 20x).
+        Colormap of the epoch colouring (log scale when epochs span >= 20x; symmetric-log
+        when they start at 0).
     colorbar, legend : bool
         Draw the epoch colour bar and the layer-marker legend.
     title : str, optional
