@@ -1,0 +1,440 @@
+"""A folder with an HTML and a Markdown report on a model's layers.
+
+:func:`report` probes the layers once on clean data, measures per layer ``I(x; z)``,
+``I(z; y)``, the total correlation TC(z), ``I(z; n)`` and the invariance score for each
+nuisance (via :func:`mi_probe.invariance`), and the disentanglement metrics when
+ground-truth factors are given; it writes ``index.html``, ``report.md``,
+``results.csv``, ``settings.json`` and seaborn figures under ``figures/``, and returns
+the same numbers as a DataFrame.
+
+This is the one place where analysis meets plotting: the figures are drawn by
+:mod:`mi_probe.plotting`, imported only inside :func:`report` when ``figures=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from .._deps import require
+from .._validation import check_array, check_choice, check_int, check_random_state
+from .invariance import _materialize, _reduce, invariance
+from ._nuisance import Nuisance, as_nuisance
+
+__all__ = ["report"]
+
+_TC_ESTIMATORS = ("ksg", "gaussian")
+
+
+def _nuisance_items(nuisances: Any) -> list[tuple[str, Any]]:
+    if nuisances is None:
+        return []
+    if isinstance(nuisances, Mapping):
+        items = [(str(k), v) for k, v in nuisances.items()]
+    elif isinstance(nuisances, (str, Nuisance)) or callable(nuisances) or hasattr(nuisances, "shape"):
+        items = [("", nuisances)]
+    else:
+        items = [("", v) for v in nuisances]
+    out = []
+    for i, (name, spec) in enumerate(items):
+        if not name:
+            fam = as_nuisance(spec)
+            name = fam.name if fam is not None else f"n{i}"
+        if name in dict(out):
+            name = f"{name}_{i}"
+        out.append((name, spec))
+    return out
+
+
+def _top_variance(a: np.ndarray, k: int) -> np.ndarray:
+    std = a.std(axis=0)
+    order = np.argsort(-std, kind="stable")[:k]
+    order = np.sort(order[std[order] > 0])
+    return order
+
+
+def _md_table(df: Any, digits: int = 3) -> str:
+    cols = [str(c) for c in df.columns]
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "nan" if not np.isfinite(v) else f"{v:.{digits}f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+_CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif;
+       margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em;
+     border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.4em 0; }
+.note { color: #555; font-size: 0.9em; }
+code { background: #f6f6f6; padding: 0 3px; }
+"""
+
+
+def report(
+    model: torch.nn.Module,
+    data: Any,
+    layers: Any = "all",
+    nuisances: Any = None,
+    factors: Any = None,
+    out: str | Path = "report/",
+    *,
+    targets: Any = None,
+    estimator: str = "ksg",
+    n_components: int = 10,
+    n_bins: int = 10,
+    n_permutations: int = 20,
+    n_resamples: int = 10,
+    max_samples: int | None = 2000,
+    tc_estimator: str = "ksg",
+    tc_units: int = 10,
+    max_units: int = 64,
+    factor_names: Any = None,
+    title: str = "mi_probe report",
+    figures: bool = True,
+    random_state: Any = 0,
+    progress_bar: bool = False,
+) -> Any:
+    """Measure every probed layer and write an HTML + Markdown report folder.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network (not changed).
+    data : tensor, array, (x, y) tuple or DataLoader
+        Inputs, with labels for ``I(z; y)`` (or pass ``targets``).
+    layers : str, module, type or list of them, default "all"
+    nuisances : dict, list or single nuisance, optional
+        ``{name: spec}`` where each spec is what :func:`mi_probe.invariance` takes as
+        ``nuisance`` (per-sample values, a transform name such as ``"rotation"``, a
+        :class:`~mi_probe.analysis.invariance.Nuisance`, or a callable).
+    factors : array-like, shape (n_samples, n_factors), optional
+        Ground-truth factors for the disentanglement metrics of each layer.
+    out : str or Path, default "report/"
+        Folder to write (created; existing files of the same names are replaced).
+    targets : array-like, optional
+        Class labels (override labels found in ``data``).
+    estimator, n_components, n_bins, n_permutations, n_resamples
+        As in :func:`mi_probe.invariance` (also used for the clean ``I_zx``, ``I_zy``).
+    max_samples : int or None, default 2000
+        Seeded subsample of the data used for everything.
+    tc_estimator : {"ksg", "gaussian"}, default "ksg"
+        Estimator of TC(z), computed on the ``tc_units`` highest-variance units of each
+        layer (a TC over hundreds of units is not estimable from a few thousand samples).
+    tc_units : int, default 10
+    max_units : int, default 64
+        Disentanglement metrics use the ``max_units`` highest-variance units per layer.
+    factor_names : sequence of str, optional
+        Names of the factors' columns (default ``v0, v1, ...``).
+    title : str
+    figures : bool, default True
+        Draw the seaborn figures (needs matplotlib and seaborn).
+    random_state : None, int or numpy Generator, default 0
+    progress_bar : bool, default False
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per layer (``"input"`` first): ``layer``, ``n_features``, ``I_zx``,
+        ``I_zy``, ``tc``, then per nuisance ``I_zn[name]``, ``I_zn_null[name]``,
+        ``invariance[name]``, ``invariance_low[name]``, ``invariance_high[name]``,
+        ``bound_ok[name]``, then (with factors) ``mig, sap, dci_disentanglement,
+        dci_completeness, dci_informativeness, modularity, factorvae``. Nats for
+        information, unitless scores. ``df.attrs["settings"]`` and
+        ``df.attrs["files"]`` list the settings and the files written.
+
+    Raises
+    ------
+    ValueError
+        Bad options, factors or nuisance values of the wrong length, or an unknown
+        layer.
+    ModuleNotFoundError
+        pandas (always) or matplotlib/seaborn (``figures=True``) missing.
+
+    Examples
+    --------
+    >>> import torch, mi_probe
+    >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.ReLU())
+    >>> x, y = torch.rand(300, 4, 4), torch.randint(0, 3, (300,))
+    >>> df = mi_probe.report(net, (x, y), layers=["2"], nuisances={"light": "brightness"},
+    ...                      out="/tmp/mi_probe_report_doctest", n_permutations=3,
+    ...                      n_resamples=0, figures=False)
+    >>> "invariance[light]" in df.columns
+    True
+    """
+    pd = require("pandas", "the report tables")
+    check_choice(estimator, "estimator", ("ksg", "gaussian", "binning"))
+    check_choice(tc_estimator, "tc_estimator", _TC_ESTIMATORS)
+    n_components = check_int(n_components, "n_components", low=1)
+    n_bins = check_int(n_bins, "n_bins", low=2)
+    tc_units = check_int(tc_units, "tc_units", low=2)
+    max_units = check_int(max_units, "max_units", low=1)
+    if max_samples is not None:
+        max_samples = check_int(max_samples, "max_samples", low=10)
+    if not isinstance(title, str):
+        raise ValueError(f"title must be a string, got {type(title).__name__}")
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    rng = check_random_state(random_state)
+    items = _nuisance_items(nuisances)
+
+    x, y = _materialize(data, targets)
+    n_all = x.shape[0]
+    fac = None
+    if factors is not None:
+        fac = check_array(factors, "factors", min_samples=1)
+        if fac.shape[0] != n_all:
+            raise ValueError(
+                f"data and factors must have the same number of samples, "
+                f"got {n_all} and {fac.shape[0]}"
+            )
+        if factor_names is not None and len(list(factor_names)) != fac.shape[1]:
+            raise ValueError(
+                f"factor_names has {len(list(factor_names))} names for {fac.shape[1]} factors"
+            )
+    for name, spec in items:
+        if as_nuisance(spec) is None:
+            vals = check_array(spec, f"nuisances[{name!r}]", min_samples=1)
+            if vals.shape[0] != n_all:
+                raise ValueError(
+                    f"data and nuisances[{name!r}] must have the same number of samples, "
+                    f"got {n_all} and {vals.shape[0]}"
+                )
+    idx = np.arange(n_all)
+    if max_samples is not None and max_samples < n_all:
+        idx = np.sort(rng.choice(n_all, size=max_samples, replace=False))
+    x = x[torch.as_tensor(idx)]
+    y = y[idx] if y is not None else None
+    fac = fac[idx] if fac is not None else None
+    n = x.shape[0]
+    seed = int(rng.integers(0, 2**31 - 1))
+
+    from ..probes import attach
+
+    with attach(model, layers) as probe:
+        acts = probe.collect(x, progress_bar=progress_bar)
+    reps: dict[str, np.ndarray] = {"input": x.reshape(n, -1).double().numpy()}
+    for name, t in acts.items():
+        reps[name] = t.double().numpy()
+
+    from ..estimators.binning import binning_entropy
+    from .invariance import _MI
+    from .total_correlation import gaussian_tc, ksg_tc
+
+    mi = _MI(estimator, 3, n_bins)
+    rows = []
+    for name, a in reps.items():
+        z = _reduce(a, n_components, seed)
+        units = _top_variance(a, tc_units)
+        if units.size >= 2:
+            sub = a[:, units]
+            tc_res = (ksg_tc(sub, random_state=seed) if tc_estimator == "ksg"
+                      else gaussian_tc(sub, regularization=1e-6))
+            tc = float(tc_res.value)
+        else:
+            tc = 0.0
+        rows.append({
+            "layer": name,
+            "n_features": a.shape[1],
+            "I_zx": float(binning_entropy(z, n_bins=n_bins).value),
+            "I_zy": max(mi(z, y, True, seed), 0.0) if y is not None else float("nan"),
+            "tc": tc,
+        })
+    df = pd.DataFrame(rows)
+
+    inv_tables = []
+    for i, (name, spec) in enumerate(items):
+        nu = spec if as_nuisance(spec) is not None else check_array(spec, "nuisance")[idx]
+        t = invariance(
+            model, x, layers=layers, nuisance=nu, targets=y,
+            estimator=estimator, n_components=n_components, n_bins=n_bins,
+            n_permutations=n_permutations, n_resamples=n_resamples, max_samples=None,
+            random_state=seed + 17 * (i + 1), progress_bar=progress_bar,
+        )
+        t["nuisance"] = name
+        inv_tables.append(t)
+        cols = ["I_zn", "I_zn_null", "invariance", "invariance_low", "invariance_high", "bound_ok"]
+        renamed = t[["layer", *cols]].rename(columns={c: f"{c}[{name}]" for c in cols})
+        df = df.merge(renamed, on="layer", how="left")
+
+    details: dict[str, Any] = {}
+    if fac is not None:
+        from .disentanglement import SCORE_KEYS, disentanglement_details
+
+        drows = []
+        for name, a in reps.items():
+            units = _top_variance(a, max_units)
+            codes = a[:, units] if units.size else np.zeros((n, 1))
+            d = disentanglement_details(codes, fac, random_state=seed)
+            d["units"] = units
+            details[name] = d
+            drows.append({"layer": name, **{k: d["scores"][k] for k in SCORE_KEYS}})
+        df = df.merge(pd.DataFrame(drows), on="layer", how="left")
+
+    settings = {
+        "title": title,
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "n_samples": n,
+        "layers": list(reps),
+        "nuisances": {name: (repr(as_nuisance(s)) if as_nuisance(s) is not None
+                             else "per-sample values") for name, s in items},
+        "estimator": estimator,
+        "I_zx": f"H(bin(PCA_{n_components}(z))), {n_bins} uniform bins (deterministic layer: I(x;z) = H(z))",
+        "I_zy": f"{mi.name(True)} on the top {n_components} principal components",
+        "I_zn": "see each nuisance; KSG (continuous) or Ross (discrete) on the top "
+                f"{n_components} principal components; null = 95% quantile of "
+                f"{n_permutations} permutations",
+        "tc": f"{tc_estimator} total correlation of the {tc_units} highest-variance units",
+        "disentanglement": (details[next(iter(details))]["settings"] if details else None),
+        "max_units_disentanglement": max_units,
+        "n_resamples": n_resamples,
+        "random_state": random_state if not isinstance(random_state, np.random.Generator) else "Generator",
+        "units": "nats",
+    }
+    if fac is not None and factor_names is not None:
+        settings["factor_names"] = [str(f) for f in factor_names]
+    df.attrs["settings"] = settings
+
+    out = Path(out)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    files = {"csv": out / "results.csv", "settings": out / "settings.json",
+             "html": out / "index.html", "markdown": out / "report.md"}
+    df.to_csv(files["csv"], index=False)
+    files["settings"].write_text(json.dumps(settings, indent=2, default=str))
+    figs: list[tuple[str, str]] = []
+    if figures:
+        figs = _draw(df, inv_tables, details, items, out / "figures", factor_names)
+    _write_html(files["html"], title, df, inv_tables, settings, figs)
+    _write_markdown(files["markdown"], title, df, settings, figs)
+    df.attrs["files"] = {k: str(v) for k, v in files.items()} | {
+        f"figure:{cap}": str(out / rel) for rel, cap in figs
+    }
+    return df
+
+
+def _draw(df: Any, inv_tables: list[Any], details: dict[str, Any], items: list[tuple[str, Any]],
+          folder: Path, factor_names: Any) -> list[tuple[str, str]]:
+    require("matplotlib", "report figures")
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ..plotting.disentanglement import plot_disentanglement_scores, plot_mi_heatmap
+    from ..plotting.invariance import plot_invariance, plot_layer_information
+
+    figs: list[tuple[str, str]] = []
+
+    def save(ax: Any, fname: str, caption: str) -> None:
+        fig = ax.figure
+        fig.tight_layout()
+        fig.savefig(folder / fname, dpi=110)
+        plt.close(fig)
+        figs.append((f"figures/{fname}", caption))
+
+    cols = ["I_zx", "I_zy"] + [f"I_zn[{name}]" for name, _ in items]
+    cols = [c for c in cols if c in df.columns and np.isfinite(df[c].astype(float)).any()]
+    if cols:
+        save(plot_layer_information(df, columns=cols, show_null=False), "information.png",
+             "Information per layer (nats): I(x;z) = H(bin z), I(z;y), I(z;n) per nuisance")
+    for t in inv_tables:
+        name = str(t["nuisance"].iloc[0])
+        safe = "".join(ch if ch.isalnum() else "_" for ch in name)
+        save(plot_layer_information(t, columns=("I_zn",), show_null=True),
+             f"nuisance_{safe}.png", f"I(z;n) for nuisance '{name}' with its permutation null")
+    if inv_tables:
+        pd = require("pandas", "report")
+        save(plot_invariance(pd.concat(inv_tables, ignore_index=True)), "invariance.png",
+             "Invariance 1 - I(z;n)/I(x;n) per layer and nuisance (bars: half-sample intervals)")
+    save(plot_layer_information(df, columns=("tc",), show_null=False), "tc.png",
+         "Total correlation TC(z) per layer (nats)")
+    if details:
+        save(plot_disentanglement_scores(df), "disentanglement.png",
+             "Disentanglement metrics per layer")
+        for name, d in details.items():
+            safe = "".join(ch if ch.isalnum() else "_" for ch in name)
+            codes = [f"unit {u}" for u in d["units"]] or ["none"]
+            fnames = list(factor_names) if factor_names is not None else None
+            if len(codes) != d["mi_matrix"].shape[0]:
+                codes = None
+            save(plot_mi_heatmap(d["mi_matrix"], code_names=codes, factor_names=fnames,
+                                 max_codes=20),
+                 f"heatmap_{safe}.png", f"I(z_i; v_j) for layer '{name}' (nats, top units)")
+    return figs
+
+
+def _fmt_table(df: Any) -> str:
+    def f(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "nan" if not math.isfinite(v) else f"{v:.3f}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{f(v)}</td>" for v in row) + "</tr>"
+                   for row in df.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _write_html(path: Path, title: str, df: Any, inv_tables: list[Any],
+                settings: dict[str, Any], figs: list[tuple[str, str]]) -> None:
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="note">{settings["n_samples"]} samples, {len(settings["layers"])} rows '
+        f'(input + probed layers). All information in nats. Created {settings["created"]} '
+        "by mi_probe.</p>",
+        "<h2>Per-layer summary</h2>", _fmt_table(df),
+        '<p class="note"><code>I_zn_null</code> is the 95% level of a permutation test: a '
+        "layer at or below it carries no detectable nuisance information. "
+        "<code>invariance</code> = 1 - I(z;n)/I(x;n). <code>bound_ok</code>: whether "
+        "I(z;n) &le; I(z;x) - I(x;y) (Achille &amp; Soatto 2018) holds.</p>",
+    ]
+    if figs:
+        parts.append("<h2>Figures</h2>")
+        for rel, cap in figs:
+            parts.append(f'<figure><img src="{html.escape(rel)}" alt="{html.escape(cap)}">'
+                         f"<figcaption class=\"note\">{html.escape(cap)}</figcaption></figure>")
+    for t in inv_tables:
+        name = str(t["nuisance"].iloc[0])
+        parts.append(f"<h2>Nuisance: {html.escape(name)}</h2>")
+        parts.append(_fmt_table(t))
+    parts.append("<h2>Settings</h2><table><tbody>")
+    for k, v in settings.items():
+        val = json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v)
+        parts.append(f"<tr><th>{html.escape(str(k))}</th><td style=\"text-align:left\">"
+                     f"{html.escape(val)}</td></tr>")
+    parts.append("</tbody></table></body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+
+
+def _write_markdown(path: Path, title: str, df: Any, settings: dict[str, Any],
+                    figs: list[tuple[str, str]]) -> None:
+    lines = [f"# {title}", "",
+             f"{settings['n_samples']} samples; all information in nats.", "",
+             "## Per-layer summary", "", _md_table(df), ""]
+    if figs:
+        lines += ["## Figures", ""]
+        lines += [f"![{cap}]({rel})\n" for rel, cap in figs]
+    lines += ["## Settings", ""]
+    lines += [f"- **{k}**: {json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}"
+              for k, v in settings.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,238 @@
+"""The report folder: files, numbers, and a real render in headless Chromium.
+
+Run as a script to render a report folder and save a screenshot::
+
+    python tests/analysis/test_report.py REPORT_DIR docs/report_screenshot.png
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import mi_probe  # noqa: F401  (lazy names)
+from mi_probe.analysis.report import report
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+_CHECK_SCRIPT = """<script>
+window.__errors = [];
+window.addEventListener('error', function (e) {
+  var t = e.target;
+  window.__errors.push(t && t.tagName ? ('failed to load ' + (t.src || t.href)) : String(e.message));
+}, true);
+var __ce = console.error;
+console.error = function () { window.__errors.push(Array.prototype.join.call(arguments, ' ')); __ce.apply(console, arguments); };
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
+                   .map(function (i) { return i.getAttribute('src'); });
+  var d = document.createElement('pre'); d.id = 'mi-probe-check';
+  d.textContent = JSON.stringify({images: imgs.length, broken: broken, errors: window.__errors,
+                                  tables: document.querySelectorAll('table').length,
+                                  title: document.title});
+  document.body.appendChild(d);
+});
+</script>"""
+
+
+def chromium() -> str | None:
+    """Path of a Chromium executable, or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def render_check(html_path: Path, *, timeout: float = 90.0) -> dict:
+    """Load ``html_path`` in headless Chromium; return images, broken ones, JS errors, tables.
+
+    A copy of the page with a checking script in its <head> is written next to it (so
+    relative image paths resolve) and removed afterwards.
+    """
+    exe = chromium()
+    assert exe is not None
+    page = html_path.read_text(encoding="utf-8")
+    probe_page = html_path.with_name("_chromium_check.html")
+    probe_page.write_text(page.replace("<head>", "<head>" + _CHECK_SCRIPT, 1), encoding="utf-8")
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            proc = subprocess.run(
+                [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
+                 "--v=0", "--virtual-time-budget=10000", "--dump-dom", probe_page.resolve().as_uri()],
+                capture_output=True, text=True, timeout=timeout,
+            )
+    finally:
+        probe_page.unlink(missing_ok=True)
+    m = re.search(r'<pre id="mi-probe-check">(.*?)</pre>', proc.stdout, re.S)
+    if m is None:
+        raise AssertionError(f"the page did not finish loading; stderr: {proc.stderr[-2000:]}")
+    import html as _html
+
+    result = json.loads(_html.unescape(m.group(1)))
+    result["console"] = [line for line in proc.stderr.splitlines()
+                         if "CONSOLE" in line and ("Uncaught" in line or "rror" in line)]
+    return result
+
+
+def screenshot(html_path: Path, png: Path, *, width: int = 1280, height: int = 2200) -> Path:
+    """Save a PNG screenshot of ``html_path`` rendered by headless Chromium."""
+    exe = chromium()
+    if exe is None:
+        raise SystemExit("chromium not found (Debian: apt-get install -y chromium)")
+    png.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--hide-scrollbars",
+             f"--window-size={width},{height}", "--virtual-time-budget=10000",
+             f"--screenshot={png.resolve()}", html_path.resolve().as_uri()],
+            capture_output=True, text=True, timeout=120, check=True,
+        )
+    return png
+
+
+class Center(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(x.shape[0], -1)
+        return x - x.mean(dim=1, keepdim=True)
+
+
+def _setup(seed: int = 0, n: int = 300):
+    rng = np.random.default_rng(seed)
+    v = rng.integers(0, 3, size=(n, 2))
+    x = rng.uniform(size=(n, 4, 4)).astype(np.float32) * 0.3
+    x[:, 0, 0] += v[:, 0]
+    x[:, 3, 3] += v[:, 1]
+    x = torch.from_numpy(x)
+    y = torch.tensor(v[:, 0])
+    torch.manual_seed(seed)
+    from collections import OrderedDict
+
+    model = nn.Sequential(OrderedDict(center=Center(), fc=nn.Linear(16, 6), act=nn.Tanh()))
+    return model, x, y, v
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    model, x, y, v = _setup()
+    out = tmp_path_factory.mktemp("report")
+    state = {k: t.clone() for k, t in model.state_dict().items()}
+    rng_state = torch.get_rng_state()
+    df = report(model, (x, y), layers=["center", "act"],
+                nuisances={"light": "brightness", "v1": v[:, 1]}, factors=v,
+                factor_names=["a", "b"], out=out, n_permutations=4, n_resamples=2,
+                title="test report")
+    assert torch.equal(torch.get_rng_state(), rng_state)
+    assert all(torch.equal(state[k], t) for k, t in model.state_dict().items())
+    return df, out
+
+
+def test_report_files_and_columns(built) -> None:
+    df, out = built
+    for name in ("index.html", "report.md", "results.csv", "settings.json"):
+        assert (out / name).is_file(), name
+    assert list(df["layer"]) == ["input", "center", "act"]
+    for col in ("I_zx", "I_zy", "tc", "I_zn[light]", "I_zn_null[light]", "invariance[light]",
+                "I_zn[v1]", "invariance[v1]", "mig", "sap", "dci_disentanglement",
+                "dci_completeness", "dci_informativeness", "modularity", "factorvae"):
+        assert col in df.columns, col
+    import pandas as pd
+
+    back = pd.read_csv(out / "results.csv")
+    np.testing.assert_allclose(back["I_zx"], df["I_zx"])
+    figs = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert {"information.png", "invariance.png", "tc.png", "disentanglement.png",
+            "heatmap_center.png", "nuisance_light.png"} <= set(figs)
+    page = (out / "index.html").read_text()
+    assert page.count("<img ") == len(figs) and "<title>test report</title>" in page
+    md = (out / "report.md").read_text()
+    assert "| layer |" in md and "](figures/information.png)" in md
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["factor_names"] == ["a", "b"] and settings["units"] == "nats"
+
+
+def test_report_numbers_make_sense(built) -> None:
+    df, _ = built
+    row = df.set_index("layer")
+    # centering removes a brightness offset exactly, and so from every later layer
+    for layer in ("center", "act"):
+        assert row.loc[layer, "I_zn[light]"] <= row.loc[layer, "I_zn_null[light]"] + 0.05
+    assert row.loc["input", "I_zn[light]"] > 0.3
+    # the input holds factor b in pixel (3, 3) and the labels y = factor a in pixel
+    # (0, 0): both truths are H = log 3 = 1.10 nats; Ross's k-NN estimate in 10
+    # dimensions at n=300 is biased low (about 0.5), so only a clear signal is asserted
+    assert 0.3 < row.loc["input", "I_zn[v1]"] <= np.log(3) + 0.1
+    assert 0.3 < row.loc["input", "I_zy"] <= np.log(3) + 0.1
+    for col in ("mig", "sap", "modularity", "factorvae"):
+        assert ((df[col] >= 0) & (df[col] <= 1)).all(), col
+
+
+@pytest.mark.skipif(chromium() is None, reason="chromium not installed (Debian: apt-get install -y chromium)")
+def test_report_renders_in_headless_chromium(built) -> None:
+    _, out = built
+    result = render_check(out / "index.html")
+    n_figs = len(list((out / "figures").glob("*.png")))
+    assert result["title"] == "test report"
+    assert result["images"] == n_figs and result["broken"] == []
+    assert result["errors"] == [] and result["console"] == []
+    assert result["tables"] >= 3
+
+
+@pytest.mark.skipif(chromium() is None, reason="chromium not installed (Debian: apt-get install -y chromium)")
+def test_chromium_check_catches_a_missing_image(tmp_path: Path) -> None:
+    page = tmp_path / "index.html"
+    page.write_text('<!DOCTYPE html><html><head><title>t</title></head><body>'
+                    '<img src="figures/missing.png"></body></html>')
+    result = render_check(page)
+    assert result["broken"] == ["figures/missing.png"] and result["errors"]
+
+
+def test_report_without_figures_or_labels(tmp_path: Path) -> None:
+    model, x, _, _ = _setup(1, n=200)
+    df = report(model, x, layers=["act"], nuisances="noise", out=tmp_path / "r", figures=False,
+                n_permutations=2, n_resamples=0)
+    assert df["I_zy"].isna().all() and "I_zn[noise]" in df.columns
+    assert not (tmp_path / "r" / "figures" / "information.png").exists()
+    assert (tmp_path / "r" / "index.html").is_file()
+
+
+def test_errors(tmp_path: Path) -> None:
+    model, x, y, v = _setup(n=50)
+    with pytest.raises(ValueError, match="data and factors must have the same number"):
+        report(model, x, layers=["act"], factors=v[:-1], out=tmp_path)
+    with pytest.raises(ValueError, match="factor_names has 1 names for 2 factors"):
+        report(model, x, layers=["act"], factors=v, factor_names=["a"], out=tmp_path)
+    with pytest.raises(ValueError, match=r"data and nuisances\['n'\] must have the same number"):
+        report(model, x, layers=["act"], nuisances={"n": np.zeros(3)}, out=tmp_path)
+    with pytest.raises(ValueError, match="tc_estimator must be one of"):
+        report(model, x, layers=["act"], tc_estimator="binning", out=tmp_path)
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        report(model, x, layers=["act"], estimator="kde", out=tmp_path)
+    with pytest.raises(ValueError, match="tc_units must be >= 2"):
+        report(model, x, layers=["act"], tc_units=1, out=tmp_path)
+    with pytest.raises(ValueError, match="title must be a string"):
+        report(model, x, layers=["act"], title=3, out=tmp_path)
+    with pytest.raises(ValueError, match="model must be a torch.nn.Module"):
+        report(None, x, layers=["act"], out=tmp_path)
+    with pytest.raises(ValueError, match="unknown layer 'nope'"):
+        report(model, x, layers=["nope"], out=tmp_path)
+
+
+if __name__ == "__main__":  # render a report folder and keep a screenshot
+    folder, target = Path(sys.argv[1]), Path(sys.argv[2])
+    print(json.dumps(render_check(folder / "index.html"), indent=1))
+    print(screenshot(folder / "index.html", target))
