@@ -23,7 +23,6 @@ import math
 import warnings
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import torch
 
 from ..._validation import check_positive
@@ -201,8 +200,10 @@ _RETURNS_DOC = """
     -------
     MIResult
         The held-out bound in nats, clipped at 0. ``diagnostics`` holds
-        ``raw_value``, ``ceiling`` and ``at_ceiling``, ``curve`` (``step``, ``train``,
-        ``heldout`` lists), ``best_step``, ``steps_run``, ``stopped_early``,
+        ``raw_value``, ``ceiling`` and ``at_ceiling``, ``curve`` (lists ``step``,
+        ``train`` -- the mean training objective since the last evaluation, which for
+        SMILE and JS is the JS objective, not the bound -- and ``heldout``, the bound on
+        held-out data), ``best_step``, ``steps_run``, ``stopped_early``,
         ``n_train``, ``n_heldout``, ``device``.
 
     Raises
@@ -414,16 +415,27 @@ def js_mi(
 
 for _fn in (mine_mi, nwj_mi, infonce_mi, smile_mi, js_mi):
     _fn.__doc__ = (_fn.__doc__ or "").rstrip() + "\n" + _COMMON_DOC + "\n" + _RETURNS_DOC + (
-        "\n\n    References\n    ----------\n    See :mod:`mi_probe.estimators.neural.contrastive`.\n"
+        "\n\n    References\n    ----------\n"
+        "    See :mod:`mi_probe.estimators.neural.contrastive`.\n"
     )
 
-MINEEstimator = from_function(mine_mi, "mine", cls_name="MINEEstimator",
-                              doc="MINE (Donsker-Varadhan) estimator; class twin of :func:`mine_mi`.")
-NWJEstimator = from_function(nwj_mi, "nwj", cls_name="NWJEstimator",
-                             doc="NWJ lower-bound estimator; class twin of :func:`nwj_mi`.")
-InfoNCEEstimator = from_function(infonce_mi, "infonce", cls_name="InfoNCEEstimator",
-                                 doc="InfoNCE lower-bound estimator; class twin of :func:`infonce_mi`.")
-SMILEEstimator = from_function(smile_mi, "smile", cls_name="SMILEEstimator",
-                               doc="SMILE estimator; class twin of :func:`smile_mi`.")
-JSEstimator = from_function(js_mi, "js", cls_name="JSEstimator",
-                            doc="JS-trained critic with NWJ evaluation; class twin of :func:`js_mi`.")
+MINEEstimator = from_function(
+    mine_mi, "mine", cls_name="MINEEstimator",
+    doc="MINE (Donsker-Varadhan) estimator; class twin of :func:`mine_mi`.",
+)
+NWJEstimator = from_function(
+    nwj_mi, "nwj", cls_name="NWJEstimator",
+    doc="NWJ lower-bound estimator; class twin of :func:`nwj_mi`.",
+)
+InfoNCEEstimator = from_function(
+    infonce_mi, "infonce", cls_name="InfoNCEEstimator",
+    doc="InfoNCE lower-bound estimator; class twin of :func:`infonce_mi`.",
+)
+SMILEEstimator = from_function(
+    smile_mi, "smile", cls_name="SMILEEstimator",
+    doc="SMILE estimator; class twin of :func:`smile_mi`.",
+)
+JSEstimator = from_function(
+    js_mi, "js", cls_name="JSEstimator",
+    doc="JS-trained critic with NWJ evaluation; class twin of :func:`js_mi`.",
+)

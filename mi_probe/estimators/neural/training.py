@@ -187,7 +187,7 @@ def fit(
     desc: str,
     after_step: Callable[[], None] | None = None,
 ) -> FitResult:
-    """Maximise ``objective(batch_indices)`` with Adam; keep the parameters that score best held out.
+    """Maximise ``objective(batch_indices)`` with Adam; keep the best held-out parameters.
 
     Parameters
     ----------

@@ -88,7 +88,7 @@ class GaussianDecoder(nn.Module):
 
 
 def _decoder_fit(
-    kind: str, x: Any, y: Any, params: dict[str, Any], evaluate_fn: Any
+    kind: str, x: Any, y: Any, params: dict[str, Any]
 ) -> tuple[Any, Any, Any]:
     bs, steps, lr, every, patience = check_training_params(
         params["batch_size"], params["max_steps"], params["learning_rate"],
@@ -106,7 +106,9 @@ def _decoder_fit(
     try:
         dims = tuple(check_int(h, "hidden_dims", low=1) for h in hd)
     except TypeError:
-        raise ValueError(f"hidden_dims must be a sequence of positive integers, got {hd!r}") from None
+        raise ValueError(
+            f"hidden_dims must be a sequence of positive integers, got {hd!r}"
+        ) from None
     dec = seeded_init(data.seed, lambda: GaussianDecoder(d_x, d_y, dims)).to(data.device)
 
     def objective(idx: torch.Tensor) -> torch.Tensor:
@@ -216,15 +218,18 @@ def ba_mi(
     """
     if isinstance(y_entropy, str):
         check_choice(y_entropy, "y_entropy", ("gaussian",))
-    elif isinstance(y_entropy, bool) or not isinstance(y_entropy, numbers.Real) or not math.isfinite(y_entropy):
-        raise ValueError(f"y_entropy must be a finite number of nats or 'gaussian', got {y_entropy!r}")
+    elif (isinstance(y_entropy, bool) or not isinstance(y_entropy, numbers.Real)
+          or not math.isfinite(y_entropy)):
+        raise ValueError(
+            f"y_entropy must be a finite number of nats or 'gaussian', got {y_entropy!r}"
+        )
     params = dict(
         y_entropy=y_entropy, hidden_dims=hidden_dims, batch_size=batch_size,
         max_steps=max_steps, learning_rate=learning_rate,
         validation_fraction=validation_fraction, eval_every=eval_every, patience=patience,
         standardize=standardize, device=device, random_state=random_state, progress=progress,
     )
-    data, dec, res = _decoder_fit("ba", x, y, params, None)
+    data, dec, res = _decoder_fit("ba", x, y, params)
     with torch.no_grad():
         ce = -float(dec.log_prob(data.x_val, data.y_val).mean())
     if y_entropy == "gaussian":
@@ -287,7 +292,7 @@ def club_mi(
         eval_every=eval_every, patience=patience, standardize=standardize, device=device,
         random_state=random_state, progress=progress,
     )
-    data, dec, res = _decoder_fit("club", x, y, params, None)
+    data, dec, res = _decoder_fit("club", x, y, params)
     with torch.no_grad():
         yv = data.y_val.double()
         mu, logvar = (t.double() for t in dec(data.x_val))
@@ -499,12 +504,14 @@ def gaussian_encoder_mi(
         dm2 = (mi_[:, None, :] - m[None]) ** 2
         kl = 0.5 * (logvar[None] - lvi[:, None] + (vi[:, None] + dm2) / var[None] - 1.0).sum(-1)
         vbar = 0.5 * (vi[:, None] + var[None])
-        bd = (0.125 * dm2 / vbar + 0.5 * (torch.log(vbar) - 0.5 * (lvi[:, None] + logvar[None]))).sum(-1)
+        log_geo = 0.5 * (lvi[:, None] + logvar[None])  # log sqrt(var_i var_j)
+        bd = (0.125 * dm2 / vbar + 0.5 * (torch.log(vbar) - log_geo)).sum(-1)
         kl_terms.append(-(torch.logsumexp(-kl, dim=1) - log_n))
         bd_terms.append(-(torch.logsumexp(-bd, dim=1) - log_n))
         for _ in range(mc):
             z = mi_ + s[sl] * torch.randn(mi_.shape, generator=gen, dtype=m.dtype)
-            lq = -0.5 * (((z[:, None, :] - m[None]) ** 2) / var[None] + logvar[None] + _LOG2PI).sum(-1)
+            sq = ((z[:, None, :] - m[None]) ** 2) / var[None]
+            lq = -0.5 * (sq + logvar[None] + _LOG2PI).sum(-1)
             own = lq[torch.arange(lq.shape[0]), torch.arange(sl.start, sl.stop)]
             est_terms.append(own - (torch.logsumexp(lq, dim=1) - log_n))
     est = float(torch.cat(est_terms).mean())
