@@ -195,8 +195,9 @@ def test_probe_success_needs_the_mark():
 def test_verdict_cached_in_process_and_on_disk(monkeypatch, fresh_health):
     calls = []
 
-    def fake_probe(device, *, timeout):
-        calls.append(device)
+    def fake_probe(device, *, timeout, env=None):
+        if env is None:  # retries with the system compiler are not counted here
+            calls.append(device)
         return False, "the KeOps probe crashed with signal SIGSEGV", True
 
     monkeypatch.setattr(_health, "run_probe", fake_probe)
@@ -224,6 +225,44 @@ def test_verdict_cached_in_process_and_on_disk(monkeypatch, fresh_health):
     monkeypatch.setenv("CXX", "/some/other/g++")  # another compiler: another key
     _health._VERDICT = None
     assert not _health.keops_health(warn=False).cached and len(calls) == 3
+
+
+def test_crash_is_retried_with_the_system_compiler(monkeypatch, fresh_health, tmp_path):
+    # the GPU machine's case: /opt/gcc/bin/g++ passes the libstdc++ check, yet KeOps
+    # crashes; /usr/bin/g++ works. The verdict says so and the process switches CXX.
+    import sys
+
+    seen = []
+
+    def fake_probe(device, *, timeout, env=None):
+        seen.append(None if env is None else env["CXX"])
+        if env is not None and env["CXX"] == "/usr/bin/g++":
+            return True, "ok", True
+        return False, "the KeOps probe crashed with signal SIGSEGV", True
+
+    monkeypatch.setattr(_health, "run_probe", fake_probe)
+    monkeypatch.setattr(_health, "_pykeops_version", lambda: "9.9")
+    monkeypatch.setattr(
+        _health, "configure_compiler", lambda: _health.CompilerChoice(None, False, "fake")
+    )
+    monkeypatch.setattr(_health.os.path, "exists", lambda p: p == "/usr/bin/g++")
+    monkeypatch.setattr(_health.shutil, "which", lambda c: c if c.startswith("/") else None)
+    monkeypatch.delitem(sys.modules, "keopscore", raising=False)
+    monkeypatch.setenv("CXX", "/opt/gcc/bin/g++")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KEOPS_CACHE_FOLDER", "unset-by-teardown")  # restored afterwards
+    monkeypatch.delenv("KEOPS_CACHE_FOLDER")
+    v = _health.keops_health(warn=False)
+    assert v.ok and "CXX=/usr/bin/g++" in v.detail and "crashed with /opt/gcc/bin/g++" in v.detail
+    assert seen == [None, "/usr/bin/g++"]
+    assert _health.os.environ["CXX"] == "/usr/bin/g++"
+    assert "keops" in _health.os.environ["KEOPS_CACHE_FOLDER"]
+    # a new process reads the verdict and the working compiler from disk
+    _health._VERDICT = None
+    monkeypatch.setenv("CXX", "/opt/gcc/bin/g++")
+    v2 = _health.keops_health(warn=False)
+    assert v2.cached and v2.ok and _health.os.environ["CXX"] == "/usr/bin/g++"
+    assert seen == [None, "/usr/bin/g++"]
 
 
 def test_timeout_verdict_not_written_to_disk(monkeypatch, fresh_health):

@@ -345,11 +345,13 @@ def _read_cache(path: Path) -> dict:
         return {}
 
 
-def _write_cache(path: Path, key: str, verdict: HealthVerdict) -> None:
+def _write_cache(path: Path, key: str, verdict: HealthVerdict, cxx: str | None = None) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = _read_cache(path)
         data[key] = {"ok": verdict.ok, "detail": verdict.detail, "time": time.time()}
+        if cxx:
+            data[key]["cxx"] = cxx
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data, indent=1))
         os.replace(tmp, path)
@@ -435,15 +437,25 @@ def keops_health(
     entry = None if refresh else _read_cache(path).get(key)
     if isinstance(entry, dict) and "ok" in entry:
         verdict = HealthVerdict(bool(entry["ok"]), str(entry.get("detail", "")), key, True)
+        if verdict.ok and entry.get("cxx"):
+            _use_compiler(str(entry["cxx"]))
     else:
         if timeout is None:
             timeout = float(os.environ.get("MI_PROBE_KEOPS_TIMEOUT", _DEFAULT_TIMEOUT))
-        ok, detail, cacheable = run_probe("cuda" if cuda else "cpu", timeout=timeout)
+        device = "cuda" if cuda else "cpu"
+        ok, detail, cacheable = run_probe(device, timeout=timeout)
         if choice.changed:
             detail += f" ({choice.reason})"
+        fixed = None
+        if not ok and cacheable and "keopscore" not in sys.modules:
+            fixed, more = _retry_with_system_compiler(cxx, device, timeout)
+            if fixed:
+                ok, detail = True, f"KeOps works with CXX={fixed} (it crashed with {cxx})"
+            elif more:
+                detail += f"; {more}"
         verdict = HealthVerdict(ok, detail, key, False)
         if cacheable:
-            _write_cache(path, key, verdict)
+            _write_cache(path, key, verdict, fixed)
     _VERDICT = verdict
     if not verdict.ok and warn and not _WARNED:
         _WARNED = True
@@ -455,6 +467,51 @@ def keops_health(
             stacklevel=3,
         )
     return verdict
+
+
+def _compiler_env(cxx: str) -> dict[str, str]:
+    """CXX and a KeOps cache folder of that compiler's own."""
+    try:
+        from importlib.metadata import version
+
+        ver = version("keopscore")
+    except Exception:  # pragma: no cover - metadata missing
+        ver = "unknown"
+    return {
+        "CXX": cxx,
+        "KEOPS_CACHE_FOLDER": str(Path.home() / ".cache" / f"keops{ver}-cxx-{_cache_tag(cxx)}"),
+    }
+
+
+def _use_compiler(cxx: str) -> None:
+    """Make this process's KeOps use ``cxx`` (only before keopscore is imported)."""
+    global _CONFIGURED
+    if "keopscore" in sys.modules:
+        return
+    os.environ.update(_compiler_env(cxx))
+    _CONFIGURED = CompilerChoice(cxx, True, f"KeOps crashed with the default compiler; using {cxx}")
+
+
+def _retry_with_system_compiler(
+    cxx: str, device: str, timeout: float
+) -> tuple[str | None, str]:
+    """When the probe crashed with ``cxx``, try the system g++ (the libstdc++ check
+    can pass while the compiler's own headers still do not match the loaded
+    runtime, as with a newer GCC in /opt). Returns (working compiler or None, note)."""
+    tried = []
+    for cand in ("/usr/bin/g++", shutil.which("g++")):
+        if not cand or not os.path.exists(cand) or tried.count(cand):
+            continue
+        if os.path.realpath(cand) == os.path.realpath(shutil.which(cxx) or cxx):
+            continue
+        tried.append(cand)
+        env = dict(os.environ)
+        env.update(_compiler_env(cand))
+        ok, _, _ = run_probe(device, timeout=timeout, env=env)
+        if ok:
+            _use_compiler(cand)
+            return cand, ""
+    return None, (f"also failed with {', '.join(tried)}" if tried else "")
 
 
 def keops_healthy(*, refresh: bool = False) -> bool:

@@ -115,7 +115,7 @@ class TorchBackend:
         neg_pn = -pn.unsqueeze(0)
         m, n = q.shape[0], p.shape[0]
         out = torch.zeros((len(variances), m), dtype=q.dtype, device=q.device)
-        block = (1 << 18) if q.device.type == "cpu" else self.max_elements
+        block = (1 << 18) if q.device.type == "cpu" else (self.max_elements or 1 << 26)
         step = max(1, min(m, block // max(n, 1)))
         for s in range(0, m, step):
             e = min(m, s + step)
