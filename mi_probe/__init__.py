@@ -30,6 +30,9 @@ _LAZY = {
     "sweep": "mi_probe.analysis.sweep",
     "conditional_mi": "mi_probe.estimators.ksg",
     "get_task": "mi_probe.tasks",
+    "ib_curve": "mi_probe.ib",
+    "rate_distortion": "mi_probe.ib",
+    "joint_from_samples": "mi_probe.ib",
     "list_tasks": "mi_probe.tasks",
 }
 _RENAMES = {"conditional_mi": "ksg_cmi"}

@@ -6,7 +6,7 @@ The query points are the data themselves and a point is never its own neighbour.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 __all__ = ["Backend", "METRICS", "nudge"]
 
@@ -41,6 +41,13 @@ class Backend(Protocol):
         """Number of *other* points within ``radius[i]`` of point i, shape (n,), int64."""
         ...
 
-    def gaussian_logsumexp(self, queries: Any, points: Any, variance: float) -> Any:
-        """``log sum_j exp(-||q_i - p_j||^2 / (2 variance))`` for each query, shape (m,)."""
+    def gaussian_logsumexp(
+        self, queries: Any, points: Any, variance: float | Sequence[float]
+    ) -> Any:
+        """``log sum_j exp(-||q_i - p_j||^2 / (2 v))`` per query, shape (m,).
+
+        For a sequence ``[v, 4v, ...]`` (each 4x the previous) the result has shape
+        (len, m) and comes from one distance pass. Passing the same object as queries
+        and points lets a backend use the symmetry.
+        """
         ...
