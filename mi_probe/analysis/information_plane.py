@@ -218,21 +218,27 @@ def kde_plane(
         xs = torch.as_tensor(x_symbols, device=dev)
         xred = torch.zeros((n, n_xg), dtype=torch.float32, device=dev)
         xred[torch.arange(n, device=dev), xs] = 1.0
-    log_all = torch.empty(n, dtype=torch.float64, device=dev)
-    log_cls = torch.empty(n, dtype=torch.float64, device=dev)
-    log_x = torch.zeros(n, dtype=torch.float64, device=dev)
     tt_t = tt.T.contiguous()
-    for s in range(0, n, chunk_size):
+    # K is symmetric: compute each block pair (I, J), I <= J, once and use it for the
+    # rows of I (K_IJ @ R_J) and, transposed, for the rows of J (K_IJ^T @ R_I).
+    red = reduce if x_distinct else torch.cat([reduce, xred], dim=1)
+    sums = torch.zeros((n, red.shape[1]), dtype=torch.float64, device=dev)
+    starts = list(range(0, n, chunk_size))
+    for bi, s in enumerate(starts):
         e = min(s + chunk_size, n)
-        # -(|a|^2 + |b|^2 - 2 a.b) * scale, clamped at 0 (rounding), then exp in place
-        k = torch.addmm(sq.unsqueeze(0), tt[s:e], tt_t, beta=-1.0, alpha=2.0)
-        k.sub_(sq[s:e, None]).clamp_(max=0.0).mul_(scale).exp_()
-        sums = (k @ reduce).to(torch.float64)
-        log_all[s:e] = sums[:, 0].log()
-        log_cls[s:e] = sums[torch.arange(e - s, device=dev), 1 + ys[s:e]].log()
-        if not x_distinct:
-            xsums = (k @ xred).to(torch.float64)
-            log_x[s:e] = xsums[torch.arange(e - s, device=dev), xs[s:e]].log()
+        for t0 in starts[bi:]:
+            t1 = min(t0 + chunk_size, n)
+            # -(|a|^2 + |b|^2 - 2 a.b) * scale, clamped at 0 (rounding), then exp in place
+            k = torch.addmm(sq[t0:t1].unsqueeze(0), tt[s:e], tt_t[:, t0:t1], beta=-1.0, alpha=2.0)
+            k.sub_(sq[s:e, None]).clamp_(max=0.0).mul_(scale).exp_()
+            sums[s:e] += (k @ red[t0:t1]).to(torch.float64)
+            if t0 != s:
+                sums[t0:t1] += (k.T @ red[s:e]).to(torch.float64)
+    rows = torch.arange(n, device=dev)
+    log_all = sums[:, 0].log()
+    log_cls = sums[rows, 1 + ys].log()
+    if not x_distinct:
+        log_x = sums[rows, 1 + n_classes + xs].log()
     counts_y = torch.bincount(ys, minlength=n_classes).to(torch.float64)
     log_ny = counts_y.log()[ys]
     a_all = float(log_all.mean()) - math.log(n)  # mean_i log mean_j K_ij
