@@ -82,11 +82,28 @@ def test_tanh_compresses_relu_does_not_small_scale(seed: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_tanh_compresses_relu_does_not_default_settings(seed: int) -> None:
-    tanh = train_and_record("tanh", estimators=["binning"], seed=seed)
-    relu = train_and_record("relu", estimators=["binning"], seed=seed)
-    _check_literature_result(tanh, relu, min_tanh=1.0, n_shaped=2)
+def test_tanh_compresses_relu_does_not_default_settings() -> None:
+    # The default demo settings over 5 seeds (about 20 s of CPU per network).
+    # Measured (bits, mean fall of the 5 hidden layers): tanh 1.42 2.23 2.03 1.87 2.22,
+    # ReLU 0.44 0.16 0.05 0.38 2.14 for seeds 0-4. Seed 4 is an honest exception:
+    # several of its ReLU units die late in training and the binned I(X;T) of the deep
+    # ReLU layers falls too. So: tanh compresses for every seed, ReLU does not for most.
+    seeds = range(5)
+    falls = []
+    for seed in seeds:
+        tanh = train_and_record("tanh", estimators=["binning"], seed=seed)
+        relu = train_and_record("relu", estimators=["binning"], seed=seed)
+        c_tanh = compression(tanh)["compression"].mean()
+        c_relu = compression(relu)["compression"].mean()
+        falls.append((c_tanh, c_relu))
+        assert c_tanh > 1.0, (seed, c_tanh)
+        shapes = [_rise_and_fall(tanh, layer) for layer in ("act3", "act4", "act5")]
+        assert sum(rise > 0.5 and fall > 0.5 for rise, fall in shapes) >= 2, (seed, shapes)
+    clear = sum(c_relu < c_tanh / 2.5 for c_tanh, c_relu in falls)
+    assert clear >= 4, falls
+    mean_tanh = np.mean([f[0] for f in falls])
+    mean_relu = np.mean([f[1] for f in falls])
+    assert mean_relu < mean_tanh / 2.5, falls
 
 
 def test_kde_is_recorded_and_bounded() -> None:
