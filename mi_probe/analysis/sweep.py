@@ -552,7 +552,7 @@ def sweep(
     ...     torch.save(make().state_dict(), paths[-1])
     >>> x = torch.randn(200, 4); y = (x[:, 0] > 0).long()
     >>> df = mi_probe.sweep(make, paths, (x, y), layers=["1", "2"], progress_bar=False)
-    >>> df.shape[0], df["error"].isna().all()  # 2 checkpoints x 2 layers
+    >>> df.shape[0], bool(df["error"].isna().all())  # 2 checkpoints x 2 layers
     (4, True)
     """
     import pandas as pd
@@ -563,6 +563,8 @@ def sweep(
     if not callable(model_fn):
         raise ValueError(f"model_fn must be a function that builds the model, got {type(model_fn).__name__}")
     check_choice(executor, "executor", ("local", "ray"))
+    if executor == "ray":
+        require("ray", "executor='ray'")
     ckpts = _check_checkpoints(checkpoints)
     est = _check_estimators(estimator)
     params = _split_params(est, estimator_params)
@@ -616,7 +618,10 @@ def sweep(
                 )
             )
 
-    if executor == "local":
+    outcomes: Iterator[_Outcome]
+    if not jobs:
+        outcomes = iter(())
+    elif executor == "local":
         outcomes = _run_local(jobs, task_data, max_retries)
     else:
         outcomes = _run_ray(jobs, task_data, num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries)
