@@ -137,3 +137,21 @@ def test_pick_auto() -> None:
 def test_pick_bad_name() -> None:
     with pytest.raises(ValueError, match="backend must be one of .*got 'cuda'"):
         pick("cuda")
+
+
+@pytest.mark.parametrize("metric", ["max", "l2"])
+def test_kdtree_threaded_path_matches(metric: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the thread pool (used from 8192 points on) must give the single-thread numbers
+    from mi_probe.backends import _kdtree
+
+    p = _points(1500, 4, 9)
+    r = np.random.default_rng(10).uniform(0.1, 0.8, 1500)
+    one = _kdtree.KDTreeBackend(workers=1)
+    ref_knn = one.knn(p, 3, metric)
+    ref_cnt = one.count_within(p, r, metric, inclusive=False)
+    monkeypatch.setattr(_kdtree, "_MIN_PARALLEL", 100)
+    two = _kdtree.KDTreeBackend(workers=2)
+    knn = two.knn(p, 3, metric)
+    np.testing.assert_array_equal(knn[1], ref_knn[1])
+    np.testing.assert_array_equal(knn[0], ref_knn[0])
+    np.testing.assert_array_equal(two.count_within(p, r, metric, inclusive=False), ref_cnt)
