@@ -1,0 +1,40 @@
+"""Tutorials 4 (invariance + report) and 5 (beta-VAE disentanglement) at tiny scale."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script: str, out: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tutorials" / script), "--tiny", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=out,
+    )
+
+
+def test_tutorial_04_invariance_tiny(tmp_path: Path) -> None:
+    proc = _run("04_invariance.py", tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("index.html", "report.md", "results.csv", "figures/invariance.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    df = pd.read_csv(tmp_path / "results.csv")
+    assert {"layer", "I_zx", "I_zy", "invariance[rotation]", "invariance[occlusion]"} <= set(df.columns)
+    assert list(df["layer"].astype(str)) == ["input", "1", "3", "7", "8"]
+
+
+def test_tutorial_05_disentanglement_tiny(tmp_path: Path) -> None:
+    proc = _run("05_disentanglement.py", tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    df = pd.read_csv(tmp_path / "disentanglement_vs_beta.csv")
+    assert list(df["beta"]) == [1.0, 4.0]
+    assert df["mig"].between(0, 1).all() and (df["tc"] >= 0).all()
+    assert (tmp_path / "tradeoff.png").stat().st_size > 0
