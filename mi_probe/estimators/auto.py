@@ -179,7 +179,8 @@ def auto_mi(
     null : bool, default True
         Compute ``result.null`` (95% quantile of a permutation test) and a p-value.
     check_stability : bool, default True
-        Re-estimate at n/4 and n/2 and flag ``unstable_in_n`` when they disagree.
+        Re-estimate at n/4 and n/2 and flag ``unstable_in_n`` when they disagree by
+        more than sampling noise (the interval's sd when ``interval=True``).
     n_resamples, n_permutations : int
         Subsamples for the interval and shuffles for the null.
     random_state : None, int or numpy Generator
@@ -262,7 +263,9 @@ def auto_mi(
         )
         diag.update(info)
     if check_stability:
-        flags.update(reliability.stability_flags(fn, xp, yp, raw, rng=rng))
+        flags.update(reliability.stability_flags(
+            fn, xp, yp, raw, rng=rng, noise_sd=diag.get("sd")
+        ))
     diag["flags"] = flags
     reliability.warn_flags(flags, "auto")
     return MIResult(

@@ -5,6 +5,9 @@
 * :func:`permutation_null` -- the level that independent data would give.
 * :func:`stability_flags` -- does the estimate settle as n grows (n/4, n/2, n)?
 * :func:`sample_flags` -- too few samples for the dimension, many tied rows.
+* :func:`flags_for` -- the flags of any result as flat table columns
+  (:data:`FLAG_COLUMNS`), for per-row reliability in information-plane or
+  invariance tables.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ __all__ = [
     "stability_flags",
     "sample_flags",
     "warn_flags",
+    "flags_for",
     "SERIOUS_FLAGS",
+    "FLAG_COLUMNS",
 ]
 
 EstimateFn = Callable[[np.ndarray, np.ndarray, int], float]
@@ -109,12 +114,23 @@ def stability_flags(
     rng: np.random.Generator,
     abs_tol: float = 0.05,
     rel_tol: float = 0.10,
+    noise_sd: float | None = None,
 ) -> dict[str, Any]:
     """Estimates at n/4 and n/2 next to the one at n; flag when they disagree.
 
     ``unstable_in_n`` is set when the spread of the three exceeds
-    ``max(abs_tol, rel_tol * |value|)`` nats: the estimate has not converged in n,
-    typically a k-NN estimator far below a large MI, or too few samples.
+    ``max(abs_tol, rel_tol * |value|, 3 * sqrt(3) * noise_sd)`` nats: the estimate has
+    not converged in n, typically a k-NN estimator far below a large MI, or too few
+    samples.
+
+    Parameters
+    ----------
+    noise_sd : float, optional
+        The standard deviation of the estimate at n (e.g. the ``sd`` of
+        :func:`subsample_interval`). A root-n estimate on a nested n/4 subsample differs
+        from the full one by ``sqrt(4 - 1) = sqrt(3)`` such sds, so spreads within three
+        of those are sampling noise, not a trend in n, and are not flagged. Without it
+        only the fixed tolerances apply (more false alarms below n ~ 1000).
     """
     n = x.shape[0]
     out: dict[str, Any] = {}
@@ -128,7 +144,9 @@ def stability_flags(
     vals["n"] = value
     out["estimates_by_n"] = vals
     spread = max(vals.values()) - min(vals.values())
-    out["unstable_in_n"] = bool(len(vals) > 1 and spread > max(abs_tol, rel_tol * abs(value)))
+    tol = max(abs_tol, rel_tol * abs(value), 3.0 * np.sqrt(3.0) * (noise_sd or 0.0))
+    out["stability_tolerance"] = float(tol)
+    out["unstable_in_n"] = bool(len(vals) > 1 and spread > tol)
     return out
 
 
@@ -161,3 +179,79 @@ def warn_flags(flags: dict[str, Any], estimator: str, stacklevel: int = 3) -> No
             RuntimeWarning,
             stacklevel=stacklevel,
         )
+
+
+FLAG_COLUMNS = (
+    "unstable_in_n",
+    "few_samples_for_dim",
+    "many_ties",
+    "at_ceiling",
+    "not_above_null",
+    "interval_low",
+    "interval_high",
+    "null",
+    "p_value",
+    "warning",
+)
+"""The keys of :func:`flags_for`, in a fixed order (one table column each)."""
+
+
+def flags_for(result: Any, x: Any = None, y: Any = None) -> dict[str, Any]:
+    """Reliability columns for one table row, from any :class:`~mi_probe.result.MIResult`.
+
+    Parameters
+    ----------
+    result : MIResult
+        From any estimator; ``auto`` results carry every flag, others what they have
+        (neural bounds their ``at_ceiling``; any result its ``interval``/``null`` when
+        they were asked for).
+    x, y : array-like, shape (n_samples, d), optional
+        The data the estimate came from. When given and the result has no sample
+        flags, ``few_samples_for_dim``, ``many_ties`` are computed from them
+        (cheap: no re-estimation).
+
+    Returns
+    -------
+    dict
+        Keys :data:`FLAG_COLUMNS`: booleans (``None`` when not checked) for
+        ``unstable_in_n``, ``few_samples_for_dim``, ``many_ties``, ``at_ceiling``,
+        ``not_above_null`` (the estimate does not exceed the permutation null);
+        floats or ``None`` for ``interval_low``, ``interval_high``, ``null`` (nats)
+        and ``p_value``; ``warning``: the serious flags that are set, comma-separated
+        (``""`` when none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mi_probe.estimators.auto import auto_mi
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal(500); y = x + rng.standard_normal(500)
+    >>> row = flags_for(auto_mi(x, y, random_state=0))
+    >>> row["unstable_in_n"], row["not_above_null"], row["warning"]
+    (False, False, '')
+    """
+    diag = getattr(result, "diagnostics", None)
+    if diag is None:
+        raise ValueError(f"result must be an MIResult, got {type(result).__name__}")
+    flags: dict[str, Any] = dict(diag.get("flags") or {})
+    if "at_ceiling" in diag and "at_ceiling" not in flags:
+        flags["at_ceiling"] = bool(diag["at_ceiling"])
+    if x is not None and y is not None and "few_samples_for_dim" not in flags:
+        from .._validation import check_xy
+
+        xa, ya = check_xy(x, y, min_samples=1)
+        flags.update(sample_flags(xa, ya))
+    value = float(result)
+    interval = result.interval
+    null = result.null
+    row: dict[str, Any] = {
+        key: (bool(flags[key]) if key in flags else None)
+        for key in ("unstable_in_n", "few_samples_for_dim", "many_ties", "at_ceiling")
+    }
+    row["not_above_null"] = None if null is None else bool(value <= null)
+    row["interval_low"] = None if interval is None else float(interval[0])
+    row["interval_high"] = None if interval is None else float(interval[1])
+    row["null"] = None if null is None else float(null)
+    row["p_value"] = float(diag["p_value"]) if "p_value" in diag else None
+    row["warning"] = ", ".join(f for f in SERIOUS_FLAGS if row.get(f))
+    return row
