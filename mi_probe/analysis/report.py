@@ -85,6 +85,8 @@ th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.4em 0; }
 .note { color: #555; font-size: 0.9em; }
 code { background: #f6f6f6; padding: 0 3px; }
+.scroll { overflow-x: auto; max-width: 100%; }
+figure { margin: 1em 0; }
 """
 
 
@@ -349,6 +351,10 @@ def _draw(df: Any, inv_tables: list[Any], details: dict[str, Any], items: list[t
         plt.close(fig)
         figs.append((f"figures/{fname}", caption))
 
+    if inv_tables:
+        pd = require("pandas", "report")
+        save(plot_invariance(pd.concat(inv_tables, ignore_index=True)), "invariance.png",
+             "Invariance 1 - I(z;n)/I(x;n) per layer and nuisance (bars: half-sample intervals)")
     cols = ["I_zx", "I_zy"] + [f"I_zn[{name}]" for name, _ in items]
     cols = [c for c in cols if c in df.columns and np.isfinite(df[c].astype(float)).any()]
     if cols:
@@ -359,10 +365,6 @@ def _draw(df: Any, inv_tables: list[Any], details: dict[str, Any], items: list[t
         safe = "".join(ch if ch.isalnum() else "_" for ch in name)
         save(plot_layer_information(t, columns=("I_zn",), show_null=True),
              f"nuisance_{safe}.png", f"I(z;n) for nuisance '{name}' with its permutation null")
-    if inv_tables:
-        pd = require("pandas", "report")
-        save(plot_invariance(pd.concat(inv_tables, ignore_index=True)), "invariance.png",
-             "Invariance 1 - I(z;n)/I(x;n) per layer and nuisance (bars: half-sample intervals)")
     save(plot_layer_information(df, columns=("tc",), show_null=False), "tc.png",
          "Total correlation TC(z) per layer (nats)")
     if details:
@@ -389,7 +391,8 @@ def _fmt_table(df: Any) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "".join("<tr>" + "".join(f"<td>{f(v)}</td>" for v in row) + "</tr>"
                    for row in df.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def _write_html(path: Path, title: str, df: Any, inv_tables: list[Any],
