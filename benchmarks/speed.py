@@ -126,8 +126,6 @@ def worker(name: str, data: str) -> None:
 
 def _run(python: str, name: str, data: str, timeout: float) -> dict[str, Any] | None:
     env = dict(os.environ)
-    if name not in OURS and name != "sklearn":
-        env.pop("PYTHONPATH", None)
     try:
         out = subprocess.run(
             [python, str(HERE), "--worker", name, "--data", data],

@@ -32,9 +32,13 @@ _SK_METRIC = {"max": "chebyshev", "l2": "euclidean"}
 _MIN_PARALLEL = 8192
 
 
-def _n_workers(workers: int) -> int:
+def _n_workers(workers: int | None) -> int:
+    """Threads for ``workers`` (-1: the CPUs this process may run on, not all of the host's)."""
     if workers is None or workers < 1:
-        return max(1, os.cpu_count() or 1)
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
     return int(workers)
 
 
@@ -62,7 +66,7 @@ class KDTreeBackend:
         tree = cKDTree(points, leafsize=self.leafsize, balanced_tree=False, compact_nodes=False)
         order = tree.indices  # leaf order: neighbouring queries share tree paths
         # threads cost more to start than they save on small inputs
-        workers = self.workers if n >= _MIN_PARALLEL else 1
+        workers = _n_workers(self.workers) if n >= _MIN_PARALLEL else 1
         dist_o, idx_o = tree.query(points[order], k=k + 1, p=_P[metric], workers=workers)
         dist = np.empty((n, k + 1))
         idx = np.empty((n, k + 1), dtype=np.int64)
