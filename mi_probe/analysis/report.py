@@ -172,12 +172,13 @@ def report(
 
     Examples
     --------
-    >>> import torch, mi_probe
+    >>> import tempfile, torch
+    >>> from mi_probe.analysis.report import report
     >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.ReLU())
     >>> x, y = torch.rand(300, 4, 4), torch.randint(0, 3, (300,))
-    >>> df = mi_probe.report(net, (x, y), layers=["2"], nuisances={"light": "brightness"},
-    ...                      out="/tmp/mi_probe_report_doctest", n_permutations=3,
-    ...                      n_resamples=0, figures=False)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     df = report(net, (x, y), layers=["2"], nuisances={"light": "brightness"},
+    ...                 out=folder, n_permutations=3, n_resamples=0, figures=False)
     >>> "invariance[light]" in df.columns
     True
     """
