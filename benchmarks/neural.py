@@ -60,12 +60,13 @@ ESTIMATORS = ("infonce", "nwj", "mine", "smile", "js", "ba", "club")
 # ---------------------------------------------------------------------- our runner
 
 
-def run_ours(name: str, x, y, *, steps: int, batch: int, hidden: list[int], seed: int,
-             h_y: float | None, val_frac: float) -> tuple[float, float]:
+def run_ours(name: str, x, y, *, steps: int, batch: int, hidden: list[int] | None,
+             seed: int, h_y: float | None, val_frac: float) -> tuple[float, float]:
     import mi_probe
 
     kw: dict[str, Any] = dict(
-        max_steps=steps, batch_size=batch, hidden_dims=tuple(hidden), patience=None,
+        max_steps=steps, batch_size=batch, hidden_dims=None if hidden is None else tuple(hidden),
+        patience=None,
         validation_fraction=val_frac, random_state=seed, progress=False,
     )
     if name == "ba" and h_y is not None:
@@ -151,7 +152,7 @@ def part1(args: argparse.Namespace) -> list[dict[str, Any]]:
                                   seed=seed, h_y=h_known, val_frac=args.val_frac)
                     try:
                         if who == "mi_probe":
-                            v, t = run_ours(name, x, y, **common)
+                            v, t = run_ours(name, x, y, **{**common, "hidden": args.ours_hidden})
                         else:
                             if name == "ba" and h_known is None:
                                 raise RuntimeError("torch-mist's BA needs H(y)")
@@ -187,7 +188,7 @@ def part2(args: argparse.Namespace) -> list[dict[str, Any]]:
             for seed in range(args.seeds):
                 x, y, truth, h_y = gaussian_task(args.n, args.degradation_dim, mi, seed)
                 v, _ = run_ours(name, x, y, steps=args.steps, batch=args.batch,
-                                hidden=args.hidden, seed=seed,
+                                hidden=args.ours_hidden, seed=seed,
                                 h_y=h_y, val_frac=args.val_frac)
                 vals.append(v)
             rec = dict(true_mi=mi, estimator=name, estimate=_mean(vals),
@@ -237,7 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=10000)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
+    p.add_argument("--hidden", type=int, nargs="+", default=[64, 64],
+                   help="torch-mist's hidden_dims (its separable critic uses the last as "
+                        "the embedding); mi_probe uses its defaults unless --ours-hidden")
+    p.add_argument("--ours-hidden", type=int, nargs="+", default=None)
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--val-frac", type=float, default=0.3)
     p.add_argument("--estimators", nargs="+", default=list(ESTIMATORS))
@@ -295,9 +299,12 @@ def write_readme(args: argparse.Namespace, tables: list[str], elapsed: float) ->
         "`cubic` applies y -> y^3, which leaves MI unchanged). Both packages get the same "
         f"samples (n={args.n}, {args.val_frac:.0%} held out for the estimate), the same step "
         f"budget ({args.steps} Adam steps, no early stopping), the same batch size "
-        f"({args.batch}) and hidden widths {args.hidden}, one CPU thread each; "
-        "everything else is each package's default (torch-mist 0.2.17: separable critic "
-        "for InfoNCE, joint critic with one shuffled negative for MINE/NWJ/SMILE/JS). BA "
+        f"({args.batch}), one CPU thread each. torch-mist 0.2.17 gets hidden_dims="
+        f"{args.hidden} (its separable critic: one hidden layer of 64 and a 64-wide "
+        "embedding; joint critic with one shuffled negative for MINE/NWJ/SMILE/JS, its "
+        "defaults); mi_probe runs with its defaults (separable critic, one hidden layer "
+        "of 64 and a 64-wide embedding here, all B(B-1) negatives; decoders with two "
+        "hidden layers of 64). BA "
         "gets the true H(y) in both where it is known. |error| is the mean over "
         f"{args.seeds} seeds of |estimate - truth|; time is the mean wall time of one fit "
         "(torch-mist's includes its process start-up and import, about 3-5 s)."

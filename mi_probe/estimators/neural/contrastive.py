@@ -167,9 +167,10 @@ _COMMON_DOC = """
         ``"separable"``: ``g(x) . h(y)``, one matmul per batch for all B x B scores;
         ``"joint"``: an MLP on ``[x, y]`` (B^2 passes per batch, more flexible).
     hidden_dims : sequence of int or None
-        Hidden widths of the critic MLPs; None picks two layers of 64 to 256 units by
-        input dimension.
-    embed_dim : int, default 32
+        Hidden widths of the critic MLPs; None picks 64 to 256 units by input
+        dimension, one hidden layer per embedding of a separable critic, two for a
+        joint one.
+    embed_dim : int, default 64
         Embedding width of a separable critic.
     batch_size : int, default 128
         Training batch B (B(B-1) negatives per batch); also the held-out evaluation
@@ -235,7 +236,7 @@ def mine_mi(
     ema_decay: float = 0.99,
     critic: str = "separable",
     hidden_dims: Sequence[int] | None = None,
-    embed_dim: int = 32,
+    embed_dim: int = 64,
     batch_size: int = 128,
     max_steps: int = 1000,
     learning_rate: float = 1e-3,
@@ -278,7 +279,7 @@ def nwj_mi(
     *,
     critic: str = "separable",
     hidden_dims: Sequence[int] | None = None,
-    embed_dim: int = 32,
+    embed_dim: int = 64,
     batch_size: int = 128,
     max_steps: int = 1000,
     learning_rate: float = 1e-3,
@@ -310,7 +311,7 @@ def infonce_mi(
     *,
     critic: str = "separable",
     hidden_dims: Sequence[int] | None = None,
-    embed_dim: int = 32,
+    embed_dim: int = 64,
     batch_size: int = 128,
     max_steps: int = 1000,
     learning_rate: float = 1e-3,
@@ -347,7 +348,7 @@ def smile_mi(
     clip: float = 5.0,
     critic: str = "separable",
     hidden_dims: Sequence[int] | None = None,
-    embed_dim: int = 32,
+    embed_dim: int = 64,
     batch_size: int = 128,
     max_steps: int = 1000,
     learning_rate: float = 1e-3,
@@ -384,7 +385,7 @@ def js_mi(
     *,
     critic: str = "separable",
     hidden_dims: Sequence[int] | None = None,
-    embed_dim: int = 32,
+    embed_dim: int = 64,
     batch_size: int = 128,
     max_steps: int = 1000,
     learning_rate: float = 1e-3,
