@@ -61,7 +61,9 @@ class Nuisance:
         """Transform ``x`` (first axis = samples) with one parameter row per sample."""
         raise NotImplementedError
 
-    def __call__(self, x: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, np.ndarray]:
+    def __call__(
+        self, x: torch.Tensor, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, np.ndarray]:
         params = np.asarray(self.sample(x.shape[0], tuple(x.shape), rng), dtype=np.float64)
         if params.ndim == 1:
             params = params[:, None]
@@ -96,7 +98,9 @@ class Occlusion(Nuisance):
         h, w = shape[-2], shape[-1]
         sizes = [check_int(s, "sizes", low=1) for s in self.sizes]
         if not sizes or max(sizes) > min(h, w):
-            raise ValueError(f"sizes must be non-empty and fit in the {h}x{w} image, got {self.sizes}")
+            raise ValueError(
+                f"sizes must be non-empty and fit in the {h}x{w} image, got {self.sizes}"
+            )
         size = rng.choice(np.asarray(sizes), size=n)
         row = np.floor(rng.uniform(size=n) * (h - size + 1))
         col = np.floor(rng.uniform(size=n) * (w - size + 1))
@@ -171,7 +175,9 @@ class Translation(Nuisance):
         one, zero = torch.ones_like(dy), torch.zeros_like(dy)
         # output pixel p samples input pixel p - shift (normalised coordinates: 2/size per pixel)
         theta = torch.stack(
-            [torch.stack([one, zero, -2.0 * dx / w], 1), torch.stack([zero, one, -2.0 * dy / h], 1)], 1
+            [torch.stack([one, zero, -2.0 * dx / w], 1),
+             torch.stack([zero, one, -2.0 * dy / h], 1)],
+            1,
         )
         out = _affine(imgs, theta, "nearest")
         return out.squeeze(1) if squeezed else out
@@ -227,11 +233,15 @@ class CallableNuisance(Nuisance):
     array ``(n,)`` or ``(n, k)`` of the nuisance values used per sample.
     """
 
-    def __init__(self, fn: Callable[[torch.Tensor, np.random.Generator], Any], name: str | None = None) -> None:
+    def __init__(
+        self, fn: Callable[[torch.Tensor, np.random.Generator], Any], name: str | None = None
+    ) -> None:
         self.fn = fn
         self.name = name or getattr(fn, "__name__", "custom")
 
-    def __call__(self, x: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, np.ndarray]:
+    def __call__(
+        self, x: torch.Tensor, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, np.ndarray]:
         out = self.fn(x, rng)
         if not (isinstance(out, tuple) and len(out) == 2):
             raise ValueError(

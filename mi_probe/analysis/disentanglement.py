@@ -67,7 +67,9 @@ def _check_inputs(codes: Any, factors: Any, n_bins: int) -> tuple[np.ndarray, np
     else:
         v = check_labels(factors, "factors")
     # dense 0..k-1 codes per factor
-    v = np.column_stack([np.unique(v[:, j], return_inverse=True)[1].reshape(-1) for j in range(v.shape[1])])
+    v = np.column_stack(
+        [np.unique(v[:, j], return_inverse=True)[1].reshape(-1) for j in range(v.shape[1])]
+    )
     return z, v.astype(np.int64), binned
 
 
@@ -148,7 +150,9 @@ def _split(n: int, rng: np.random.Generator, test_size: float) -> tuple[np.ndarr
     return perm[n_test:], perm[:n_test]
 
 
-def _sap(z: np.ndarray, v: np.ndarray, rng: np.random.Generator, test_size: float) -> tuple[float, np.ndarray]:
+def _sap(
+    z: np.ndarray, v: np.ndarray, rng: np.random.Generator, test_size: float
+) -> tuple[float, np.ndarray]:
     """Per (code, factor): test accuracy of a 1-D threshold classifier (a shallow tree)."""
     from sklearn.tree import DecisionTreeClassifier
 
@@ -326,7 +330,8 @@ def disentanglement_details(
                        "(plug-in MI, nats)",
         "sap_predictor": "1-D decision tree (threshold) classifier per code and factor, "
                          "test accuracy",
-        "dci_model": {"forest": "random forest (50 trees, depth 8, all features per split), impurity importances",
+        "dci_model": {"forest": "random forest (50 trees, depth 8, all features per split), "
+                                "impurity importances",
                       "gbt": "histogram gradient boosting, permutation importances",
                       "lasso": "L1 logistic regression, |coefficients|"}[dci_model],
         "dci_informativeness": "mean test accuracy over factors",

@@ -25,7 +25,7 @@ References
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -125,13 +125,17 @@ def _reduce(a: np.ndarray, n_components: int, seed: int) -> np.ndarray:
     return PCA(n_components=k, svd_solver="auto", random_state=seed).fit_transform(a)
 
 
+def _n_distinct_rows(values: np.ndarray) -> int:
+    row = np.dtype((np.void, values.dtype.itemsize * values.shape[1]))
+    return int(np.unique(np.ascontiguousarray(values).view(row)).size)
+
+
 def _is_discrete(values: np.ndarray, n_discrete: Any) -> bool:
     if n_discrete != "auto":
         return bool(n_discrete)
     if not np.all(values == np.round(values)):
         return False
-    view = np.ascontiguousarray(values).view(np.dtype((np.void, values.dtype.itemsize * values.shape[1])))
-    return np.unique(view).size <= _MAX_DISCRETE
+    return _n_distinct_rows(values) <= _MAX_DISCRETE
 
 
 def _dequantize(values: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
@@ -142,8 +146,7 @@ def _dequantize(values: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     smallest gap between distinct values of the column, is the usual dequantisation:
     ``I(z; n + u) <= I(z; n)`` by data processing, and the null level stays at ~0.
     """
-    view = np.ascontiguousarray(values).view(np.dtype((np.void, values.dtype.itemsize * values.shape[1])))
-    if 1.0 - np.unique(view).size / values.shape[0] <= 0.05:
+    if 1.0 - _n_distinct_rows(values) / values.shape[0] <= 0.05:
         return values, False
     out = values.astype(np.float64, copy=True)
     for j in range(values.shape[1]):
@@ -333,7 +336,9 @@ def invariance(
     if max_samples is not None:
         max_samples = check_int(max_samples, "max_samples", low=10)
     if nuisance is None:
-        raise ValueError("nuisance is required: per-sample values, a transform name, a Nuisance or a callable")
+        raise ValueError(
+            "nuisance is required: per-sample values, a transform name, a Nuisance or a callable"
+        )
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     rng = check_random_state(random_state)
@@ -363,7 +368,9 @@ def invariance(
     assert values is not None
     n = x.shape[0]
     if n <= n_neighbors + 1:
-        raise ValueError(f"n_neighbors={n_neighbors} needs more than {n_neighbors + 1} samples, got {n}")
+        raise ValueError(
+            f"n_neighbors={n_neighbors} needs more than {n_neighbors + 1} samples, got {n}"
+        )
     discrete = _is_discrete(values, n_discrete)
     dequantized = False
     if not discrete:
@@ -413,13 +420,18 @@ def invariance(
             full, half, nulls = nuisance_info(z)
         i_zn = max(full, 0.0)
         null = float(np.quantile(nulls, 0.95)) if n_permutations else float("nan")
-        p_value = (1.0 + float(np.sum(nulls >= full))) / (1.0 + nulls.size) if n_permutations else float("nan")
+        p_value = (
+            (1.0 + float(np.sum(nulls >= full))) / (1.0 + nulls.size)
+            if n_permutations else float("nan")
+        )
         i_zy = max(mi(z, y, True, seed), 0.0) if y is not None else float("nan")
         i_zx = float(binning_entropy(z, n_bins=n_bins).value)
         if usable:
             score = 1.0 - i_zn / i_xn
             if half:
-                s_half = np.array([1.0 - max(a, 0.0) / max(b, 1e-12) for a, b in zip(half, i_xn_half)])
+                s_half = np.array(
+                    [1.0 - max(a, 0.0) / max(b, 1e-12) for a, b in zip(half, i_xn_half)]
+                )
                 sd = float(s_half.std(ddof=1)) if s_half.size > 1 else 0.0
                 width = zq * sd + abs(score - float(s_half.mean()))
                 lo, hi = score - width, score + width
@@ -473,7 +485,9 @@ def invariance(
         "interval": "score +- (1.96 sd + |bias gap|) over half-size subsamples",
         "I_xn_null": i_xn_null,
         "n_samples": n,
-        "random_state": random_state if not isinstance(random_state, np.random.Generator) else "Generator",
+        "random_state": (
+            "Generator" if isinstance(random_state, np.random.Generator) else random_state
+        ),
         "units": "nats",
     }
     return df

@@ -38,7 +38,8 @@ def _nuisance_items(nuisances: Any) -> list[tuple[str, Any]]:
         return []
     if isinstance(nuisances, Mapping):
         items = [(str(k), v) for k, v in nuisances.items()]
-    elif isinstance(nuisances, (str, Nuisance)) or callable(nuisances) or hasattr(nuisances, "shape"):
+    elif (isinstance(nuisances, (str, Nuisance)) or callable(nuisances)
+          or hasattr(nuisances, "shape")):
         items = [("", nuisances)]
     else:
         items = [("", v) for v in nuisances]
@@ -299,7 +300,8 @@ def report(
         "nuisances": {name: (repr(as_nuisance(s)) if as_nuisance(s) is not None
                              else "per-sample values") for name, s in items},
         "estimator": estimator,
-        "I_zx": f"H(bin(PCA_{n_components}(z))), {n_bins} uniform bins (deterministic layer: I(x;z) = H(z))",
+        "I_zx": f"H(bin(PCA_{n_components}(z))), {n_bins} uniform bins "
+                "(deterministic layer: I(x;z) = H(z))",
         "I_zy": f"{mi.name(True)} on the top {n_components} principal components",
         "I_zn": "see each nuisance; KSG (continuous) or Ross (discrete) on the top "
                 f"{n_components} principal components; null = 95% quantile of "
@@ -308,7 +310,9 @@ def report(
         "disentanglement": (details[next(iter(details))]["settings"] if details else None),
         "max_units_disentanglement": max_units,
         "n_resamples": n_resamples,
-        "random_state": random_state if not isinstance(random_state, np.random.Generator) else "Generator",
+        "random_state": (
+            "Generator" if isinstance(random_state, np.random.Generator) else random_state
+        ),
         "units": "nats",
     }
     if fac is not None and factor_names is not None:

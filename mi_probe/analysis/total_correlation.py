@@ -40,7 +40,7 @@ from .._validation import (
     check_random_state,
 )
 from ..backends import METRICS, pick
-from ..estimators.binning import STRATEGIES, _discretize, row_symbols
+from ..estimators.binning import _discretize, row_symbols
 from ..estimators.discrete import entropy_from_counts
 from ..estimators.ksg import _check_k, _tie_fraction, prepare_continuous
 from ..result import MIResult
@@ -444,7 +444,9 @@ def mss_tc(
     n_batches = check_int(n_batches, "n_batches", low=1)
     z = mu_a + np.exp(0.5 * lv_a) * rng.standard_normal(mu_a.shape)
 
-    def _terms(zb: np.ndarray, mb: np.ndarray, lb: np.ndarray, logw: np.ndarray | float) -> np.ndarray:
+    def _terms(
+        zb: np.ndarray, mb: np.ndarray, lb: np.ndarray, logw: np.ndarray | float
+    ) -> np.ndarray:
         lq = _log_normal(zb, mb, lb)  # (a, b, d)
         if np.ndim(logw):
             lq = lq + np.asarray(logw)[:, :, None]

@@ -116,7 +116,9 @@ def plot_disentanglement_scores(scores: Any, ax: Any = None) -> Any:
     return ax
 
 
-def plot_tradeoff(df: Any, ax: Any = None, *, x: str = "beta", y: Sequence[str] = ("mig", "tc")) -> Any:
+def plot_tradeoff(
+    df: Any, ax: Any = None, *, x: str = "beta", y: Sequence[str] = ("mig", "tc")
+) -> Any:
     """Metrics against a training hyper-parameter (e.g. MIG and TC against beta).
 
     Parameters
@@ -159,6 +161,7 @@ def plot_tradeoff(df: Any, ax: Any = None, *, x: str = "beta", y: Sequence[str] 
         ax.legend(h1 + h2, l1 + l2, loc="best")
         if ax2.get_legend() is not None:
             ax2.get_legend().remove()
-    ax.set_xscale("log" if (df[x] > 0).all() and df[x].max() / max(df[x].min(), 1e-12) > 20 else "linear")
+    wide = (df[x] > 0).all() and df[x].max() / max(df[x].min(), 1e-12) > 20
+    ax.set_xscale("log" if wide else "linear")
     ax.set_xlabel(x)
     return ax

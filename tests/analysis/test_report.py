@@ -20,7 +20,6 @@ import pytest
 import torch
 from torch import nn
 
-import mi_probe  # noqa: F401  (lazy names)
 from mi_probe.analysis.report import report
 
 CHROMIUM_FLAGS = [
