@@ -244,7 +244,8 @@ def _load_state(path: str) -> Mapping[str, Any]:
         raise
     except Exception as exc:  # torch's text suggests weights_only=False; we never do that
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        detail = next((ln for ln in lines if "error" in ln.lower() and "load failed" not in ln.lower()), lines[0] if lines else "")
+        useful = [ln for ln in lines if "error" in ln.lower() and "load failed" not in ln.lower()]
+        detail = (useful or lines or [""])[0]
         raise ValueError(
             f"checkpoint {path!r} could not be read with torch.load(weights_only=True): "
             f"{type(exc).__name__}: {detail}"
@@ -292,7 +293,8 @@ def _run_checkpoint(job: _Job, data: Any) -> dict[str, list[dict[str, Any]]]:
         for layer in todo:
             keys = _keys_of(layer, list(acts))
             if not keys:
-                out[layer] = _error_rows(job, [layer], f"layer {layer!r} produced no output in the forward pass")
+                text = f"layer {layer!r} produced no output in the forward pass"
+                out[layer] = _error_rows(job, [layer], text)
                 continue
             try:
                 new = _layer_rows(
@@ -392,13 +394,16 @@ def _check_checkpoints(checkpoints: Any) -> list[tuple[str, float]]:
         items = list(checkpoints.items())
         for epoch, _ in items:
             if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
-                raise ValueError(f"checkpoints as a mapping must map epochs (numbers) to files, got key {epoch!r}")
+                raise ValueError(
+                    f"checkpoints as a mapping must map epochs (numbers) to files, got key {epoch!r}"
+                )
     else:
         try:
             items = list(enumerate(checkpoints))
         except TypeError:
             raise ValueError(
-                f"checkpoints must be a list of state_dict files or a mapping epoch -> file, got {checkpoints!r}"
+                "checkpoints must be a list of state_dict files or a mapping epoch -> file, "
+                f"got {checkpoints!r}"
             ) from None
     if not items:
         raise ValueError("checkpoints is empty; give at least one state_dict file")
@@ -573,13 +578,16 @@ def sweep(
     for value, name in ((num_cpus, "num_cpus"), (num_gpus, "num_gpus")):
         if value is None and name == "num_gpus":
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or math.isinf(value):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not value >= 0 or math.isinf(value):
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     if device is not None:
         try:
             device = str(torch.device(device))
         except (RuntimeError, TypeError):
-            raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}") from None
+            raise ValueError(
+                f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}"
+            ) from None
     model = model_fn()
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"model_fn() must return a torch.nn.Module, got {type(model).__name__}")
