@@ -109,7 +109,11 @@ def _prepare(data: Any) -> _Prepared:
     import torch
 
     if isinstance(data, _Prepared):
-        return data
+        arrays = (data.y, data.x_symbols, data.y_symbols)
+        if all(a.flags.writeable for a in arrays):
+            return data
+        # zero-copy views from Ray's object store are read-only; torch warns on those
+        return _Prepared(data.x, *(np.array(a) for a in arrays))
     if callable(data) and not _is_loader(data):
         data = data()
         if callable(data) and not _is_loader(data):
