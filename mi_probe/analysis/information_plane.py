@@ -531,7 +531,7 @@ class InformationPlaneRecorder:
     >>> rec = mi_probe.InformationPlaneRecorder(net, x, y, layers=["1", "2"])
     >>> for epoch in range(3):
     ...     # ... one epoch of training ...
-    ...     rec.record(epoch, train_loss=0.5)
+    ...     _ = rec.record(epoch, train_loss=0.5)
     >>> rec.dataframe.shape[0]  # 3 epochs x 2 layers x 2 estimators
     12
     """
