@@ -50,8 +50,11 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=1000, help="samples used for the estimates")
     ap.add_argument("--out", default="report_invariance", help="report folder")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     args = ap.parse_args()
 
+    # these models are tiny: one thread is as fast and avoids oversubscribing shared CPUs
+    torch.set_num_threads(args.threads)
     digits = load_digits()
     x = torch.tensor(digits.images / 16.0, dtype=torch.float32).unsqueeze(1)  # (n, 1, 8, 8)
     y = torch.tensor(digits.target)

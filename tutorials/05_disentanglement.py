@@ -96,8 +96,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--out", default="tutorial05_out",
                     help="folder for disentanglement_vs_beta.csv and tradeoff.png")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     args = ap.parse_args()
 
+    # these models are tiny: one thread is as fast and avoids oversubscribing shared CPUs
+    torch.set_num_threads(args.threads)
     images, factors = sprites()
     x = torch.from_numpy(images)
     betas = [1.0, 4.0] if args.tiny else args.betas

@@ -236,3 +236,16 @@ def test_errors() -> None:
         invariance(model, x, layers=["1"], nuisance=Translation(max_shift=0))
     with pytest.raises(ValueError, match="n_neighbors=3 needs more than 4 samples"):
         invariance(model, x[:4], layers=["1"], nuisance="noise", max_samples=None)
+
+
+def test_dataloader_input_gives_the_same_table() -> None:
+    x, nu, _ = _signal_nuisance(4, n=300)
+    y = torch.tensor((nu > 0).astype(np.int64))
+    model = Branches(("keep", Keep()))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=64)
+    kw = dict(layers=["keep"], nuisance=nu, n_permutations=3, n_resamples=0, random_state=0)
+    a = invariance(model, loader, **kw)
+    b = invariance(model, (x, y), **kw)
+    np.testing.assert_allclose(a[["I_zn", "I_zy", "I_zx"]].to_numpy(),
+                               b[["I_zn", "I_zy", "I_zx"]].to_numpy())
+    assert a["I_zy"].notna().all()
