@@ -291,11 +291,11 @@ def report(ids: list[str], n: int, seeds: list[int], caches: dict[str, Cache],
             f"{ok1}/{len(done1)}" if done1 else "-",
             f"{cpu.get(name, 0.0) / max(1, n_est):.2f}",
         ])
-    fulls = [full.get(f"{t}|{n}|{seeds[0]}") for t in ids]
-    fulls = [f for f in fulls if f]
+    pairs = [(t, full.get(f"{t}|{n}|{seeds[0]}")) for t in ids]
+    pairs = [(t, f) for t, f in pairs if f and (t, "auto") in first]
+    fulls = [f for _, f in pairs]
     # consistency: the full run's value equals the point estimate with the same seed
-    same = sum(abs(f["value"] - max(est.get((t, "auto"), [np.nan])[0], 0.0)) < 1e-9
-               for t, f in zip(ids, fulls))
+    same = sum(abs(f["value"] - max(first[(t, "auto")][0], 0.0)) < 1e-9 for t, f in pairs)
 
     # coverage
     strict, copula = gaussian_tasks(ids)
