@@ -2,6 +2,7 @@
 
 ``mi-probe demo``      train the 12-bit network (tanh and ReLU) and draw its information plane
 ``mi-probe estimate``  mutual information between two arrays stored in a file
+``mi-probe sweep``     a checkpoint x layer information-plane sweep from a TOML config
 
 Errors in the input (a missing file or key, a bad option) print one line to stderr and
 exit with status 2, without a traceback.
@@ -94,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="estimator parameter, repeatable (e.g. --param n_neighbors=5)",
     )
     est.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    from ._sweep_cli import add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -282,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "estimate":
             return _estimate(args)
+        if args.command == "sweep":
+            from ._sweep_cli import sweep_command
+
+            return sweep_command(args)
         return _demo(args)
     except CLIError as exc:
         print(f"mi-probe {args.command}: error: {exc}", file=sys.stderr)

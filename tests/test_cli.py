@@ -182,3 +182,10 @@ def test_console_script_module_entry() -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "mi-probe estimate: error: no such file: nofile.npz"
+
+
+def test_sweep_subcommand_is_wired(capsys, tmp_path) -> None:
+    code, out, _ = _run(capsys, [])
+    assert "sweep" in out
+    code, _, err = _run(capsys, ["sweep", str(tmp_path / "missing.toml")])
+    assert code == 2 and err.startswith("mi-probe sweep: error:") and len(err.strip().splitlines()) == 1
