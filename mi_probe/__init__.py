@@ -21,6 +21,7 @@ _LAZY = {
     "Probe": "mi_probe.probes",
     "InformationPlaneRecorder": "mi_probe.analysis.information_plane",
     "information_plane": "mi_probe.analysis.information_plane",
+    "load_plane": "mi_probe.analysis.information_plane",
     "total_correlation": "mi_probe.analysis.total_correlation",
     "disentanglement_scores": "mi_probe.analysis.disentanglement",
     "invariance": "mi_probe.analysis.invariance",

@@ -11,11 +11,13 @@ from .information_plane import (
     plot_mi_over_epochs,
     save_figure,
 )
+from .weight_information import plot_weight_information
 
 __all__ = [
     "plot_information_plane",
     "plot_layer_grid",
     "plot_mi_over_epochs",
     "save_figure",
+    "plot_weight_information",
     "MARKERS",
 ]
