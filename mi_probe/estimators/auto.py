@@ -8,9 +8,10 @@ The choice (recorded in ``diagnostics["choice"]`` with ``diagnostics["reason"]``
   copula-normalised continuous side;
 * both continuous: both are copula-normalised (which undoes any per-coordinate monotone
   distortion and heavy marginal tails exactly, leaving MI unchanged), then three
-  estimates are computed: the Gaussian copula estimate (exact for Gaussian dependence
-  at any dimension), KSG (non-linear dependence, low dimension) and KSG between the
-  radii |x| and |y| (dependence through a shared scale, as in Student-t data). Each is
+  estimates are computed: the Gaussian copula estimate (bias-corrected, exact for
+  Gaussian dependence at any dimension), KSG (non-linear dependence, low dimension)
+  and KSG between the radii |x| and |y| (dependence through a shared scale, as in
+  Student-t data). Each is
   a lower bound up to estimation noise -- the Gaussian copula misses non-Gaussian
   dependence, KSG loses information in many dimensions, the radii are functions of the
   data -- so the largest is reported and all three are kept in the diagnostics.
