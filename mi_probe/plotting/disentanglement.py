@@ -161,7 +161,7 @@ def plot_tradeoff(
         ax.legend(h1 + h2, l1 + l2, loc="best")
         if ax2.get_legend() is not None:
             ax2.get_legend().remove()
-    wide = (df[x] > 0).all() and df[x].max() / max(df[x].min(), 1e-12) > 20
-    ax.set_xscale("log" if wide else "linear")
+    if (df[x] > 0).all() and df[x].max() / max(df[x].min(), 1e-12) >= 8:
+        ax.set_xscale("log", base=2)  # beta sweeps are usually geometric
     ax.set_xlabel(x)
     return ax
