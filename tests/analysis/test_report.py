@@ -235,3 +235,52 @@ if __name__ == "__main__":  # render a report folder and keep a screenshot
     folder, target = Path(sys.argv[1]), Path(sys.argv[2])
     print(json.dumps(render_check(folder / "index.html"), indent=1))
     print(screenshot(folder / "index.html", target))
+
+
+def test_plot_functions_and_their_errors() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from mi_probe.plotting.disentanglement import (
+        plot_disentanglement_scores,
+        plot_mi_heatmap,
+        plot_tradeoff,
+    )
+    from mi_probe.plotting.invariance import plot_invariance, plot_layer_information
+
+    df = pd.DataFrame({"layer": ["input", "a"], "I_zx": [2.0, 1.0], "I_zy": [1.0, 0.9],
+                       "I_zn": [0.5, 0.1], "I_zn_null": [0.02, 0.02], "invariance": [0.0, 0.8],
+                       "invariance_low": [0.0, 0.7], "invariance_high": [0.0, 0.9],
+                       "nuisance": ["n", "n"]})
+    assert plot_layer_information(df).get_ylabel() == "nats"
+    assert len(plot_invariance(df).patches) >= 2
+    mi = np.array([[0.9, 0.0], [0.1, 0.5], [0.0, 0.0]])
+    ax = plot_mi_heatmap(mi, factor_names=["shape", "x"], max_codes=2)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["z0", "z1"]
+    plot_disentanglement_scores({"mig": 0.5, "sap": 0.2})
+    plot_tradeoff(pd.DataFrame({"beta": [1, 4, 16], "mig": [0.1, 0.2, 0.0], "tc": [2, 0.4, 0]}))
+    plt.close("all")
+    with pytest.raises(ValueError, match="df must be a pandas DataFrame"):
+        plot_invariance({"layer": ["a"]})
+    with pytest.raises(ValueError, match=r"df is missing the columns \['I_zx'\]"):
+        plot_layer_information(df.drop(columns="I_zx"))
+    with pytest.raises(ValueError, match="df has no rows"):
+        plot_invariance(df.iloc[:0])
+    with pytest.raises(ValueError, match="mi must be a non-empty 2-D array"):
+        plot_mi_heatmap(np.zeros(3))
+    with pytest.raises(ValueError, match="max_codes must be >= 1"):
+        plot_mi_heatmap(mi, max_codes=0)
+    with pytest.raises(ValueError, match="code_names has 1 names for 3 codes"):
+        plot_mi_heatmap(mi, code_names=["a"])
+    with pytest.raises(ValueError, match="factor_names has 3 names for 2 factors"):
+        plot_mi_heatmap(mi, factor_names=["a", "b", "c"])
+    with pytest.raises(ValueError, match="scores has none of the metrics"):
+        plot_disentanglement_scores({"accuracy": 1.0})
+    with pytest.raises(ValueError, match="y must name one or two columns"):
+        plot_tradeoff(pd.DataFrame({"beta": [1]}), y=())
+    with pytest.raises(ValueError, match=r"df is missing the columns \['tc'\]"):
+        plot_tradeoff(pd.DataFrame({"beta": [1], "mig": [0.1]}))
+    plt.close("all")
