@@ -348,7 +348,10 @@ def report(ids: list[str], n: int, seeds: list[int], caches: dict[str, Cache],
             f"`CCAMutualInformationEstimator` (skipped above {PEER_MAX_DIM['bmi-cca']} "
             "columns: 47 s CPU per call at 50 + 50); `npeet-ksg`: NPEET's `mi(k=3)` run from "
             "a source copy (not vendored). Wall seconds are on a machine shared with other "
-            "jobs (load ~10 on 2 cores), so CPU seconds are the fairer cost. Heatmap: "
+            "jobs (load 10-20 on 2 cores), so CPU seconds are the fairer cost. The interval "
+            "is the estimator's sampling spread (plus its drift between n/2 and n); where "
+            "`auto` is a lower bound that has not converged (spirals) it need not cover the "
+            "truth, and the `flags` column shows where `auto` itself warns. Heatmap: "
             "`docs/beyond_normal.png`.\n\n"
             f"Command ({machine()}):\n\n```\n{command_line()}\n```\n\n" + text)
         replace_section("Beyond Normal", body)
