@@ -31,6 +31,7 @@ _LAZY = {
     "sweep": "mi_probe.analysis.sweep",
     "conditional_mi": "mi_probe.estimators.ksg",
     "get_task": "mi_probe.tasks",
+    "InformationDropout": "mi_probe.layers",
     "ib_curve": "mi_probe.ib",
     "rate_distortion": "mi_probe.ib",
     "joint_from_samples": "mi_probe.ib",
