@@ -10,7 +10,7 @@ $(BIN)/mi-probe: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[test,distributed]'
+	$(BIN)/python -m pip install -q -e '.[test,distributed,keops,parquet]'
 	touch $(BIN)/mi-probe
 
 venv: $(BIN)/mi-probe
