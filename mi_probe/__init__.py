@@ -25,6 +25,7 @@ _LAZY = {
     "total_correlation": "mi_probe.analysis.total_correlation",
     "disentanglement_scores": "mi_probe.analysis.disentanglement",
     "invariance": "mi_probe.analysis.invariance",
+    "report": "mi_probe.report",
     "fisher_diagonal": "mi_probe.analysis.weight_information",
     "weight_information": "mi_probe.analysis.weight_information",
     "WeightInformationRecorder": "mi_probe.analysis.weight_information",

@@ -3,6 +3,7 @@
 ``mi-probe demo``      train the 12-bit network (tanh and ReLU) and draw its information plane
 ``mi-probe estimate``  mutual information between two arrays stored in a file
 ``mi-probe sweep``     a checkpoint x layer information-plane sweep from a TOML config
+``mi-probe report``    HTML + Markdown report of a model's layers (information, invariance)
 
 Errors in the input (a missing file or key, a bad option) print one line to stderr and
 exit with status 2, without a traceback.
@@ -96,9 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     est.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    from ._report_cli import add_report_parser
     from ._sweep_cli import add_sweep_parser
 
     add_sweep_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
@@ -291,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._sweep_cli import sweep_command
 
             return sweep_command(args)
+        if args.command == "report":
+            from ._report_cli import report_command
+
+            return report_command(args)
         return _demo(args)
     except CLIError as exc:
         print(f"mi-probe {args.command}: error: {exc}", file=sys.stderr)

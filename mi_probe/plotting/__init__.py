@@ -11,6 +11,8 @@ from .information_plane import (
     plot_mi_over_epochs,
     save_figure,
 )
+from .disentanglement import plot_disentanglement_scores, plot_mi_heatmap, plot_tradeoff
+from .invariance import plot_invariance, plot_layer_information
 from .weight_information import plot_weight_information
 
 __all__ = [
@@ -19,5 +21,10 @@ __all__ = [
     "plot_mi_over_epochs",
     "save_figure",
     "plot_weight_information",
+    "plot_invariance",
+    "plot_layer_information",
+    "plot_disentanglement_scores",
+    "plot_mi_heatmap",
+    "plot_tradeoff",
     "MARKERS",
 ]

@@ -23,10 +23,10 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from .._deps import require
-from .._validation import check_array, check_choice, check_int, check_random_state
-from .invariance import _materialize, _reduce, invariance
-from ._nuisance import Nuisance, as_nuisance
+from ._deps import require
+from ._validation import check_array, check_choice, check_int, check_random_state
+from .analysis.invariance import _materialize, _reduce, invariance
+from .analysis._nuisance import Nuisance, as_nuisance
 
 __all__ = ["report"]
 
@@ -174,7 +174,7 @@ def report(
     Examples
     --------
     >>> import tempfile, torch
-    >>> from mi_probe.analysis.report import report
+    >>> from mi_probe.report import report
     >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.ReLU())
     >>> x, y = torch.rand(300, 4, 4), torch.randint(0, 3, (300,))
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -230,7 +230,7 @@ def report(
     n = x.shape[0]
     seed = int(rng.integers(0, 2**31 - 1))
 
-    from ..probes import attach
+    from .probes import attach
 
     with attach(model, layers) as probe:
         acts = probe.collect(x, progress_bar=progress_bar)
@@ -238,9 +238,9 @@ def report(
     for name, t in acts.items():
         reps[name] = t.double().numpy()
 
-    from ..estimators.binning import binning_entropy
-    from .invariance import _MI
-    from .total_correlation import gaussian_tc, ksg_tc
+    from .estimators.binning import binning_entropy
+    from .analysis.invariance import _MI
+    from .analysis.total_correlation import gaussian_tc, ksg_tc
 
     mi = _MI(estimator, 3, n_bins)
     rows = []
@@ -280,7 +280,7 @@ def report(
 
     details: dict[str, Any] = {}
     if fac is not None:
-        from .disentanglement import SCORE_KEYS, disentanglement_details
+        from .analysis.disentanglement import SCORE_KEYS, disentanglement_details
 
         drows = []
         for name, a in reps.items():
@@ -344,8 +344,8 @@ def _draw(df: Any, inv_tables: list[Any], details: dict[str, Any], items: list[t
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from ..plotting.disentanglement import plot_disentanglement_scores, plot_mi_heatmap
-    from ..plotting.invariance import plot_invariance, plot_layer_information
+    from .plotting.disentanglement import plot_disentanglement_scores, plot_mi_heatmap
+    from .plotting.invariance import plot_invariance, plot_layer_information
 
     figs: list[tuple[str, str]] = []
 
