@@ -353,13 +353,14 @@ def report(ids: list[str], n: int, seeds: list[int], caches: dict[str, Cache],
             "`auto` is a lower bound that has not converged (spirals) it need not cover the "
             "truth, and the `flags` column shows where `auto` itself warns. Heatmap: "
             "`docs/beyond_normal.png`.\n\n"
-            "Peers ran on the first seed only (bmi's KSG costs ~2 s CPU but up to a minute "
-            "of wall time per call here; a few tasks also have their five seeds from an "
-            "earlier start). Parts and report (the parts cache into the same directory):\n\n"
+            + ("" if all(len(v) == len(seeds) for v in est.values()) else
+               "Some peers ran on fewer seeds (see the summary; bmi's KSG costs ~2 s CPU "
+               "but up to a minute of wall time per call on a loaded machine). ")
+            + "Parts and report (the parts cache into the same directory):\n\n"
             "```\npython benchmarks/beyond_normal.py --part ours\n"
             "python benchmarks/beyond_normal.py --part full\n"
             "python benchmarks/beyond_normal.py --part coverage\n"
-            "python benchmarks/beyond_normal.py --part peers --seeds 100\n```\n\n"
+            "python benchmarks/beyond_normal.py --part peers\n```\n\n"
             f"Report ({machine()}):\n\n```\n{command_line()}\n```\n\n" + text)
         replace_section("Beyond Normal", body)
     return text
