@@ -340,7 +340,11 @@ def _layer_rows(
     device: Any,
 ) -> list[dict[str, Any]]:
     from ..estimators import estimate_mi
+    from ..estimators.reliability import flags_for
 
+    # I(X;T) cannot exceed H(X) = log(#distinct inputs): a row at that level says the
+    # (binned or noisy) layer still separates every input, so no compression is visible.
+    ceiling = math.log(int(x_symbols.max()) + 1) if x_symbols.size else 0.0
     rows = []
     for layer, t in acts.items():
         for name, est in estimators:
@@ -364,6 +368,13 @@ def _layer_rows(
                 r_ty = estimate_mi(t, y, estimator=est, **p)
                 i_xt, i_ty = float(r_xt), float(r_ty)
                 diag = {}
+                serious = [flags_for(r_xt, xr, t)["warning"], flags_for(r_ty, t, y)["warning"]]
+            if est in ("binning", "kde"):
+                serious = []
+            at_ceiling = bool(ceiling > 0 and float(i_xt) >= 0.99 * ceiling)
+            warning = ", ".join(
+                dict.fromkeys(f for w in serious for f in w.split(", ") if f)
+            )
             rows.append(
                 {
                     "layer": layer,
@@ -374,6 +385,8 @@ def _layer_rows(
                     "n_samples": int(t.shape[0]),
                     "dim": int(np.prod(t.shape[1:])) if len(t.shape) > 1 else 1,
                     "seconds": time.perf_counter() - t0,
+                    "at_ceiling": at_ceiling,
+                    "warning": warning,
                 }
             )
     return rows
@@ -728,6 +741,8 @@ def load_plane(path: Any) -> Any:
         df = pd.read_parquet(p)
     else:
         df = pd.read_csv(p, dtype={"layer": str}, keep_default_na=False, na_values=[""])
+        if "warning" in df.columns:  # "" (no warning) is not a missing value
+            df["warning"] = df["warning"].fillna("").astype(str)
     missing = [c for c in ("epoch", "layer", "estimator", "I_XT", "I_TY") if c not in df.columns]
     if missing:
         raise ValueError(f"path {str(p)!r} is not an information-plane table; missing {missing}")
