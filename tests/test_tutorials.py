@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
     [
         ("01_information_plane.py", ["information_plane.csv", "information_plane_binning.png",
                                      "information_plane_kde.png", "mi_over_epochs_kde.png"]),
-        ("02_digits_cnn.py", ["information_plane.csv", "information_plane_binning.png"]),
+        ("04_digits_cnn.py", ["information_plane.csv", "information_plane_binning.png"]),
     ],
 )
 def test_tutorial_runs_tiny(tmp_path, script: str, outputs: list[str]) -> None:
@@ -33,3 +33,16 @@ def test_tutorial_runs_tiny(tmp_path, script: str, outputs: list[str]) -> None:
     df = pd.read_csv(tmp_path / "information_plane.csv")
     assert {"epoch", "layer", "estimator", "I_XT", "I_TY"} <= set(df.columns)
     assert df["I_XT"].notna().all() and (df["I_XT"] >= 0).all()
+
+
+def test_weight_information_tutorial_runs_tiny(tmp_path) -> None:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    plot = tmp_path / "weights.png"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tutorials" / "05_weight_information.py"), "--tiny",
+         "--plot", str(plot)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "information in the weights" in proc.stdout
+    assert plot.stat().st_size > 0

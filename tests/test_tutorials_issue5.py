@@ -21,8 +21,8 @@ def _run(script: str, out: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_tutorial_04_invariance_tiny(tmp_path: Path) -> None:
-    proc = _run("04_invariance.py", tmp_path)
+def test_tutorial_02_invariance_tiny(tmp_path: Path) -> None:
+    proc = _run("02_invariance.py", tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("index.html", "report.md", "results.csv", "figures/invariance.png"):
         assert (tmp_path / name).stat().st_size > 0, name
@@ -31,8 +31,8 @@ def test_tutorial_04_invariance_tiny(tmp_path: Path) -> None:
     assert list(df["layer"].astype(str)) == ["input", "1", "3", "7", "8"]
 
 
-def test_tutorial_05_disentanglement_tiny(tmp_path: Path) -> None:
-    proc = _run("05_disentanglement.py", tmp_path)
+def test_tutorial_03_disentanglement_tiny(tmp_path: Path) -> None:
+    proc = _run("03_disentanglement.py", tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     df = pd.read_csv(tmp_path / "disentanglement_vs_beta.csv")
     assert list(df["beta"]) == [1.0, 4.0]

@@ -14,9 +14,9 @@ that happens on this small task. At the end it fits the variational posterior
 
 Run::
 
-    python tutorials/03_weight_information.py            # ~1 minute on a laptop CPU
-    python tutorials/03_weight_information.py --tiny     # a few seconds (smoke test)
-    python tutorials/03_weight_information.py --plot weights.png
+    python tutorials/05_weight_information.py            # ~1 minute on a laptop CPU
+    python tutorials/05_weight_information.py --tiny     # a few seconds (smoke test)
+    python tutorials/05_weight_information.py --plot weights.png
 
 """
 

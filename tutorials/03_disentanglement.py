@@ -17,9 +17,9 @@ run averages two seeds per beta.
 
 Run::
 
-    python tutorials/05_disentanglement.py              # a few minutes on a laptop CPU
-    python tutorials/05_disentanglement.py --tiny       # seconds (smoke test)
-    python tutorials/05_disentanglement.py --out results/   # csv + figure go here
+    python tutorials/03_disentanglement.py              # a few minutes on a laptop CPU
+    python tutorials/03_disentanglement.py --tiny       # seconds (smoke test)
+    python tutorials/03_disentanglement.py --out results/   # csv + figure go here
 
 """
 

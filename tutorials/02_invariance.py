@@ -13,9 +13,9 @@ with ``mi_probe.invariance``, and write an HTML + Markdown report with
 
 Run::
 
-    python tutorials/04_invariance.py                 # ~2-4 minutes on a laptop CPU
-    python tutorials/04_invariance.py --tiny          # a few seconds (smoke test)
-    python tutorials/04_invariance.py --out report/   # where the report goes
+    python tutorials/02_invariance.py                 # ~2-4 minutes on a laptop CPU
+    python tutorials/02_invariance.py --tiny          # a few seconds (smoke test)
+    python tutorials/02_invariance.py --out report/   # where the report goes
 
 """
 
