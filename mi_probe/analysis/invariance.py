@@ -209,6 +209,31 @@ def _half_indices(n: int, n_resamples: int, rng: np.random.Generator) -> list[np
     return [np.random.default_rng(int(s)).choice(n, size=n // 2, replace=False) for s in seeds]
 
 
+def _row_flags(
+    z: np.ndarray, values: np.ndarray, full: float, half: list[float], null: float | None
+) -> dict[str, Any]:
+    """Reliability columns of one row (see :func:`mi_probe.estimators.reliability.flags_for`).
+
+    ``unstable_in_n``: the half-sample estimates of I(z;n) drift from the full one by
+    more than max(0.05 nats, 10%, 3 sd of the halves); ``few_samples_for_dim`` and
+    ``many_ties`` as for any estimate; ``not_above_null``: I(z;n) at or below the
+    permutation null; ``warning``: the serious flags that are set.
+    """
+    from ..estimators.reliability import SERIOUS_FLAGS, sample_flags
+
+    out: dict[str, Any] = sample_flags(z, np.asarray(values, dtype=float).reshape(len(values), -1))
+    out.pop("tie_fraction", None)
+    if len(half) > 1:
+        h = np.asarray(half)
+        drift = abs(full - float(h.mean()))
+        out["unstable_in_n"] = bool(drift > max(0.05, 0.1 * abs(full), 3.0 * float(h.std(ddof=1))))
+    else:
+        out["unstable_in_n"] = None
+    out["not_above_null"] = None if null is None else bool(full <= null)
+    out["warning"] = ", ".join(f for f in SERIOUS_FLAGS if out.get(f))
+    return out
+
+
 def invariance(
     model: torch.nn.Module,
     data: Any,
@@ -447,6 +472,7 @@ def invariance(
         else:
             zn_lo = zn_hi = float("nan")
         bound = i_zx - i_xy if y is not None else float("nan")
+        flags = _row_flags(z, values, full, half, null if n_permutations else None)
         rows.append({
             "layer": name,
             "I_zn": i_zn,
@@ -468,6 +494,7 @@ def invariance(
             "nuisance": nuisance_name,
             "estimator": mi.name(discrete),
             "n_samples": n,
+            **flags,
         })
     df = pd.DataFrame(rows)
     df.attrs["settings"] = {

@@ -249,3 +249,20 @@ def test_dataloader_input_gives_the_same_table() -> None:
     np.testing.assert_allclose(a[["I_zn", "I_zy", "I_zx"]].to_numpy(),
                                b[["I_zn", "I_zy", "I_zx"]].to_numpy())
     assert a["I_zy"].notna().all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rows_carry_reliability_flags(seed: int) -> None:
+    x, nu, _ = _signal_nuisance(seed)
+    model = Branches(("keep", Keep()), ("signal", Column([0])))
+    df = invariance(model, x, layers=["keep", "signal"], nuisance=nu, random_state=seed, **FAST)
+    row = df.set_index("layer")
+    for col in ("unstable_in_n", "few_samples_for_dim", "many_ties", "not_above_null", "warning"):
+        assert col in df.columns
+    assert not row.loc["keep", "not_above_null"] and row.loc["signal", "not_above_null"]
+    assert not row.loc["keep", "few_samples_for_dim"]  # 1000 samples for 2 + 1 dims
+    small_x, small_nu, _ = _signal_nuisance(seed, n=120)
+    small = invariance(model, small_x, layers=["keep"], nuisance=small_nu,
+                       random_state=seed, **FAST).set_index("layer")
+    assert small.loc["keep", "few_samples_for_dim"]  # 120 < 100 * (2 + 1)
+    assert "few_samples_for_dim" in small.loc["keep", "warning"]
