@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
     [
         ("01_information_plane.py", ["information_plane.csv", "information_plane_binning.png",
                                      "information_plane_kde.png", "mi_over_epochs_kde.png"]),
-        ("04_digits_cnn.py", ["information_plane.csv", "information_plane_binning.png"]),
+        ("06_digits_cnn.py", ["information_plane.csv", "information_plane_binning.png"]),
     ],
 )
 def test_tutorial_runs_tiny(tmp_path, script: str, outputs: list[str]) -> None:

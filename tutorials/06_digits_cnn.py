@@ -3,8 +3,8 @@
 scikit-learn ships the UCI handwritten digits (1797 images of 8x8 pixels, 10 classes)
 with the package, so this runs offline:
 
-    python tutorials/04_digits_cnn.py           # a minute or two on a CPU
-    python tutorials/04_digits_cnn.py --tiny    # a few seconds (what CI runs)
+    python tutorials/06_digits_cnn.py           # a minute or two on a CPU
+    python tutorials/06_digits_cnn.py --tiny    # a few seconds (what CI runs)
 
 Compared with tutorial 1 it shows: probing convolutional layers by *type*
 (``nn.Conv2d``) and by dotted name inside a nested model (``"head.1"``); inputs that
