@@ -1,0 +1,9 @@
+"""Reproducible experiments built on the analysis tools (no plotting imported here).
+
+``critical_periods``  blur deficit removed at different epochs on scikit-learn's digits:
+                      final test accuracy vs removal epoch, Fisher trace per epoch
+"""
+
+from .critical_periods import CriticalPeriodsResult, critical_periods
+
+__all__ = ["critical_periods", "CriticalPeriodsResult"]
