@@ -746,7 +746,7 @@ def load_plane(path: Any) -> Any:
     else:
         df = pd.read_csv(p, dtype={"layer": str}, keep_default_na=False, na_values=[""])
         if "warning" in df.columns:  # "" (no warning) is not a missing value
-            df["warning"] = df["warning"].fillna("").astype(str)
+            df["warning"] = df["warning"].astype(object).where(df["warning"].notna(), "").astype(str)
     missing = [c for c in ("epoch", "layer", "estimator", "I_XT", "I_TY") if c not in df.columns]
     if missing:
         raise ValueError(f"path {str(p)!r} is not an information-plane table; missing {missing}")
