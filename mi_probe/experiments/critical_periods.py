@@ -31,8 +31,9 @@ __all__ = ["critical_periods", "CriticalPeriodsResult", "TINY", "make_cnn", "blu
 #: keyword arguments of a run that takes seconds (tests, ``--tiny``)
 TINY: dict[str, Any] = {
     "removal_epochs": (0, 2, None),
-    "post_epochs": 2,
+    "post_epochs": 3,
     "n_train": 200,
+    "batch_size": 16,
     "fisher_samples": 40,
     "width": 4,
     "n_repeats": 1,
