@@ -99,9 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from ._report_cli import add_report_parser
     from ._sweep_cli import add_sweep_parser
+    from ._critical_cli import add_critical_parser
 
     add_sweep_parser(sub)
     add_report_parser(sub)
+    add_critical_parser(sub)
     return parser
 
 
@@ -298,6 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._report_cli import report_command
 
             return report_command(args)
+        if args.command == "critical-periods":
+            from ._critical_cli import critical_command
+
+            return critical_command(args)
         return _demo(args)
     except CLIError as exc:
         print(f"mi-probe {args.command}: error: {exc}", file=sys.stderr)

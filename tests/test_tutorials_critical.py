@@ -1,0 +1,27 @@
+"""Tutorial 4 (critical learning periods) at tiny scale."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_tutorial_04_critical_periods_tiny(tmp_path: Path) -> None:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tutorials" / "04_critical_periods.py"), "--tiny",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "measured:" in proc.stdout and "Fisher trace" in proc.stdout
+    df = pd.read_csv(tmp_path / "critical_periods.csv", dtype={"removal": str})
+    assert list(df["removal"]) == ["0", "2", "never"]
+    assert df["test_accuracy"].between(0, 1).all()
+    assert (tmp_path / "critical_periods.png").stat().st_size > 0
