@@ -17,6 +17,14 @@ Run::
     python tutorials/04_critical_periods.py            # ~2.5 minutes on one CPU core
     python tutorials/04_critical_periods.py --tiny     # a few seconds (smoke test)
     python tutorials/04_critical_periods.py --repeats 3 --out critical
+
+Measured (``--repeats 3``, seeds 0-2, 539 clean test digits, CPU, 2026-11-28): final test
+accuracy 0.975 +/- 0.001 (blur removed at epoch 0), 0.970 +/- 0.003 (5), 0.966 +/- 0.004
+(10), 0.956 +/- 0.006 (20), 0.426 +/- 0.047 (never): later removal, lower accuracy,
+monotone, a 2.0-point drop (small next to the paper's CIFAR-10 effect; the 20-epoch run
+also ends with a lower train accuracy, 0.987, so part of it is under-training at the
+decayed learning rate). The Fisher trace of the run without deficit peaks at epoch 2
+(96 nats per sample) and falls to 20 by epoch 20.
 """
 
 from __future__ import annotations
