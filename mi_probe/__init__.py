@@ -29,6 +29,7 @@ _LAZY = {
     "fisher_diagonal": "mi_probe.analysis.weight_information",
     "weight_information": "mi_probe.analysis.weight_information",
     "WeightInformationRecorder": "mi_probe.analysis.weight_information",
+    "pac_bayes_bound": "mi_probe.analysis.pac_bayes",
     "sweep": "mi_probe.analysis.sweep",
     "conditional_mi": "mi_probe.estimators.ksg",
     "get_task": "mi_probe.tasks",

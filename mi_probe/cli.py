@@ -4,6 +4,7 @@
 ``mi-probe estimate``  mutual information between two arrays stored in a file
 ``mi-probe sweep``     a checkpoint x layer information-plane sweep from a TOML config
 ``mi-probe report``    HTML + Markdown report of a model's layers (information, invariance)
+``mi-probe critical-periods``  the blur-deficit critical-period experiment on digits
 
 Errors in the input (a missing file or key, a bad option) print one line to stderr and
 exit with status 2, without a traceback.

@@ -11,6 +11,7 @@ from .information_plane import (
     plot_mi_over_epochs,
     save_figure,
 )
+from .critical_periods import plot_critical_periods
 from .disentanglement import plot_disentanglement_scores, plot_mi_heatmap, plot_tradeoff
 from .invariance import plot_invariance, plot_layer_information
 from .weight_information import plot_weight_information
@@ -21,6 +22,7 @@ __all__ = [
     "plot_mi_over_epochs",
     "save_figure",
     "plot_weight_information",
+    "plot_critical_periods",
     "plot_invariance",
     "plot_layer_information",
     "plot_disentanglement_scores",
