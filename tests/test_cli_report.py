@@ -49,3 +49,25 @@ def test_report_errors_are_one_line_exit_2(tmp_path, capsys):
     assert rc == 2 and "has no function 'nope'" in capsys.readouterr().err
     rc = main(["report", f"{net}:make_model", str(data), "--nuisance", "wobble"])
     assert rc == 2 and "use one of" in capsys.readouterr().err
+
+
+def test_report_input_file_errors(tmp_path, capsys):
+    net, data = _files(tmp_path)
+    assert main(["report", f"{net}:make_model", str(data), "--max-samples", "5"]) == 2
+    assert "--max-samples must be >= 10, got 5" in capsys.readouterr().err
+    bad = tmp_path / "data.txt"
+    bad.write_text("1,2")
+    assert main(["report", f"{net}:make_model", str(bad)]) == 2
+    assert "data must be a .npz or .pt file" in capsys.readouterr().err
+    assert main(["report", f"{net}:make_model", str(tmp_path / "nope.npz")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    notdict = tmp_path / "t.pt"
+    torch.save(torch.zeros(3), notdict)
+    assert main(["report", f"{net}:make_model", str(notdict)]) == 2
+    assert "must hold a dict of tensors" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing.py") + ":f", str(data)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    notmodel = tmp_path / "obj.pt"
+    torch.save({"a": 1}, notmodel)
+    assert main(["report", str(notmodel), str(data), "--trust-pickle"]) == 2
+    assert "does not hold a torch.nn.Module" in capsys.readouterr().err
