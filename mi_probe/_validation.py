@@ -18,6 +18,7 @@ __all__ = [
     "check_random_state",
     "check_min_samples",
     "is_tensor",
+    "tie_fraction",
 ]
 
 
@@ -213,6 +214,12 @@ def encode_rows(codes: np.ndarray) -> tuple[np.ndarray, int]:
         _, inv = np.unique(view.reshape(-1), return_inverse=True)
     inv = inv.reshape(-1).astype(np.int64)
     return inv, int(inv.max()) + 1 if inv.size else 0
+
+
+def tie_fraction(a: np.ndarray) -> float:
+    """Fraction of the rows of a 2-D array that repeat an earlier row (0 = no ties)."""
+    view = np.ascontiguousarray(a).view(np.dtype((np.void, a.dtype.itemsize * a.shape[1])))
+    return 1.0 - np.unique(view.reshape(-1)).size / a.shape[0]
 
 
 def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:

@@ -128,3 +128,10 @@ def test_random_state():
         check_random_state(-1)
     with pytest.raises(ValueError, match="random_state must be None, an int or a numpy Generator"):
         check_random_state("seed")
+
+
+def test_tie_fraction():
+    from mi_probe._validation import tie_fraction
+
+    assert tie_fraction(np.arange(10.0).reshape(-1, 1)) == 0.0
+    assert tie_fraction(np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 3.0], [0.0, 0.0]])) == 0.25

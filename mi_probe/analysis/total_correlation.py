@@ -38,11 +38,12 @@ from .._validation import (
     check_int,
     check_positive,
     check_random_state,
+    tie_fraction,
 )
 from ..backends import METRICS, pick
 from ..estimators.binning import _discretize, row_symbols
 from ..estimators.discrete import entropy_from_counts
-from ..estimators.ksg import _check_k, _tie_fraction, prepare_continuous
+from ..estimators.ksg import _check_k, prepare_continuous
 from ..result import MIResult
 
 __all__ = ["total_correlation", "gaussian_tc", "ksg_tc", "binning_tc", "mss_tc", "ESTIMATORS"]
@@ -207,7 +208,7 @@ def ksg_tc(
     n, d = za.shape
     k = _check_k(check_int(n_neighbors, "n_neighbors", low=1), n)
     rng = check_random_state(random_state)
-    if not copula and max(_tie_fraction(za[:, [j]]) for j in range(d)) > 0.5:
+    if not copula and max(tie_fraction(za[:, [j]]) for j in range(d)) > 0.5:
         warnings.warn(
             "z has many repeated values; the k-NN TC is meant for continuous codes "
             "(use estimator='binning' for discrete codes)",

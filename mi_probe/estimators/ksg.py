@@ -29,6 +29,7 @@ from .._validation import (
     check_random_state,
     check_xy,
     is_tensor,
+    tie_fraction,
 )
 from ..backends import METRICS, pick
 from ..result import MIResult
@@ -45,13 +46,6 @@ def _to_numpy64(a: Any) -> np.ndarray:
     if is_tensor(a):
         return a.detach().cpu().double().numpy()
     return np.asarray(a, dtype=np.float64)
-
-
-def _tie_fraction(a: np.ndarray) -> float:
-    """Fraction of rows that repeat an earlier row."""
-    n = a.shape[0]
-    view = np.ascontiguousarray(a).view(np.dtype((np.void, a.dtype.itemsize * a.shape[1])))
-    return 1.0 - np.unique(view.reshape(-1)).size / n
 
 
 def prepare_continuous(
@@ -182,7 +176,7 @@ def ksg_mi(
 
     tie_rule = ties
     if ties == "auto":
-        frac = max(_tie_fraction(xa), _tie_fraction(ya))
+        frac = max(tie_fraction(xa), tie_fraction(ya))
         tie_rule = "gao" if frac > _TIE_FRACTION else "jitter"
     xs, _ = prepare_continuous(
         xa, standardize=standardize, jitter=jitter if tie_rule == "jitter" else 0.0, rng=rng

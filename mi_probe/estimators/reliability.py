@@ -18,6 +18,8 @@ from typing import Any, Callable
 import numpy as np
 from scipy.stats import norm
 
+from .._validation import tie_fraction
+
 __all__ = [
     "subsample_interval",
     "permutation_null",
@@ -150,18 +152,12 @@ def stability_flags(
     return out
 
 
-def _tie_fraction(a: np.ndarray) -> float:
-    a = np.ascontiguousarray(a)
-    view = a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1])))
-    return 1.0 - np.unique(view.reshape(-1)).size / a.shape[0]
-
-
 def sample_flags(x: np.ndarray, y: np.ndarray, *, continuous: bool = True) -> dict[str, Any]:
     """``few_samples_for_dim`` (n < 100 (d_x + d_y) for continuous data) and
     ``many_ties`` (over 5% of the rows of x or y repeat, for continuous data)."""
     n = x.shape[0]
     d = x.shape[1] + y.shape[1]
-    ties = max(_tie_fraction(x), _tie_fraction(y))
+    ties = max(tie_fraction(x), tie_fraction(y))
     return {
         "few_samples_for_dim": bool(continuous and n < 100 * d),
         "many_ties": bool(continuous and ties > 0.05),
