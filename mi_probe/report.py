@@ -26,7 +26,7 @@ import torch
 from ._deps import require
 from ._validation import check_array, check_choice, check_int, check_random_state
 from .analysis.invariance import _materialize, _reduce, invariance
-from .analysis._nuisance import Nuisance, as_nuisance
+from .analysis._nuisance import Nuisance, as_nuisance, per_sample_values, subsample_index
 
 __all__ = ["report"]
 
@@ -215,15 +215,8 @@ def report(
             )
     for name, spec in items:
         if as_nuisance(spec) is None:
-            vals = check_array(spec, f"nuisances[{name!r}]", min_samples=1)
-            if vals.shape[0] != n_all:
-                raise ValueError(
-                    f"data and nuisances[{name!r}] must have the same number of samples, "
-                    f"got {n_all} and {vals.shape[0]}"
-                )
-    idx = np.arange(n_all)
-    if max_samples is not None and max_samples < n_all:
-        idx = np.sort(rng.choice(n_all, size=max_samples, replace=False))
+            per_sample_values(spec, f"nuisances[{name!r}]", n_all)
+    idx = subsample_index(n_all, max_samples, rng)
     x = x[torch.as_tensor(idx)]
     y = y[idx] if y is not None else None
     fac = fac[idx] if fac is not None else None

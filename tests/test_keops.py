@@ -7,7 +7,6 @@ everywhere with fakes (no pykeops needed).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import warnings

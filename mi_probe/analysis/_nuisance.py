@@ -15,9 +15,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_int, check_positive
+from .._validation import check_array, check_int, check_positive
 
 __all__ = [
+    "per_sample_values",
+    "subsample_index",
     "Nuisance",
     "Occlusion",
     "Rotation",
@@ -285,3 +287,21 @@ def as_nuisance(spec: Any) -> Nuisance | None:
     if callable(spec) and not hasattr(spec, "shape"):
         return CallableNuisance(spec)
     return None
+
+
+def per_sample_values(spec: Any, name: str, n_all: int) -> np.ndarray:
+    """Per-sample nuisance values as (n, d), checked to have one row per data sample."""
+    values = check_array(spec, name, min_samples=1)
+    if values.shape[0] != n_all:
+        raise ValueError(
+            f"data and {name} must have the same number of samples, "
+            f"got {n_all} and {values.shape[0]}"
+        )
+    return values
+
+
+def subsample_index(n_all: int, max_samples: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of a seeded subsample of ``max_samples`` rows (all rows if fewer)."""
+    if max_samples is not None and max_samples < n_all:
+        return np.sort(rng.choice(n_all, size=max_samples, replace=False))
+    return np.arange(n_all)

@@ -355,10 +355,10 @@ def _layer_rows(
             p = dict(params.get(name, {}))
             t0 = time.perf_counter()
             if est == "binning":
-                i_xt, i_ty, diag = binned_plane(t, x_symbols, y_symbols, **p)
+                i_xt, i_ty, _ = binned_plane(t, x_symbols, y_symbols, **p)
             elif est == "kde":
                 p.setdefault("device", device)
-                i_xt, i_ty, diag = kde_plane(t, x_symbols, y_symbols, **p)
+                i_xt, i_ty, _ = kde_plane(t, x_symbols, y_symbols, **p)
                 p.pop("device")
             else:
                 xr = x.reshape(x.shape[0], -1) if hasattr(x, "reshape") else x
@@ -371,7 +371,6 @@ def _layer_rows(
                     r_xt = estimate_mi(xr, t, estimator=est, **p)
                 r_ty = estimate_mi(t, y, estimator=est, **p)
                 i_xt, i_ty = float(r_xt), float(r_ty)
-                diag = {}
                 serious = [flags_for(r_xt, xr, t)["warning"], flags_for(r_ty, t, y)["warning"]]
             if est in ("binning", "kde"):
                 serious = []

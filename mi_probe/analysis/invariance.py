@@ -33,7 +33,6 @@ from scipy.stats import norm
 
 from .._deps import require
 from .._validation import (
-    check_array,
     check_choice,
     check_int,
     check_random_state,
@@ -48,6 +47,8 @@ from ._nuisance import (
     Rotation,
     Translation,
     as_nuisance,
+    per_sample_values,
+    subsample_index,
 )
 
 __all__ = [
@@ -373,15 +374,8 @@ def invariance(
     family = as_nuisance(nuisance)
     values = None
     if family is None:
-        values = check_array(nuisance, "nuisance", min_samples=1)
-        if values.shape[0] != n_all:
-            raise ValueError(
-                f"data and nuisance must have the same number of samples, "
-                f"got {n_all} and {values.shape[0]}"
-            )
-    idx = np.arange(n_all)
-    if max_samples is not None and max_samples < n_all:
-        idx = np.sort(rng.choice(n_all, size=max_samples, replace=False))
+        values = per_sample_values(nuisance, "nuisance", n_all)
+    idx = subsample_index(n_all, max_samples, rng)
     x = x[torch.as_tensor(idx)]
     y = y[idx] if y is not None else None
     if family is not None:

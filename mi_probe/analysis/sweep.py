@@ -25,7 +25,6 @@ import hashlib
 import json
 import math
 import os
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -24,7 +24,6 @@ from .._validation import (
     check_array,
     check_choice,
     check_int,
-    check_min_samples,
     check_positive,
     check_random_state,
     check_xy,

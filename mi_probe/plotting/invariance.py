@@ -62,7 +62,7 @@ def plot_layer_information(
     ValueError
         ``df`` is not a DataFrame, is empty, or lacks ``layer`` or a column.
     """
-    pd = _check(df, ["layer", *columns])
+    _check(df, ["layer", *columns])
     sns = require("seaborn", "plotting")
     plt = require("matplotlib.pyplot", "plotting")
     if ax is None:
