@@ -17,6 +17,7 @@ __all__ = [
     "check_choice",
     "check_random_state",
     "check_min_samples",
+    "check_same_samples",
     "is_tensor",
     "tie_fraction",
 ]
@@ -151,6 +152,14 @@ def check_min_samples(n: int, min_samples: int, name: str = "x", why: str = "") 
         raise ValueError(f"{name} has {n} samples; {reason}")
 
 
+def check_same_samples(n_a: int, n_b: int, name_a: str, name_b: str) -> None:
+    """Raise unless two inputs have the same number of samples (rows)."""
+    if n_a != n_b:
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same number of samples, got {n_a} and {n_b}"
+        )
+
+
 def check_xy(
     x: Any,
     y: Any,
@@ -162,11 +171,7 @@ def check_xy(
     """Validate a pair of sample matrices with the same number of rows."""
     xa = check_array(x, names[0], min_samples=1, native=native)
     ya = check_array(y, names[1], min_samples=1, native=native)
-    if xa.shape[0] != ya.shape[0]:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must have the same number of samples, "
-            f"got {xa.shape[0]} and {ya.shape[0]}"
-        )
+    check_same_samples(xa.shape[0], ya.shape[0], names[0], names[1])
     check_min_samples(xa.shape[0], min_samples, names[0])
     return xa, ya
 

@@ -24,7 +24,13 @@ import numpy as np
 import torch
 
 from ._deps import require
-from ._validation import check_array, check_choice, check_int, check_random_state
+from ._validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_random_state,
+    check_same_samples,
+)
 from .analysis.invariance import _materialize, _reduce, invariance
 from .analysis._nuisance import Nuisance, as_nuisance, per_sample_values, subsample_index
 
@@ -204,11 +210,7 @@ def report(
     fac = None
     if factors is not None:
         fac = check_array(factors, "factors", min_samples=1)
-        if fac.shape[0] != n_all:
-            raise ValueError(
-                f"data and factors must have the same number of samples, "
-                f"got {n_all} and {fac.shape[0]}"
-            )
+        check_same_samples(n_all, fac.shape[0], "data", "factors")
         if factor_names is not None and len(list(factor_names)) != fac.shape[1]:
             raise ValueError(
                 f"factor_names has {len(list(factor_names))} names for {fac.shape[1]} factors"

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_array, check_int, check_positive
+from .._validation import check_array, check_int, check_positive, check_same_samples
 
 __all__ = [
     "per_sample_values",
@@ -292,11 +292,7 @@ def as_nuisance(spec: Any) -> Nuisance | None:
 def per_sample_values(spec: Any, name: str, n_all: int) -> np.ndarray:
     """Per-sample nuisance values as (n, d), checked to have one row per data sample."""
     values = check_array(spec, name, min_samples=1)
-    if values.shape[0] != n_all:
-        raise ValueError(
-            f"data and {name} must have the same number of samples, "
-            f"got {n_all} and {values.shape[0]}"
-        )
+    check_same_samples(n_all, values.shape[0], "data", name)
     return values
 
 

@@ -35,6 +35,7 @@ from .._validation import (
     check_labels,
     check_positive,
     check_random_state,
+    check_same_samples,
 )
 from ..estimators.binning import _discretize, row_symbols
 from ..estimators.discrete import _mi_from_symbols, entropy_from_counts
@@ -56,11 +57,7 @@ DCI_MODELS = ("forest", "gbt", "lasso")
 def _check_inputs(codes: Any, factors: Any, n_bins: int) -> tuple[np.ndarray, np.ndarray, bool]:
     z = check_array(codes, "codes", min_samples=10)
     fv = check_array(factors, "factors", min_samples=1)
-    if fv.shape[0] != z.shape[0]:
-        raise ValueError(
-            f"codes and factors must have the same number of samples, "
-            f"got {z.shape[0]} and {fv.shape[0]}"
-        )
+    check_same_samples(z.shape[0], fv.shape[0], "codes", "factors")
     binned = not np.all(fv == np.round(fv))
     if binned:  # continuous factors: uniform bins, as the codes
         v = _discretize(fv, n_bins, "uniform", None)

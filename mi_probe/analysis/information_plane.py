@@ -44,6 +44,7 @@ from .._validation import (
     check_int,
     check_labels,
     check_positive,
+    check_same_samples,
     encode_rows,
     is_tensor,
 )
@@ -450,10 +451,7 @@ def information_plane(
     if ylab.shape[1] != 1:
         raise ValueError(f"y must be one column of class labels, got shape {tuple(ylab.shape)}")
     y_symbols, _ = encode_rows(ylab)
-    if y_symbols.size != x_symbols.size:
-        raise ValueError(
-            f"x and y must have the same number of samples, got {x_symbols.size} and {y_symbols.size}"
-        )
+    check_same_samples(x_symbols.size, y_symbols.size, "x", "y")
     device = None
     if isinstance(model, Mapping):
         acts = dict(model)
@@ -582,10 +580,7 @@ class InformationPlaneRecorder:
         if ylab.shape[1] != 1:
             raise ValueError(f"y must be one column of class labels, got shape {tuple(ylab.shape)}")
         ylab = ylab[:, 0]
-        if xt.shape[0] != ylab.shape[0]:
-            raise ValueError(
-                f"x and y must have the same number of samples, got {xt.shape[0]} and {ylab.shape[0]}"
-            )
+        check_same_samples(xt.shape[0], ylab.shape[0], "x", "y")
         if max_samples is not None:
             max_samples = check_int(max_samples, "max_samples", low=2)
             if max_samples < xt.shape[0]:

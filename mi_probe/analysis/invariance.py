@@ -36,6 +36,7 @@ from .._validation import (
     check_choice,
     check_int,
     check_random_state,
+    check_same_samples,
     is_tensor,
 )
 from ._nuisance import (
@@ -104,11 +105,7 @@ def _materialize(data: Any, targets: Any) -> tuple[torch.Tensor, np.ndarray | No
         from .._validation import check_labels
 
         y = check_labels(y.detach().cpu().numpy() if is_tensor(y) else y, "targets")
-        if y.shape[0] != x.shape[0]:
-            raise ValueError(
-                f"data and targets must have the same number of samples, "
-                f"got {x.shape[0]} and {y.shape[0]}"
-            )
+        check_same_samples(x.shape[0], y.shape[0], "data", "targets")
     return x, y
 
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from .._deps import require
 from .._progress import progress
-from .._validation import check_choice, check_int, check_labels, encode_rows, is_tensor
+from .._validation import check_choice, check_int, check_labels, check_same_samples, encode_rows, is_tensor
 from .information_plane import (
     COLUMNS,
     _FAST,
@@ -125,10 +125,7 @@ def _prepare(data: Any) -> _Prepared:
     if ylab.shape[1] != 1:
         raise ValueError(f"data labels y must be one column of class labels, got shape {ylab.shape}")
     ylab = ylab[:, 0]
-    if ylab.shape[0] != xt.shape[0]:
-        raise ValueError(
-            f"data x and y must have the same number of samples, got {xt.shape[0]} and {ylab.shape[0]}"
-        )
+    check_same_samples(xt.shape[0], ylab.shape[0], "data x", "y")
     x_symbols, _ = _symbols_of(xt, "data x")
     y_symbols, _ = encode_rows(ylab.reshape(-1, 1))
     return _Prepared(xt, ylab, x_symbols, y_symbols)

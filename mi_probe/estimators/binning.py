@@ -35,6 +35,7 @@ from .._validation import (
     check_labels,
     check_positive,
     check_random_state,
+    check_same_samples,
     is_tensor,
 )
 from ..result import MIResult
@@ -255,11 +256,7 @@ def binning_mi(
         ycodes = check_labels(y, "y")
     else:
         ycodes = _discretize(check_array(y, "y", min_samples=1), n_bins, strategy, bin_size)
-    if xa.shape[0] != ycodes.shape[0]:
-        raise ValueError(
-            f"x and y must have the same number of samples, "
-            f"got {xa.shape[0]} and {ycodes.shape[0]}"
-        )
+    check_same_samples(xa.shape[0], ycodes.shape[0], "x", "y")
     cx, kx = row_symbols(_discretize(xa, n_bins, strategy, bin_size))
     cy, ky = row_symbols(ycodes)
     raw, diag = _mi_from_symbols(cx, kx, cy, ky, correction)

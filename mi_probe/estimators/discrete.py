@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_labels, check_random_state, encode_rows
+from .._validation import check_choice, check_labels, check_random_state, check_same_samples, encode_rows
 from ..result import MIResult
 from ._base import from_function
 
@@ -177,10 +177,7 @@ def discrete_mi(
     check_random_state(random_state)
     xa = check_labels(x, "x")
     ya = check_labels(y, "y")
-    if xa.shape[0] != ya.shape[0]:
-        raise ValueError(
-            f"x and y must have the same number of samples, got {xa.shape[0]} and {ya.shape[0]}"
-        )
+    check_same_samples(xa.shape[0], ya.shape[0], "x", "y")
     cx, kx = _symbols(xa)
     cy, ky = _symbols(ya)
     raw, diag = _mi_from_symbols(cx, kx, cy, ky, correction)

@@ -47,6 +47,7 @@ from .._validation import (
     check_labels,
     check_positive,
     check_random_state,
+    check_same_samples,
     check_xy,
     encode_rows,
     is_tensor,
@@ -140,10 +141,7 @@ def _group_rows(x: Any, n: int) -> tuple[np.ndarray, int]:
         codes = check_labels(x, "x")
     else:
         codes = check_array(x, "x", min_samples=1) + 0.0  # -0.0 -> 0.0
-    if codes.shape[0] != n:
-        raise ValueError(
-            f"x and t must have the same number of samples, got {codes.shape[0]} and {n}"
-        )
+    check_same_samples(codes.shape[0], n, "x", "t")
     return encode_rows(codes)
 
 

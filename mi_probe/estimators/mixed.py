@@ -22,6 +22,7 @@ from .._validation import (
     check_labels,
     check_positive,
     check_random_state,
+    check_same_samples,
     encode_rows,
     is_tensor,
 )
@@ -115,10 +116,7 @@ def mixed_mi(
     rng = check_random_state(random_state)
     xa = check_array(x, "x", min_samples=1)
     ya = check_labels(y, "y")
-    if xa.shape[0] != ya.shape[0]:
-        raise ValueError(
-            f"x and y must have the same number of samples, got {xa.shape[0]} and {ya.shape[0]}"
-        )
+    check_same_samples(xa.shape[0], ya.shape[0], "x", "y")
     n_total = xa.shape[0]
     labels, n_labels = encode_rows(ya)
     counts = np.bincount(labels, minlength=n_labels)

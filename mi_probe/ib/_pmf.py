@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import _to_numpy, check_labels, encode_rows
+from .._validation import _to_numpy, check_labels, check_same_samples, encode_rows
 
 __all__ = [
     "check_pmf",
@@ -118,10 +118,7 @@ def joint_from_samples(
     """
     xc = check_labels(x, "x")
     yc = check_labels(y, "y")
-    if xc.shape[0] != yc.shape[0]:
-        raise ValueError(
-            f"x and y must have the same number of samples, got {xc.shape[0]} and {yc.shape[0]}"
-        )
+    check_same_samples(xc.shape[0], yc.shape[0], "x", "y")
     xs, nx = encode_rows(xc)
     ys, ny = encode_rows(yc)
     counts = np.zeros((nx, ny), dtype=np.float64)

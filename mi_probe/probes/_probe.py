@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .._progress import progress
-from .._validation import check_int, check_random_state, is_tensor
+from .._validation import check_int, check_random_state, check_same_samples, is_tensor
 
 __all__ = ["Probe", "attach", "resolve_layers", "model_device"]
 
@@ -401,8 +401,8 @@ class Probe:
         if xt.dim() == 0 or xt.shape[0] == 0:
             raise ValueError("data has no rows")
         n = xt.shape[0]
-        if yt is not None and yt.shape[0] != n:
-            raise ValueError(f"data x and y must have the same number of samples, got {n} and {yt.shape[0]}")
+        if yt is not None:
+            check_same_samples(n, yt.shape[0], "data x", "y")
         if max_samples is not None and max_samples < n:
             idx = np.sort(rng.choice(n, size=max_samples, replace=False))
         else:
