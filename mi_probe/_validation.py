@@ -20,6 +20,7 @@ __all__ = [
     "check_same_samples",
     "is_tensor",
     "tie_fraction",
+    "subsample_index",
 ]
 
 
@@ -225,6 +226,13 @@ def tie_fraction(a: np.ndarray) -> float:
     """Fraction of the rows of a 2-D array that repeat an earlier row (0 = no ties)."""
     view = np.ascontiguousarray(a).view(np.dtype((np.void, a.dtype.itemsize * a.shape[1])))
     return 1.0 - np.unique(view.reshape(-1)).size / a.shape[0]
+
+
+def subsample_index(n_all: int, max_samples: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of a seeded subsample of ``max_samples`` rows (all rows if fewer)."""
+    if max_samples is not None and max_samples < n_all:
+        return np.sort(rng.choice(n_all, size=max_samples, replace=False))
+    return np.arange(n_all)
 
 
 def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:

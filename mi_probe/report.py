@@ -30,9 +30,10 @@ from ._validation import (
     check_int,
     check_random_state,
     check_same_samples,
+    subsample_index,
 )
 from .analysis.invariance import _materialize, _reduce, invariance
-from .analysis._nuisance import Nuisance, as_nuisance, per_sample_values, subsample_index
+from .analysis._nuisance import Nuisance, as_nuisance, per_sample_values
 
 __all__ = ["report"]
 

@@ -19,7 +19,6 @@ from .._validation import check_array, check_int, check_positive, check_same_sam
 
 __all__ = [
     "per_sample_values",
-    "subsample_index",
     "Nuisance",
     "Occlusion",
     "Rotation",
@@ -294,10 +293,3 @@ def per_sample_values(spec: Any, name: str, n_all: int) -> np.ndarray:
     values = check_array(spec, name, min_samples=1)
     check_same_samples(n_all, values.shape[0], "data", name)
     return values
-
-
-def subsample_index(n_all: int, max_samples: int | None, rng: np.random.Generator) -> np.ndarray:
-    """Sorted indices of a seeded subsample of ``max_samples`` rows (all rows if fewer)."""
-    if max_samples is not None and max_samples < n_all:
-        return np.sort(rng.choice(n_all, size=max_samples, replace=False))
-    return np.arange(n_all)

@@ -38,6 +38,7 @@ from .._validation import (
     check_random_state,
     check_same_samples,
     is_tensor,
+    subsample_index,
 )
 from ._nuisance import (
     AdditiveNoise,
@@ -49,7 +50,6 @@ from ._nuisance import (
     Translation,
     as_nuisance,
     per_sample_values,
-    subsample_index,
 )
 
 __all__ = [

@@ -17,7 +17,13 @@ import torch
 from torch import nn
 
 from .._progress import progress
-from .._validation import check_int, check_random_state, check_same_samples, is_tensor
+from .._validation import (
+    check_int,
+    check_random_state,
+    check_same_samples,
+    is_tensor,
+    subsample_index,
+)
 
 __all__ = ["Probe", "attach", "resolve_layers", "model_device"]
 
@@ -403,10 +409,7 @@ class Probe:
         n = xt.shape[0]
         if yt is not None:
             check_same_samples(n, yt.shape[0], "data x", "y")
-        if max_samples is not None and max_samples < n:
-            idx = np.sort(rng.choice(n, size=max_samples, replace=False))
-        else:
-            idx = np.arange(n)
+        idx = subsample_index(n, max_samples, rng)
         starts = range(0, idx.size, batch_size)
 
         def gen() -> Iterator[tuple[Any, Any, np.ndarray]]:
