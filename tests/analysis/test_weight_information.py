@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from mi_probe import WeightInformationRecorder, fisher_diagonal, weight_information
-from mi_probe.analysis.weight_information import _diag_gauss_kl, _gaussian_terms
+from mi_probe.analysis._variational_weights import _diag_gauss_kl
+from mi_probe.analysis.weight_information import _gaussian_terms
 
 SEEDS = [0, 1, 2]
 
