@@ -87,6 +87,13 @@ def _entropy_of_symbols(sym: np.ndarray) -> float:
     return entropy_from_counts(np.bincount(sym))
 
 
+def _entropy_of_run_lengths(counts: np.ndarray) -> float:
+    """Plug-in entropy (nats) of positive integer cell counts (no validation: internal)."""
+    c = counts.astype(np.float64)
+    n = c.sum()
+    return float(np.log(n) - np.dot(c, np.log(c)) / n)
+
+
 def _plugin_mi(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> float:
     """Plug-in I(A;B) in nats of two symbol sequences."""
     joint, _ = encode_rows(np.stack([a, b], axis=1))
@@ -125,16 +132,28 @@ def binned_plane(
     ValueError
         Bad ``t`` or binning parameters.
     """
-    from ..estimators.binning import discretize, row_symbols
+    from ..estimators.binning import _KEY_LIMIT, _densify, discretize, row_key, sorted_run_lengths
 
     codes = discretize(t, n_bins=n_bins, strategy=strategy, bin_size=bin_size)
-    ts, kt = row_symbols(codes)
-    h_t = _entropy_of_symbols(ts)
+    # One sort gives H(T), H(T, Y) and the cell count: sort the joint key
+    # key(T) * |Y| + y; its runs are the (T, Y) cells, and since key(T) is the major
+    # digit the runs of key // |Y| are the T cells.
+    key, size = row_key(codes)
+    ky = int(y_symbols.max()) + 1
+    if size * ky >= _KEY_LIMIT:
+        key, size = _densify(key)
+    joint = np.sort(key * ky + y_symbols)
+    t_counts = sorted_run_lengths(joint // ky)
+    h_t = _entropy_of_run_lengths(t_counts)
+    kt = int(t_counts.size)
+    y_counts = np.bincount(y_symbols)
+    h_y = _entropy_of_run_lengths(y_counts[y_counts > 0])
+    i_ty = h_t + h_y - _entropy_of_run_lengths(sorted_run_lengths(joint))
     if int(x_symbols.max()) + 1 == x_symbols.size:  # every input distinct: H(T|X) = 0
         i_xt = h_t
     else:
+        ts, kt = _densify(key)
         i_xt = _plugin_mi(ts, kt, x_symbols, int(x_symbols.max()) + 1)
-    i_ty = _plugin_mi(ts, kt, y_symbols, int(y_symbols.max()) + 1)
     return max(i_xt, 0.0), max(i_ty, 0.0), {"h_t": h_t, "n_cells": kt}
 
 

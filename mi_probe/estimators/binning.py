@@ -43,7 +43,8 @@ from ._base import from_function
 from .discrete import _check_correction, _mi_from_symbols, entropy_from_counts
 
 __all__ = [
-    "STRATEGIES", "discretize", "row_symbols", "binning_mi", "binning_entropy", "BinningEstimator",
+    "STRATEGIES", "discretize", "row_key", "row_symbols", "sorted_run_lengths",
+    "binning_mi", "binning_entropy", "BinningEstimator",
 ]
 
 STRATEGIES = ("uniform", "quantile", "fixed")
@@ -140,19 +141,20 @@ def _densify(key: np.ndarray) -> tuple[np.ndarray, int]:
     return inv, int(inv.max()) + 1
 
 
-def row_symbols(codes: np.ndarray) -> tuple[np.ndarray, int]:
-    """One symbol ``0..k-1`` per row of an integer matrix (the partition of ``encode_rows``).
+def row_key(codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """An int64 key ``0..size-1`` per row of an integer matrix, equal for equal rows.
 
-    Columns are folded into an int64 mixed-radix key; whenever the next column would
-    overflow it, the key is first re-numbered to its ``k <= n`` distinct values. So no
-    ``n_bins**d`` table is ever formed, any number of columns works, and the sort runs
-    on int64 keys (faster than on raw row bytes).
+    Columns are folded into a mixed-radix key; whenever the next column would overflow
+    int64, the key is first re-numbered to its ``k <= n`` distinct values (one sort).
+    So no ``n_bins**d`` table is ever formed and any number of columns works. Unlike
+    :func:`row_symbols` the key is not dense (``size`` can exceed ``n``), which spares
+    the final sort when the caller sorts anyway.
     """
     n, d = codes.shape
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), 0
     key = np.zeros(n, dtype=np.int64)
     size = 1
+    if n == 0:
+        return key, size
     lo = codes.min(axis=0)
     hi = codes.max(axis=0)
     for j in range(d):
@@ -167,7 +169,27 @@ def row_symbols(codes: np.ndarray) -> tuple[np.ndarray, int]:
             key, size = _densify(key)
         key = key * r + col
         size *= r
-    return _densify(key)
+    return key, size
+
+
+def row_symbols(codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """One symbol ``0..k-1`` per row of an integer matrix (the partition of ``encode_rows``).
+
+    The dense re-numbering of :func:`row_key`: the sort runs on int64 keys (faster than
+    on raw row bytes).
+    """
+    if codes.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    return _densify(row_key(codes)[0])
+
+
+def sorted_run_lengths(sorted_keys: np.ndarray) -> np.ndarray:
+    """Lengths of the runs of equal values in a sorted 1-D array (the cell counts)."""
+    n = sorted_keys.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
+    return np.diff(np.concatenate(([0], starts, [n])))
 
 
 def _is_integer_coded(y: Any) -> bool:

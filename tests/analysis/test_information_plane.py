@@ -24,7 +24,7 @@ from mi_probe.analysis.information_plane import (
     load_plane,
     log_spaced_epochs,
 )
-from mi_probe.estimators.binning import binning_mi
+from mi_probe.estimators.binning import binning_mi, discretize
 from mi_probe.estimators.kde import noisy_layer_mi
 
 LOG2 = math.log(2.0)
@@ -67,6 +67,20 @@ def test_binned_plane_equals_binning_mi(seed: int, strategy: str, extra: dict) -
     assert i_ty == pytest.approx(float(binning_mi(t, y, strategy=strategy, **extra)), abs=1e-12)
     # distinct inputs: I(X; bin T) = H(bin T)
     assert i_xt == pytest.approx(diag["h_t"], abs=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [2, 7])
+def test_binned_plane_many_columns_and_classes(n_classes: int) -> None:
+    # 40 columns of 30 bins: the mixed-radix row key overflows int64 and is re-numbered
+    rng = np.random.default_rng(11)
+    t = rng.normal(size=(600, 40))
+    y = rng.integers(0, n_classes, 600)
+    x = np.arange(600)
+    i_xt, i_ty, diag = binned_plane(t, x, y, n_bins=30)
+    assert i_ty == pytest.approx(float(binning_mi(t, y, n_bins=30)), abs=1e-12)
+    assert i_xt == pytest.approx(float(binning_mi(t, x, n_bins=30)), abs=1e-12)
+    codes = discretize(t, n_bins=30)
+    assert diag["n_cells"] == np.unique(codes, axis=0).shape[0]
 
 
 def test_binned_plane_repeated_inputs_uses_plugin_mi() -> None:

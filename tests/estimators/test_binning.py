@@ -18,7 +18,9 @@ from mi_probe.estimators.binning import (
     binning_entropy,
     binning_mi,
     discretize,
+    row_key,
     row_symbols,
+    sorted_run_lengths,
 )
 from mi_probe.estimators.discrete import discrete_entropy, discrete_mi
 from mi_probe._validation import encode_rows
@@ -67,6 +69,24 @@ def test_row_symbols_partition_equals_encode_rows(seed: int) -> None:
     b, kb = encode_rows(c)
     assert ka == kb == 2500
     assert len(set(zip(a.tolist(), b.tolist()))) == ka  # a bijection between the two
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("d", [3, 50])  # 80**50 overflows int64: re-numbered on the way
+def test_row_key_equal_iff_rows_equal(seed: int, d: int) -> None:
+    g = np.random.default_rng(seed)
+    c = g.integers(-40, 40, (2000, d))
+    c[1000:1300] = c[:300]
+    key, size = row_key(c)
+    assert key.min() >= 0 and key.max() < size
+    _, inv = np.unique(c, axis=0, return_inverse=True)
+    assert len(set(zip(key.tolist(), inv.ravel().tolist()))) == inv.max() + 1
+
+
+def test_sorted_run_lengths() -> None:
+    assert sorted_run_lengths(np.array([2, 2, 5, 7, 7, 7])).tolist() == [2, 1, 3]
+    assert sorted_run_lengths(np.array([4])).tolist() == [1]
+    assert sorted_run_lengths(np.array([], dtype=np.int64)).tolist() == []
 
 
 # --- accuracy in the documented regime -------------------------------------------------
