@@ -135,20 +135,29 @@ def binned_plane(
     from ..estimators.binning import _KEY_LIMIT, _densify, discretize, row_key, sorted_run_lengths
 
     codes = discretize(t, n_bins=n_bins, strategy=strategy, bin_size=bin_size)
-    # One sort gives H(T), H(T, Y) and the cell count: sort the joint key
-    # key(T) * |Y| + y; its runs are the (T, Y) cells, and since key(T) is the major
-    # digit the runs of key // |Y| are the T cells.
+    # One pass over the joint key key(T) * |Y| + y gives H(T), H(T, Y) and the cell
+    # count: a bincount when the key range is small, else one sort, whose runs are the
+    # (T, Y) cells and, key(T) being the major digit, whose runs of key // |Y| are the
+    # T cells.
     key, size = row_key(codes)
     ky = int(y_symbols.max()) + 1
     if size * ky >= _KEY_LIMIT:
         key, size = _densify(key)
-    joint = np.sort(key * ky + y_symbols)
-    t_counts = sorted_run_lengths(joint // ky)
+    n = key.size
+    if size * ky <= max(4 * n, 1 << 16):  # few possible cells: count them directly
+        table = np.bincount(key * ky + y_symbols, minlength=size * ky).reshape(size, ky)
+        t_counts = table.sum(axis=1)
+        t_counts = t_counts[t_counts > 0]
+        joint_counts = table[table > 0]
+    else:
+        joint = np.sort(key * ky + y_symbols)
+        t_counts = sorted_run_lengths(joint // ky)
+        joint_counts = sorted_run_lengths(joint)
     h_t = _entropy_of_run_lengths(t_counts)
     kt = int(t_counts.size)
     y_counts = np.bincount(y_symbols)
     h_y = _entropy_of_run_lengths(y_counts[y_counts > 0])
-    i_ty = h_t + h_y - _entropy_of_run_lengths(sorted_run_lengths(joint))
+    i_ty = h_t + h_y - _entropy_of_run_lengths(joint_counts)
     if int(x_symbols.max()) + 1 == x_symbols.size:  # every input distinct: H(T|X) = 0
         i_xt = h_t
     else:

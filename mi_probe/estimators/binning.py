@@ -155,19 +155,23 @@ def row_key(codes: np.ndarray) -> tuple[np.ndarray, int]:
     size = 1
     if n == 0:
         return key, size
-    lo = codes.min(axis=0)
-    hi = codes.max(axis=0)
+    # columns as contiguous rows: reductions and arithmetic along n run several times
+    # faster than down the strided columns of an (n, d) array with small d
+    cols = np.ascontiguousarray(codes.T)
+    lo = cols.min(axis=1)
+    hi = cols.max(axis=1)
     for j in range(d):
         r = int(hi[j]) - int(lo[j]) + 1
         if r == 1:
             continue
         if r >= _KEY_LIMIT:  # pathological range: hash this column first
-            col, r = _densify(codes[:, j])
+            col, r = _densify(cols[j])
         else:
-            col = codes[:, j] - lo[j]
+            col = cols[j] - lo[j]
         if size * r >= _KEY_LIMIT:
             key, size = _densify(key)
-        key = key * r + col
+        key *= r
+        key += col
         size *= r
     return key, size
 
