@@ -46,6 +46,9 @@ def add_critical_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--removal", type=_removals, default=None, metavar="T,T,...",
                    help="removal epochs, 'never' for a kept deficit (default: 0,5,10,20,never)")
     p.add_argument("--post-epochs", type=int, default=None, help="clean epochs after removal (default: 20)")
+    p.add_argument("--lr-schedule", choices=("global", "restart", "constant"), default=None,
+                   help="learning rate: 'global' decays over the whole run (default); 'restart' "
+                        "gives every removal epoch the same clean-phase schedule; 'constant'")
     p.add_argument("--blur-size", type=int, default=None, help="downsampled side, 1-7 (default: 3)")
     p.add_argument("--repeats", type=int, default=1, help="independent seeds (default: 1)")
     p.add_argument("--fisher-samples", type=int, default=None, help="probe subset size (default: 200)")
@@ -64,7 +67,8 @@ def critical_command(args: argparse.Namespace) -> int:
 
     kwargs: dict[str, Any] = dict(TINY) if args.tiny else {}
     for key, value in (("removal_epochs", args.removal), ("post_epochs", args.post_epochs),
-                       ("blur_size", args.blur_size), ("fisher_samples", args.fisher_samples)):
+                       ("blur_size", args.blur_size), ("fisher_samples", args.fisher_samples),
+                       ("lr_schedule", args.lr_schedule)):
         if value is not None:
             kwargs[key] = value
     kwargs["n_repeats"] = args.repeats
@@ -79,7 +83,8 @@ def critical_command(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     res.summary.to_csv(out / "critical_periods.csv", index=False)
     res.history.to_csv(out / "critical_periods_history.csv", index=False)
-    cols = ["removal", "total_epochs", "test_accuracy", "peak_fisher_epoch", "peak_fisher_trace"]
+    cols = ["removal", "total_epochs", "clean_epochs", "final_lr", "test_accuracy",
+            "peak_fisher_epoch", "peak_fisher_trace"]
     print(res.summary[cols].round(4).to_string(index=False))
     eff = res.effect()
     print(f"drop in test accuracy from the first to the last removal epoch: "

@@ -23,6 +23,20 @@ def test_critical_periods_tiny(tmp_path, capsys) -> None:
     assert "drop in test accuracy" in captured.out
 
 
+def test_critical_periods_lr_schedule(tmp_path, capsys) -> None:
+    out = tmp_path / "cp"
+    code = main(["critical-periods", "--tiny", "--removal", "0,2", "--post-epochs", "2",
+                 "--lr-schedule", "restart", "--out", str(out), "--no-progress", "--no-figures"])
+    assert code == 0, capsys.readouterr().err
+    df = pd.read_csv(out / "critical_periods.csv", dtype={"removal": str})
+    assert list(df["clean_epochs"]) == [2, 2]
+    # same clean-phase schedule for both removal epochs: same last learning rate
+    assert df["final_lr"].iloc[0] == df["final_lr"].iloc[1] == 0.05 * 0.93
+    assert not (out / "critical_periods.png").exists()
+    code = main(["critical-periods", "--lr-schedule", "cosine"])
+    assert code == 2
+
+
 def test_critical_periods_bad_option(tmp_path, capsys) -> None:
     code = main(["critical-periods", "--tiny", "--blur-size", "9", "--out", str(tmp_path),
                  "--no-progress"])

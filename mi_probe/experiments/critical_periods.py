@@ -49,6 +49,8 @@ class CriticalPeriodsResult:
     summary : pandas.DataFrame
         One row per removal epoch (mean over repeats): ``removal`` (label: the epoch or
         ``"never"``), ``removal_epoch`` (float, NaN for never), ``total_epochs``,
+        ``clean_epochs`` (epochs trained after the removal; 0 for never), ``final_lr``
+        (learning rate of the last epoch),
         ``test_accuracy`` and ``test_accuracy_std`` (clean test digits, at the end),
         ``train_accuracy``, ``peak_fisher_epoch`` (epoch of the largest mean Fisher trace)
         and ``peak_fisher_trace``.
@@ -90,6 +92,19 @@ class CriticalPeriodsResult:
             "drop": first - last,
             "fisher_peak_epoch": peak,
         }
+
+
+_SCHEDULES = ("global", "restart", "constant")
+
+
+def _epoch_lr(schedule: str, lr: float, decay: float, epoch: int, switch: int) -> float:
+    """Learning rate of 0-based ``epoch`` in a run whose schedule switches at ``switch``
+    (the removal epoch; see ``lr_schedule`` in :func:`critical_periods`)."""
+    if schedule == "constant":
+        return lr
+    if schedule == "restart":
+        return lr if epoch < switch else lr * decay ** (epoch - switch)
+    return lr * decay**epoch
 
 
 def make_cnn(width: int = 16, n_classes: int = 10) -> nn.Sequential:
@@ -173,6 +188,7 @@ def critical_periods(
     width: int = 16,
     lr: float = 0.05,
     lr_decay: float = 0.93,
+    lr_schedule: str = "global",
     momentum: float = 0.9,
     weight_decay: float = 5e-4,
     batch_size: int = 64,
@@ -189,10 +205,11 @@ def critical_periods(
 
     For each removal epoch ``t`` a fresh CNN (:func:`make_cnn`) is trained with SGD for
     ``t`` epochs on blurred digits (:func:`blur`) and then ``post_epochs`` epochs on clean
-    digits, with the learning rate ``lr * lr_decay**epoch`` decaying over the whole run
-    (as in Achille et al.; with a constant rate the network stays plastic and the effect
-    is expected to fade). ``None`` (or ``"never"``) keeps the deficit for
-    ``max(finite t) + post_epochs`` epochs. Every run with the same repeat index starts
+    digits. By default (``lr_schedule="global"``) the learning rate
+    ``lr * lr_decay**epoch`` decays over the whole run, so a later removal also leaves
+    its clean epochs a smaller rate; ``lr_schedule="restart"`` and ``"constant"`` are the
+    controls for that confound (see Notes). ``None`` (or ``"never"``) keeps the deficit
+    for ``max(finite t) + post_epochs`` epochs. Every run with the same repeat index starts
     from the same initial weights and minibatch order, so the runs differ only in when
     the deficit ends.
 
@@ -208,7 +225,16 @@ def critical_periods(
     width : int, default 16
         Channels of the first convolution (the second has twice as many).
     lr, lr_decay, momentum, weight_decay : float
-        SGD settings; the rate at epoch ``e`` (0-based) is ``lr * lr_decay**e``.
+        SGD settings; ``lr`` is the initial rate, ``lr_decay`` its factor per epoch.
+    lr_schedule : {"global", "restart", "constant"}, default "global"
+        Learning rate at epoch ``e`` (0-based) of a run whose deficit ends at ``t``:
+
+        * ``"global"``: ``lr * lr_decay**e``, one decay over the whole run;
+        * ``"restart"``: ``lr`` during the deficit, then ``lr * lr_decay**(e - t)``: every
+          removal epoch gets the same clean-phase schedule (same epochs, same rates), so
+          a later removal is not also a run with less learning rate left; the
+          never-removed run switches schedule at ``max(finite t)`` without unblurring;
+        * ``"constant"``: ``lr`` at every epoch (``lr_decay`` unused).
     batch_size : int, default 64
     n_train : int, optional
         Use only the first ``n_train`` training digits (default all, about 1258).
@@ -244,6 +270,13 @@ def critical_periods(
 
     Notes
     -----
+    With the default ``"global"`` schedule the clean phase of a late removal runs at a
+    decayed rate, so part of a drop in accuracy can be under-training rather than a
+    critical period. Achille et al. control for this by training a fixed number of
+    epochs after the removal and by a constant learning rate; ``"restart"`` and
+    ``"constant"`` are those controls here: the number of clean epochs (``post_epochs``)
+    and, with ``"restart"``, their learning rates are the same for every ``t``.
+
     The global torch and numpy RNG states are left as they were: the model is
     initialised inside ``torch.random.fork_rng`` and the minibatch order comes from a
     local ``torch.Generator``.
@@ -268,6 +301,7 @@ def critical_periods(
     lr_decay = check_positive(lr_decay, "lr_decay")
     if lr_decay > 1:
         raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
+    check_choice(lr_schedule, "lr_schedule", _SCHEDULES)
     momentum = check_positive(momentum, "momentum", allow_zero=True)
     if momentum >= 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
@@ -311,6 +345,7 @@ def critical_periods(
         )
         gen = torch.Generator().manual_seed(seed)
         label = "never" if removal is None else str(removal)
+        switch = max(finite, default=0) if removal is None else removal
 
         def record(epoch: int, blurred: bool, cur_lr: float, loss: float) -> None:
             probe_x = (x_tr_blur if blurred else x_tr)[:n_probe]
@@ -337,7 +372,7 @@ def critical_periods(
         for epoch in range(total):
             blurred = removal is None or epoch < removal
             xs = x_tr_blur if blurred else x_tr
-            cur_lr = lr * lr_decay**epoch
+            cur_lr = _epoch_lr(lr_schedule, lr, lr_decay, epoch, switch)
             for g in opt.param_groups:
                 g["lr"] = cur_lr
             model.train()
@@ -367,6 +402,11 @@ def critical_periods(
                 "removal": label,
                 "removal_epoch": math.nan if removal is None else float(removal),
                 "total_epochs": int(h["epoch"].max()),
+                # history row e (>= 1) follows training epoch e - 1
+                "clean_epochs": 0
+                if removal is None
+                else int((h[h["repeat"] == h["repeat"].iloc[0]]["epoch"] > removal).sum()),
+                "final_lr": float(last["lr"].iloc[0]),
                 "test_accuracy": float(last["test_accuracy"].mean()),
                 "test_accuracy_std": float(last["test_accuracy"].std(ddof=1))
                 if len(last) > 1
@@ -384,6 +424,7 @@ def critical_periods(
         "width": width,
         "lr": lr,
         "lr_decay": lr_decay,
+        "lr_schedule": lr_schedule,
         "momentum": momentum,
         "weight_decay": weight_decay,
         "batch_size": batch_size,

@@ -46,6 +46,49 @@ def test_columns_and_shapes(tiny) -> None:
     assert eff["drop"] == pytest.approx(eff["acc_first_removal"] - eff["acc_last_removal"])
 
 
+def test_default_schedule_is_global(tiny) -> None:
+    assert tiny.params["lr_schedule"] == "global"
+    s = tiny.summary
+    assert list(s["clean_epochs"]) == [3, 3, 0]
+    # global decay: a later removal ends at a smaller rate
+    assert list(s["final_lr"]) == pytest.approx([0.05 * 0.93**2, 0.05 * 0.93**4, 0.05 * 0.93**4])
+
+
+@pytest.mark.parametrize("schedule", ["restart", "constant"])
+def test_controlled_schedules(tiny, schedule) -> None:
+    res = critical_periods(progress=False, **{**TINY, "lr_schedule": schedule})
+    h, s = res.history, res.summary
+    assert res.params["lr_schedule"] == schedule
+    # every removal epoch gets post_epochs clean epochs, with the same learning rates
+    assert list(s["clean_epochs"]) == [3, 3, 0]
+    assert list(s["total_epochs"]) == [3, 5, 5]
+    clean = {}
+    for label, t in (("0", 0), ("2", 2)):
+        hh = h[h["removal"] == label].set_index("epoch")
+        assert not hh.loc[t + 1 :, "blurred"].any()
+        clean[label] = hh.loc[t + 1 :, "lr"].to_numpy()
+        deficit = hh.loc[1:t, "lr"].to_numpy()
+        np.testing.assert_allclose(deficit, 0.05, rtol=1e-12)  # full rate during the deficit
+    assert len(clean["0"]) == len(clean["2"]) == TINY["post_epochs"]
+    np.testing.assert_array_equal(clean["0"], clean["2"])
+    expected = [0.05] * 3 if schedule == "constant" else [0.05 * 0.93**k for k in range(3)]
+    np.testing.assert_allclose(clean["0"], expected, rtol=1e-12)
+    # "never" switches schedule at the last finite removal epoch, still blurred
+    hn = h[h["removal"] == "never"].set_index("epoch")
+    assert hn["blurred"].all()
+    np.testing.assert_allclose(hn.loc[1:, "lr"].to_numpy(), [0.05, 0.05] + expected, rtol=1e-12)
+    # the run without deficit is the same experiment under "restart" and "global"
+    if schedule == "restart":
+        pd.testing.assert_frame_equal(
+            h[h["removal"] == "0"].reset_index(drop=True),
+            tiny.history[tiny.history["removal"] == "0"].reset_index(drop=True),
+        )
+    else:
+        assert not h[h["removal"] == "0"]["fisher_trace"].equals(
+            tiny.history[tiny.history["removal"] == "0"]["fisher_trace"]
+        )
+
+
 def test_deterministic_with_seed(tiny) -> None:
     again = critical_periods(progress=False, **TINY)
     pd.testing.assert_frame_equal(tiny.history, again.history)
@@ -93,6 +136,7 @@ def test_blur_removes_detail() -> None:
         ({"width": 0}, "width must be >= 1"),
         ({"lr": 0.0}, "lr must be > 0"),
         ({"lr_decay": 1.5}, "lr_decay must be in"),
+        ({"lr_schedule": "cosine"}, "lr_schedule must be one of"),
         ({"momentum": 1.0}, "momentum must be in"),
         ({"weight_decay": -1.0}, "weight_decay must be >= 0"),
         ({"batch_size": 0}, "batch_size must be >= 1"),
