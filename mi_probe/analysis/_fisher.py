@@ -18,6 +18,7 @@ from torch.func import functional_call, grad, vmap
 
 from .._progress import progress as _progress
 from .._validation import check_random_state, is_tensor
+from . import _fisher_fast
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 Sampler = Callable[[Tensor, torch.Generator], Tensor]
@@ -314,6 +315,10 @@ def resolve_param_names(model: nn.Module, param_names: Sequence[str] | None) -> 
 # --------------------------------------------------------------------------- accumulator
 
 
+def _is_builtin(loss_fn: LossFn) -> bool:
+    return any(loss_fn is fn for fn, _ in _BUILTIN.values())
+
+
 def squared_grad_sums(
     model: nn.Module,
     data: Any,
@@ -328,26 +333,85 @@ def squared_grad_sums(
     generator: torch.Generator | None,
     vectorize: bool,
     show_progress: bool,
-) -> tuple[dict[str, Tensor], int]:
+    fast: bool = True,
+    kfac: bool = False,
+) -> tuple[dict[str, Tensor], int, dict[str, _fisher_fast.KFACFactors]]:
     """Sum over samples of the squared per-sample gradients of the negative log-likelihood.
 
-    Returns float64 sums keyed by parameter name and the number of (x, label) pairs.
-    The model must already be in eval mode; nothing on it is modified.
+    Returns float64 sums keyed by parameter name, the number of (x, label) pairs, and
+    (``kfac=True``) the K-FAC factor sums of the Linear/Conv2d modules keyed by module
+    name (``ok=False`` where the factors could not be formed exactly).
+
+    ``fast=True`` computes the parameters of plain ``nn.Linear``/``nn.Conv2d`` modules
+    from layer inputs and output gradients of one batched backward pass
+    (:mod:`._fisher_fast`), every other parameter with ``vmap(grad)`` (or a loop when
+    ``vectorize`` is False); ``fast=False`` uses the per-sample path for all. The fast
+    path assumes the model treats samples independently (true in eval mode for
+    standard layers). The model must already be in eval mode; nothing on it is modified.
     """
     device, dtype = model_device_dtype(model)
     all_params = {n: p.detach() for n, p in model.named_parameters()}
     buffers = {n: b.detach() for n, b in model.named_buffers()}
-    wanted = {n: all_params[n] for n in names}
-    const = {n: p for n, p in all_params.items() if n not in wanted}
-
-    def nll(p: dict[str, Tensor], x: Tensor, y: Tensor) -> Tensor:
-        out = functional_call(model, ({**const, **p}, buffers), (x.unsqueeze(0),))
-        return loss_fn(out, y.unsqueeze(0))
-
-    g_fn = grad(nll)
-    per_batch = vmap(g_fn, in_dims=(None, 0, 0)) if vectorize else None
     acc_dtype = torch.float64 if device.type != "mps" else torch.float32
-    sums = {n: torch.zeros(p.shape, dtype=acc_dtype, device=device) for n, p in wanted.items()}
+    sums = {
+        n: torch.zeros(all_params[n].shape, dtype=acc_dtype, device=device) for n in names
+    }
+
+    def vmap_sq(subset: Sequence[str], xs: Tensor, ys: Tensor) -> None:
+        wanted = {n: all_params[n] for n in subset}
+        const = {n: p for n, p in all_params.items() if n not in wanted}
+
+        def nll(p: dict[str, Tensor], x: Tensor, y: Tensor) -> Tensor:
+            out = functional_call(model, ({**const, **p}, buffers), (x.unsqueeze(0),))
+            return loss_fn(out, y.unsqueeze(0))
+
+        g_fn = grad(nll)
+        if vectorize:
+            gs = vmap(g_fn, in_dims=(None, 0, 0))(wanted, xs, ys)
+            for n in wanted:  # square and sum within the chunk in the parameter dtype
+                sums[n] += gs[n].square().sum(0).to(acc_dtype)
+        else:
+            for j in range(xs.shape[0]):
+                gj = g_fn(wanted, xs[j], ys[j])
+                for n in wanted:
+                    sums[n] += gj[n].to(acc_dtype).pow(2)
+
+    plan = _fisher_fast.build_plan(model, list(names)) if fast else _fisher_fast.Plan()
+    fpass = _fisher_fast.FastPass(model, plan, kfac=kfac)
+    fast_params = {
+        **all_params,
+        **{n: all_params[n].detach().requires_grad_() for n in plan.names},
+    }
+    builtin = _is_builtin(loss_fn)
+
+    def call(xs: Tensor) -> Tensor:
+        return functional_call(model, (fast_params, buffers), (xs,))
+
+    def batch_loss(out: Tensor, ys: Tensor) -> Tensor:
+        # the sum of per-sample losses, each computed on a batch of one as in nll()
+        if builtin:
+            return loss_fn(out, ys)
+        if vectorize:
+            per = vmap(lambda o, t: loss_fn(o.unsqueeze(0), t.unsqueeze(0)))(out, ys)
+            return per.sum()
+        return torch.stack(
+            [loss_fn(out[j : j + 1], ys[j : j + 1]) for j in range(out.shape[0])]
+        ).sum()
+
+    def check_ce(out: Tensor) -> None:
+        if loss_name == "cross_entropy" and out.dim() != 2:
+            raise ValueError(
+                "loss='cross_entropy' needs model outputs of shape (n_samples, n_classes), "
+                f"got {tuple(out.shape)}"
+            )
+
+    def draw(out: Tensor, n_rows: int) -> Tensor:
+        assert sampler is not None and generator is not None
+        y = sampler(out, generator)
+        if y.shape[0] != n_rows:
+            raise ValueError(f"sample_target returned {y.shape[0]} targets for {n_rows} outputs")
+        return y
+
     count = 0
     chunks = iter_batches(
         data,
@@ -358,51 +422,59 @@ def squared_grad_sums(
         loss_name=loss_name,
     )
     n_classes: int | None = None
-    for x, y in _progress(chunks, desc="fisher", enabled=show_progress):
-        if kind == "true":
-            with torch.no_grad():
-                out = functional_call(model, (all_params, buffers), (x,))
-            if loss_name == "cross_entropy" and out.dim() != 2:
-                raise ValueError(
-                    "loss='cross_entropy' needs model outputs of shape (n_samples, n_classes), "
-                    f"got {tuple(out.shape)}"
-                )
-            if n_label_samples > 1:
-                x = x.repeat_interleave(n_label_samples, dim=0)
-                out = out.repeat_interleave(n_label_samples, dim=0)
-            assert sampler is not None and generator is not None
-            y = sampler(out, generator)
-            if y.shape[0] != x.shape[0]:
-                raise ValueError(
-                    f"sample_target returned {y.shape[0]} targets for {x.shape[0]} outputs"
-                )
-        elif loss_name == "cross_entropy":
-            assert y is not None
-            if n_classes is None:
+    with fpass.hooks():
+        for x, y in _progress(chunks, desc="fisher", enabled=show_progress):
+            sample_in_pass = kind == "true" and n_label_samples == 1 and bool(fpass.active_names())
+            if sample_in_pass:
+                y = None  # drawn from the outputs of the fast pass's own forward
+            elif kind == "true":
                 with torch.no_grad():
-                    out = functional_call(model, (all_params, buffers), (x[:1],))
-                if out.dim() != 2:
+                    out = functional_call(model, (all_params, buffers), (x,))
+                check_ce(out)
+                if n_label_samples > 1:
+                    x = x.repeat_interleave(n_label_samples, dim=0)
+                    out = out.repeat_interleave(n_label_samples, dim=0)
+                y = draw(out, x.shape[0])
+            elif kind == "empirical" and loss_name == "cross_entropy":
+                assert y is not None
+                if n_classes is None:
+                    with torch.no_grad():
+                        out = functional_call(model, (all_params, buffers), (x[:1],))
+                    if out.dim() != 2:
+                        raise ValueError(
+                            "loss='cross_entropy' needs model outputs of shape "
+                            f"(n_samples, n_classes), got {tuple(out.shape)}"
+                        )
+                    n_classes = int(out.shape[1])
+                if int(y.max()) >= n_classes:
                     raise ValueError(
-                        "loss='cross_entropy' needs model outputs of shape "
-                        f"(n_samples, n_classes), got {tuple(out.shape)}"
+                        f"y (from data) has label {int(y.max())} but the model outputs "
+                        f"{n_classes} classes"
                     )
-                n_classes = int(out.shape[1])
-            if int(y.max()) >= n_classes:
-                raise ValueError(
-                    f"y (from data) has label {int(y.max())} but the model outputs "
-                    f"{n_classes} classes"
-                )
-        assert y is not None
-        for i in range(0, x.shape[0], batch_size):
-            xs, ys = x[i : i + batch_size], y[i : i + batch_size]
-            if per_batch is not None:
-                gs = per_batch(wanted, xs, ys)
-                for n in sums:  # square and sum within the chunk in the parameter dtype
-                    sums[n] += gs[n].square().sum(0).to(acc_dtype)
-            else:
-                for j in range(xs.shape[0]):
-                    gj = g_fn(wanted, xs[j], ys[j])
-                    for n in sums:
-                        sums[n] += gj[n].to(acc_dtype).pow(2)
-            count += xs.shape[0]
-    return sums, count
+            for i in range(0, x.shape[0], batch_size):
+                xs = x[i : i + batch_size]
+                ys = None if y is None else y[i : i + batch_size]
+                active = fpass.active_names()
+                redo = [n for n in names if n not in active]
+                if active:
+                    fixed = ys
+
+                    def targets(out: Tensor, fixed: Tensor | None = fixed) -> Tensor:
+                        if fixed is not None:
+                            return fixed
+                        check_ce(out)
+                        return draw(out.detach(), out.shape[0])
+
+                    ys, fsums, bad = fpass.run(call, xs, fast_params, targets, batch_loss)
+                    for n, v in fsums.items():
+                        sums[n] += v.to(acc_dtype)
+                    redo += [n for n in names if n in bad]
+                assert ys is not None
+                if redo:
+                    vmap_sq(redo, xs, ys)
+                count += xs.shape[0]
+    factors = {}
+    if kfac:
+        mod_names = {m: n for n, m in model.named_modules()}
+        factors = {mod_names[m]: f for m, f in fpass.factors.items()}
+    return sums, count, factors

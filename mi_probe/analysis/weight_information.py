@@ -12,8 +12,8 @@ with ``H_{p,q}(D | w) = sum_i -log p_w(y_i | x_i)`` the training cross-entropy i
 Two estimates are offered:
 
 * ``method="fisher"``: a Gaussian posterior centred at the trained weights ``w*`` whose
-  covariance is optimal under a quadratic expansion of the loss with the diagonal Fisher
-  information (closed form, see :func:`weight_information`);
+  covariance is optimal under a quadratic expansion of the loss with the diagonal (or
+  K-FAC) Fisher information (closed form, see :func:`weight_information`);
 * ``method="variational"``: a per-weight Gaussian posterior ``N(w*, diag s^2)`` fitted by
   stochastic gradient descent on ``C_beta`` with the reparameterisation trick.
 
@@ -30,6 +30,10 @@ References
    representations", JMLR 19 (2018).
 .. [4] J. Martens, "New insights and perspectives on the natural gradient method",
    JMLR 21 (2020) (true vs empirical Fisher).
+.. [5] J. Martens, R. Grosse, "Optimizing neural networks with Kronecker-factored
+   approximate curvature", ICML 2015 (K-FAC).
+.. [6] R. Grosse, J. Martens, "A Kronecker-factored approximate Fisher matrix for
+   convolution layers", ICML 2016 (KFC).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ __all__ = ["fisher_diagonal", "weight_information", "WeightInformationRecorder"]
 
 _KINDS = ("true", "empirical")
 _METHODS = ("fisher", "variational")
+_APPROXIMATIONS = ("diagonal", "kfac")
 
 
 def _check_model(model: Any) -> nn.Module:
@@ -75,7 +80,9 @@ def _fisher_sums(
     random_state: Any,
     vectorize: bool,
     progress: bool,
-) -> tuple[dict[str, Tensor], int, str, _fisher.LossFn]:
+    fast: bool = True,
+    kfac: bool = False,
+) -> tuple[dict[str, Tensor], int, str, _fisher.LossFn, dict[str, Any]]:
     """Validated core shared by fisher_diagonal and weight_information."""
     check_choice(kind, "kind", _KINDS)
     loss_name, loss_fn, sampler = _fisher.resolve_loss(loss, sample_target, kind)
@@ -86,7 +93,7 @@ def _fisher_sums(
     if kind == "empirical" and n_label_samples != 1:
         raise ValueError("n_label_samples applies to kind='true' only; leave it at 1")
     with _fisher.eval_mode(model):
-        sums, count = _fisher.squared_grad_sums(
+        sums, count, factors = _fisher.squared_grad_sums(
             model,
             data,
             names,
@@ -99,8 +106,10 @@ def _fisher_sums(
             generator=generator,
             vectorize=bool(vectorize),
             show_progress=bool(progress),
+            fast=bool(fast),
+            kfac=kfac,
         )
-    return sums, count, loss_name, loss_fn
+    return sums, count, loss_name, loss_fn, factors
 
 
 def fisher_diagonal(
@@ -115,6 +124,7 @@ def fisher_diagonal(
     batch_size: int = 128,
     random_state: int | np.random.Generator | torch.Generator | None = 0,
     vectorize: bool = True,
+    fast: bool = True,
     progress: bool = False,
 ) -> dict[str, Tensor]:
     """Diagonal of the Fisher information of a model's parameters.
@@ -168,6 +178,13 @@ def fisher_diagonal(
         Seeds the local generator for the sampled labels (``kind="true"``).
     vectorize : bool, default True
         Use ``vmap``; False loops over samples (for models ``vmap`` cannot handle).
+    fast : bool, default True
+        Compute the parameters of plain ``nn.Linear`` and ``nn.Conv2d`` modules from
+        the layer inputs and output gradients of one batched backward pass, without
+        forming every per-sample gradient (see Notes); every other parameter, and any
+        Linear/Conv2d parameter the fast formulas cannot cover exactly, goes through
+        the per-sample path. ``False`` forces the per-sample path for all parameters.
+        Both give the same diagonal (same labels, float rounding apart).
     progress : bool, default False
         Draw a progress bar on stderr.
 
@@ -190,6 +207,21 @@ def fisher_diagonal(
     Gauss-Newton matrix for the built-in losses); with one label draw per input it is
     unbiased but noisy, its relative error falls like ``1/sqrt(N * n_label_samples)``.
 
+    **Fast path** (``fast=True``). For a layer ``z = W a + b`` the per-sample gradient
+    is ``g_i a_i^T`` with ``g_i`` the gradient of sample ``i``'s loss with respect to
+    ``z_i``; one backward pass of the summed loss yields every ``g_i`` when samples
+    are processed independently. Then ``sum_i (g_i a_i^T)^2 = (g^2)^T (a^2)`` for a
+    Linear on ``(n, d)`` inputs; Linear layers on sequences, convolutions (patches
+    from ``torch.nn.functional.unfold``, any stride/padding/dilation/groups) and
+    parameters used by several calls (a module called twice, tied weights) form the
+    per-sample gradients of that one parameter in chunks. A parameter also used
+    outside its module's forward, a module with hooks or a custom ``forward``, a
+    layer input whose first dimension is not the batch, ``padding_mode`` other than
+    ``"zeros"``: the per-sample path. Assumption (not checked): in eval mode the
+    model treats samples independently (true of standard layers, batch-norm with
+    running statistics included; not of attention across the batch dimension) and
+    keeps the sample dimension first; otherwise pass ``fast=False``.
+
     Examples
     --------
     >>> import torch
@@ -202,7 +234,7 @@ def fisher_diagonal(
     """
     model = _check_model(model)
     names = _fisher.resolve_param_names(model, param_names)
-    sums, count, _, _ = _fisher_sums(
+    sums, count, _, _, _ = _fisher_sums(
         model,
         data,
         names,
@@ -214,6 +246,7 @@ def fisher_diagonal(
         random_state=random_state,
         vectorize=vectorize,
         progress=progress,
+        fast=fast,
     )
     params = dict(model.named_parameters())
     return {n: (sums[n] / count).to(params[n].dtype) for n in names}
@@ -223,7 +256,12 @@ def fisher_diagonal(
 
 
 def _layer_table(model: nn.Module, layers: Any) -> list[tuple[str, list[str]]]:
-    """(layer name, its trainable parameter names) for each selected layer."""
+    """(layer name, its trainable parameter names) for each selected layer.
+
+    A parameter shared by several modules (tied weights) goes by its first name in
+    ``model.named_parameters()`` and is listed under every layer that holds it.
+    """
+    canonical = {id(p): n for n, p in model.named_parameters()}
     owners = [
         name
         for name, m in model.named_modules()
@@ -232,8 +270,7 @@ def _layer_table(model: nn.Module, layers: Any) -> list[tuple[str, list[str]]]:
     if layers is None:
         table = []
         for name, m in model.named_modules():
-            pre = f"{name}." if name else ""
-            own = [pre + n for n, p in m.named_parameters(recurse=False) if p.requires_grad]
+            own = [canonical[id(p)] for p in m.parameters(recurse=False) if p.requires_grad]
             if own:
                 table.append((name, own))
         if not table:
@@ -262,8 +299,7 @@ def _layer_table(model: nn.Module, layers: Any) -> list[tuple[str, list[str]]]:
             raise ValueError(
                 f"layers: unknown module {name!r}; modules with parameters: {valid}"
             ) from None
-        pre = f"{name}." if name else ""
-        own = [pre + n for n, p in sub.named_parameters() if p.requires_grad]
+        own = [canonical[id(p)] for p in sub.parameters() if p.requires_grad]
         if not own:
             raise ValueError(f"layers: module {name!r} has no trainable parameters")
         table.append((name, own))
@@ -293,6 +329,62 @@ def _gaussian_terms(
     }
 
 
+def _kfac_block(
+    a_sum: Tensor, g_sum: Tensor, count: int, *, n_train: int, prior_std: float, beta: float
+) -> dict[str, Any]:
+    """Log-det and trace terms of one Linear/Conv2d layer with ``F ~= G (x) A``.
+
+    ``A = a_sum / count`` (inputs with a 1 appended for the bias, summed over spatial
+    positions for a convolution), ``G = g_sum / count`` (output gradients, averaged
+    over positions). The eigenvalues of ``lambda^2 N F / beta`` are
+    ``c alpha_i gamma_j`` with ``c = lambda^2 N / beta``, so no Kronecker product is
+    formed; the marginal posterior variances are
+    ``var[o, k] = sum_ij QG[o, j]^2 QA[k, i]^2 lambda^2 / (1 + c alpha_i gamma_j)``.
+    """
+    lam2 = prior_std**2
+    c = lam2 * n_train / beta
+    alpha, qa = torch.linalg.eigh(a_sum.to(torch.float64) / count)
+    gamma, qg = torch.linalg.eigh(g_sum.to(torch.float64) / count)
+    prod = c * gamma.clamp_min(0.0)[:, None] * alpha.clamp_min(0.0)[None, :]  # (J, I)
+    var = (qg**2) @ (lam2 / (1 + prod)) @ (qa**2).T  # (n_out, n_in [+1])
+    return {
+        "logdet": float(0.5 * torch.log1p(prod).sum()),
+        "trace": float(-0.5 * (prod / (1 + prod)).sum()),
+        "std_sum": float(var.clamp_min(0.0).sqrt().sum()),
+        "n": int(var.numel()),
+        "fisher_trace": float(alpha.sum() * gamma.sum()),
+    }
+
+
+def _mixed_terms(
+    w: Tensor,
+    diag_f: Tensor,
+    blocks: list[dict[str, Any]],
+    *,
+    n_train: int,
+    prior_std: float,
+    beta: float,
+) -> dict[str, float]:
+    """As :func:`_gaussian_terms` for a layer whose weights are split into K-FAC blocks
+    and a diagonal remainder ``diag_f`` (the posterior is block-diagonal, so the terms
+    add up)."""
+    lam2 = prior_std**2
+    f = diag_f.detach().to(torch.float64).reshape(-1).clamp_min(0.0)
+    a = lam2 * n_train * f / beta
+    norm = float((w.detach().to(torch.float64) ** 2).sum() / (2 * lam2))
+    logdet = float(0.5 * torch.log1p(a).sum()) + sum(b["logdet"] for b in blocks)
+    trace = float(-0.5 * (a / (1 + a)).sum()) + sum(b["trace"] for b in blocks)
+    std_sum = float(torch.sqrt(lam2 / (1 + a)).sum()) + sum(b["std_sum"] for b in blocks)
+    n = int(a.numel()) + sum(b["n"] for b in blocks)
+    return {
+        "norm_term": norm,
+        "logdet_term": logdet,
+        "trace_term": trace,
+        "information": norm + logdet + trace,
+        "mean_posterior_std": std_sum / n,
+    }
+
+
 # --------------------------------------------------------------------------- public
 
 
@@ -315,6 +407,8 @@ def weight_information(
     n_steps: int = 500,
     lr: float = 0.05,
     n_eval_samples: int = 4,
+    approximation: str = "diagonal",
+    fast: bool = True,
     progress: bool = False,
 ) -> Any:
     """Information in the weights of each layer, in nats.
@@ -360,6 +454,17 @@ def weight_information(
         Variational only: initial Adam learning rate.
     n_eval_samples : int, default 4
         Variational only: weight draws used to report ``E_q[NLL]`` on ``data``.
+    approximation : {"diagonal", "kfac"}, default "diagonal"
+        Fisher method only: the approximation of the Fisher matrix of each layer.
+        ``"kfac"``: Kronecker-factored (Martens & Grosse 2015 for ``nn.Linear``,
+        Grosse & Martens 2016 for ``nn.Conv2d`` with ``groups=1``), see Notes; every
+        other parameter (and a Linear/Conv2d layer that is tied, called more than once,
+        or used outside its forward) keeps the diagonal. The ``approximation`` column
+        says what each row used. Costs an eigendecomposition of a
+        ``(d_in + 1)``-square and a ``d_out``-square matrix per layer.
+    fast : bool, default True
+        As in :func:`fisher_diagonal` (``approximation="kfac"`` always uses the
+        layer inputs and output gradients it relies on).
     progress : bool, default False
         Progress bars on stderr.
 
@@ -378,12 +483,17 @@ def weight_information(
           (over all selected layers) and ``objective = n_train * expected_nll +
           beta * kl_total`` (the IB Lagrangian, nats);
 
-        plus ``method``, ``kind``, ``beta``, ``prior_std``, ``n_train``.
+        plus ``approximation`` (``"diagonal"``, ``"kfac"``, or ``"kfac+diagonal"`` for a
+        row covering both kinds of parameters; always ``"diagonal"`` for the
+        variational method, whose posterior is diagonal), ``method``, ``kind``,
+        ``beta``, ``prior_std``, ``n_train``. ``fisher_trace`` is always the trace of
+        the diagonal Fisher (exact for the sampled labels).
 
     Raises
     ------
     ValueError
-        Unknown ``method``/``kind``/``loss``, unknown layer names (the message lists
+        Unknown ``method``/``kind``/``loss``/``approximation``, ``approximation="kfac"``
+        with ``method="variational"``, unknown layer names (the message lists
         the valid ones), bad ``prior_std``/``beta``/``n_train``/``n_steps``/``lr``/
         ``init``, and the data errors of :func:`fisher_diagonal`.
 
@@ -394,8 +504,7 @@ def weight_information(
     ``E_q[H(D | w)] ~ H(D | w*) + (N / 2) tr(F Sigma)``. Minimising
     ``(N/2) tr(F Sigma) + beta KL(q || p)`` over ``Sigma`` gives
     ``Sigma*^{-1} = N F / beta + I / lambda^2``; with the diagonal approximation
-    ``F ~ diag(F_jj)`` (K-FAC is not implemented) the information is the exact KL
-    of the two Gaussians:
+    ``F ~ diag(F_jj)`` the information is the exact KL of the two Gaussians:
 
         ``KL = ||w*||^2 / (2 lambda^2)``                                  (norm_term)
         ``   + 1/2 sum_j log(1 + lambda^2 N F_jj / beta)``                (logdet_term)
@@ -409,6 +518,24 @@ def weight_information(
     ``Sigma*`` is the Laplace approximation of the Bayesian posterior. The expansion
     assumes ``w*`` is a minimum where the Fisher approximates the Hessian (true Fisher:
     exact for the expected Hessian of the built-in losses).
+
+    **K-FAC** (``approximation="kfac"``). For a Linear layer with inputs ``a`` (a 1
+    appended for the bias) and output gradients ``g`` (with the sampled labels for
+    the true Fisher), ``F ~= G (x) A`` with ``A = E[a a^T]`` and ``G = E[g g^T]``
+    (Martens & Grosse 2015); for a convolution ``A`` sums ``a a^T`` over the input
+    patches of one sample and ``G`` averages ``g g^T`` over the output positions
+    (KFC, Grosse & Martens 2016), and a Linear applied along extra (sequence)
+    dimensions is treated the same way. ``Sigma*`` is then the exact optimum for this
+    non-diagonal ``F``, and with ``alpha_i``, ``gamma_j`` the eigenvalues of ``A`` and
+    ``G`` and ``a_ij = lambda^2 N alpha_i gamma_j / beta`` (the eigenvalues of
+    ``lambda^2 N F / beta``) the logdet and trace terms above become
+    ``1/2 sum_ij log(1 + a_ij)`` and ``-1/2 sum_ij a_ij / (1 + a_ij)``;
+    ``mean_posterior_std`` averages the marginal standard deviations
+    ``sqrt(Sigma*_kk)``. The posterior is block-diagonal across layers, so a row
+    covering several layers adds their terms. K-FAC is exact when the output gradients
+    are independent of the inputs (e.g. a linear softmax model whose prediction does
+    not depend on ``x``); otherwise it keeps correlations within a layer that the
+    diagonal drops, and assumes ``a`` and ``g`` independent.
 
     **Variational method**. ``q(w) = N(w*, diag s^2)`` (mean fixed at the trained
     weights, other layers fixed) minimising
@@ -434,6 +561,11 @@ def weight_information(
     model = _check_model(model)
     check_choice(method, "method", _METHODS)
     check_choice(kind, "kind", _KINDS)
+    check_choice(approximation, "approximation", _APPROXIMATIONS)
+    if approximation == "kfac" and method != "fisher":
+        raise ValueError(
+            f"approximation='kfac' applies to method='fisher' only, got method={method!r}"
+        )
     prior_std = check_positive(prior_std, "prior_std")
     beta = check_positive(beta, "beta")
     if n_train is not None:
@@ -448,7 +580,8 @@ def weight_information(
             init = check_positive(init, "init")
     table = _layer_table(model, layers)
     names = list(dict.fromkeys(n for _, ns in table for n in ns))
-    sums, count, loss_name, loss_fn = _fisher_sums(
+    use_kfac = approximation == "kfac"
+    sums, count, loss_name, loss_fn, factors = _fisher_sums(
         model,
         data,
         names,
@@ -460,6 +593,8 @@ def weight_information(
         random_state=random_state,
         vectorize=True,
         progress=progress,
+        fast=fast or use_kfac,
+        kfac=use_kfac,
     )
     fisher = {n: sums[n] / count for n in names}
     n_data = count // (n_label_samples if kind == "true" else 1)
@@ -467,10 +602,37 @@ def weight_information(
     params = dict(model.named_parameters())
     rows: list[dict[str, Any]] = []
     if method == "fisher":
+        # K-FAC blocks: (module's parameter names, its factor sums) where they are exact
+        kfac_blocks = [
+            ([f.weight] + ([f.bias] if f.bias else []), f)
+            for f in factors.values()
+            if f.ok and f.a_sum is not None and f.g_sum is not None
+        ]
         for layer, ns in table:
             w = torch.cat([params[n].detach().reshape(-1) for n in ns])
             f = torch.cat([fisher[n].reshape(-1) for n in ns])
-            terms = _gaussian_terms(w, f, n_train=N, prior_std=prior_std, beta=beta)
+            mine = [(pn, fac) for pn, fac in kfac_blocks if set(pn) <= set(ns)]
+            covered = {n for pn, _ in mine for n in pn}
+            if not mine:
+                terms = _gaussian_terms(w, f, n_train=N, prior_std=prior_std, beta=beta)
+                used = "diagonal"
+            else:
+                rest = [n for n in ns if n not in covered]
+                rest_f = (
+                    torch.cat([fisher[n].reshape(-1) for n in rest])
+                    if rest
+                    else f.new_zeros(0)
+                )
+                blocks = [
+                    _kfac_block(
+                        fac.a_sum, fac.g_sum, count, n_train=N, prior_std=prior_std, beta=beta
+                    )
+                    for _, fac in mine
+                ]
+                terms = _mixed_terms(
+                    w, rest_f, blocks, n_train=N, prior_std=prior_std, beta=beta
+                )
+                used = "kfac" if not rest else "kfac+diagonal"
             rows.append(
                 {
                     "layer": layer,
@@ -481,6 +643,7 @@ def weight_information(
                     "logdet_term": terms["logdet_term"],
                     "trace_term": terms["trace_term"],
                     "mean_posterior_std": terms["mean_posterior_std"],
+                    "approximation": used,
                 }
             )
     else:
@@ -521,6 +684,7 @@ def weight_information(
                     "nll_at_mean": terms["nll_at_mean"],
                     "kl_total": terms["kl_total"],
                     "objective": terms["objective"],
+                    "approximation": "diagonal",
                 }
             )
     df = pd.DataFrame(rows)
