@@ -5,8 +5,8 @@ For a layer ``z = W a + b`` evaluated on a batch whose samples are independent, 
 per-sample gradient of the summed negative log-likelihood is ``g_i a_i^T`` with
 ``g_i = dNLL_i / dz_i``; one backward pass of the summed loss gives every ``g_i`` at
 once. The forward hooks here keep each layer input ``a`` and add a zero tensor ``e`` to
-the output, so ``autograd.grad(loss, e)`` is the gradient with respect to the layer's
-output (even when the next operation is in place). Then
+the output (a broadcast zero scalar, no memory), so ``autograd.grad(loss, e)`` is the
+gradient with respect to the layer's output (even when the next operation is in place). Then
 
 * Linear, 2-D input: ``sum_i (g_i a_i^T)^2 = (g^2)^T (a^2)``, bias ``sum_i g_i^2``;
 * Linear with extra dimensions, Conv2d (input unfolded into patches), a parameter used
@@ -109,17 +109,29 @@ def build_plan(model: nn.Module, names: list[str]) -> Plan:
 
 
 def _unfold(mod: nn.Conv2d, a: Tensor) -> Tensor:
-    """Patches of ``a`` (b, C, H, W) as the convolution sees them: (b, C*kh*kw, L)."""
+    """Patches of ``a`` (b, C, H, W) as the convolution sees them: (b, C*kh*kw, L),
+    laid out as ``torch.nn.functional.unfold`` does (a strided view copied once, which
+    is several times faster than ``unfold``'s im2col on CPU)."""
+    kh, kw = mod.kernel_size
+    dh, dw = mod.dilation
+    sh, sw = mod.stride
     padding: Any = mod.padding
     if isinstance(padding, str):
+        pads = [0, 0, 0, 0]
         if padding == "same":
-            pads = []
-            for d, k in zip(reversed(mod.dilation), reversed(mod.kernel_size)):
-                total = d * (k - 1)
-                pads += [total // 2, total - total // 2]
-            a = F.pad(a, pads)
-        padding = 0
-    return F.unfold(a, mod.kernel_size, dilation=mod.dilation, padding=padding, stride=mod.stride)
+            th, tw = dh * (kh - 1), dw * (kw - 1)
+            pads = [tw // 2, tw - tw // 2, th // 2, th - th // 2]
+    else:
+        pads = [padding[1], padding[1], padding[0], padding[0]]
+    if any(pads):
+        a = F.pad(a, pads)
+    a = a.contiguous()
+    b, c, h, w = a.shape
+    ho = (h - dh * (kh - 1) - 1) // sh + 1
+    wo = (w - dw * (kw - 1) - 1) // sw + 1
+    s0, s1, s2, s3 = a.stride()
+    view = a.as_strided((b, c, kh, kw, ho, wo), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw))
+    return view.reshape(b, c * kh * kw, ho * wo)
 
 
 def _per_sample(kind: str, mod: nn.Module, attr: str, a: Tensor, g: Tensor) -> Tensor:
@@ -289,7 +301,10 @@ class FastPass:
             return None
         if not torch.is_grad_enabled():
             return None  # no gradient flows through this call
-        e = torch.zeros_like(out).requires_grad_()
+        # a zero of the output's shape that needs no memory: the gradient with respect
+        # to this (non-leaf) expanded view is the full output gradient
+        zero = torch.zeros((), dtype=out.dtype, device=out.device, requires_grad=True)
+        e = zero.expand(out.shape)
         self.records.append((mod, args[0].detach(), e))
         return out + e
 
