@@ -251,8 +251,8 @@ def test_kfac_equals_dense_fisher_where_exact(seed, bias):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_kfac_true_fisher_converges_to_dense_exact(seed):
     # kind="true" at zero weights: labels drawn from the uniform prediction; with 2000
-    # draws per input G is within a few percent of its expectation, so the K-FAC
-    # information is within 2% of the exact-Fisher one (measured: < 0.5% on seeds 0-2)
+    # draws per input G is close to its expectation, and the information (log terms)
+    # is insensitive to it: measured relative error <= 6.3e-5 on seeds 0-5, tolerance 1e-3
     x, y = _factorial(seed)
     xs = x[::4]
     model = nn.Linear(3, 4)
@@ -262,7 +262,7 @@ def test_kfac_true_fisher_converges_to_dense_exact(seed):
     df = weight_information(model, xs, approximation="kfac", n_label_samples=2000,
                             batch_size=4096, random_state=seed, n_train=100)
     kl, _ = _dense_information(model, x, y, 1.0, 1.0, 100)  # factorial = exact Fisher
-    assert df["information"].iloc[0] == pytest.approx(kl, rel=0.02)
+    assert df["information"].iloc[0] == pytest.approx(kl, rel=1e-3)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -362,3 +362,20 @@ def test_kfac_errors(kwargs, match):
     model, x, y = _mixed(0, n=4)
     with pytest.raises(ValueError, match=match):
         weight_information(model, (x, y), **kwargs)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kfac_true_fisher_on_an_mlp_is_a_valid_kl(seed):
+    # away from the exact case K-FAC is an approximation: each row must still be a KL
+    # (>= its norm term, logdet >= 0, trace in [-k/2, 0]) and be seeded like the diagonal
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3))
+    x = torch.randn(40, 5, generator=torch.Generator().manual_seed(seed))
+    a = weight_information(net, x, approximation="kfac", random_state=seed, n_train=1000)
+    b = weight_information(net, x, approximation="kfac", random_state=seed, n_train=1000)
+    assert a["approximation"].tolist() == ["kfac", "kfac"]
+    assert a["information"].tolist() == b["information"].tolist()
+    assert (a["logdet_term"] >= 0).all()
+    assert (a["trace_term"] <= 0).all() and (a["trace_term"] >= -a["n_params"] / 2).all()
+    assert (a["information"] >= a["norm_term"] - 1e-9).all()
+    assert (a["mean_posterior_std"] > 0).all() and (a["mean_posterior_std"] <= 1).all()
