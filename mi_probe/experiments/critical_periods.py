@@ -76,7 +76,9 @@ class CriticalPeriodsResult:
         -------
         dict of str to float
             ``acc_first_removal``, ``acc_last_removal``, ``acc_never`` (NaN if not run),
-            ``drop`` (= first - last, accuracy points in [0, 1]) and
+            ``drop`` (= first - last, accuracy points in [0, 1]), ``drop_sd`` (standard
+            deviation over repeats of the per-repeat drop, which pairs runs with the same
+            initialisation and minibatch order; NaN with one repeat) and
             ``fisher_peak_epoch`` (of the run with the earliest removal, mean over repeats).
         """
         s = self.summary
@@ -85,11 +87,19 @@ class CriticalPeriodsResult:
         first = float(finite["test_accuracy"].iloc[0]) if len(finite) else math.nan
         last = float(finite["test_accuracy"].iloc[-1]) if len(finite) else math.nan
         peak = float(finite["peak_fisher_epoch"].iloc[0]) if len(finite) else math.nan
+        drop_sd = math.nan
+        if len(finite) and self.history["repeat"].nunique() > 1:
+            h = self.history
+            h = h[h["epoch"] == h.groupby(["repeat", "removal"])["epoch"].transform("max")]
+            acc = h.pivot(index="repeat", columns="removal", values="test_accuracy")
+            pair = acc[finite["removal"].iloc[0]] - acc[finite["removal"].iloc[-1]]
+            drop_sd = float(pair.std(ddof=1))
         return {
             "acc_first_removal": first,
             "acc_last_removal": last,
             "acc_never": float(never["test_accuracy"].iloc[0]) if len(never) else math.nan,
             "drop": first - last,
+            "drop_sd": drop_sd,
             "fisher_peak_epoch": peak,
         }
 

@@ -43,6 +43,7 @@ def test_columns_and_shapes(tiny) -> None:
     lr = h[(h["removal"] == "2") & (h["epoch"] > 0)]["lr"].to_numpy()
     np.testing.assert_allclose(lr[1:] / lr[:-1], 0.93, rtol=1e-12)
     eff = tiny.effect()
+    assert math.isnan(eff["drop_sd"])  # one repeat
     assert eff["drop"] == pytest.approx(eff["acc_first_removal"] - eff["acc_last_removal"])
 
 
@@ -110,6 +111,15 @@ def test_repeats_give_std() -> None:
     res = critical_periods(progress=False, **{**TINY, "removal_epochs": (0,), "n_repeats": 2})
     assert set(res.history["repeat"]) == {0, 1}
     assert np.isfinite(res.summary["test_accuracy_std"]).all()
+    assert res.effect()["drop_sd"] == 0.0  # one removal epoch: every paired drop is 0
+    res = critical_periods(progress=False, **{**TINY, "removal_epochs": (0, 1), "post_epochs": 1,
+                                              "n_repeats": 2})
+    h = res.history
+    last = h[h["epoch"] == h.groupby(["repeat", "removal"])["epoch"].transform("max")]
+    acc = last.pivot(index="repeat", columns="removal", values="test_accuracy")
+    eff = res.effect()
+    assert eff["drop_sd"] == pytest.approx(float((acc["0"] - acc["1"]).std(ddof=1)), abs=1e-12)
+    assert eff["drop"] == pytest.approx(float((acc["0"] - acc["1"]).mean()), abs=1e-12)
 
 
 def test_blur_removes_detail() -> None:
