@@ -52,6 +52,17 @@ def test_nwj_is_below_dv_for_any_critic() -> None:
         assert float(B.nwj_bound(f)) <= float(B.dv_bound(f)) + 1e-12
 
 
+def test_dv_is_never_below_the_js_nwj_evaluation() -> None:
+    # -log z >= 1 - z, so DV(f) >= NWJ(f + 1) on the same scores: why js_mi uses DV;
+    # equal only when the mean off-diagonal e^f is exactly 1
+    g = torch.Generator().manual_seed(1)
+    for scale in (0.5, 2.0, 5.0):
+        f = torch.randn(40, 40, generator=g, dtype=torch.float64) * scale
+        assert float(B.js_nwj_bound(f)) <= float(B.dv_bound(f)) + 1e-12
+    f = f - B.logmeanexp_offdiag(f)
+    assert float(B.js_nwj_bound(f)) == pytest.approx(float(B.dv_bound(f)), abs=1e-9)
+
+
 def test_mine_surrogate_gradient_uses_the_moving_average() -> None:
     f = torch.randn(8, 8, dtype=torch.float64, requires_grad=True)
     lme = B.logmeanexp_offdiag(f).detach()

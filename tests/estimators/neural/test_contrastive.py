@@ -21,6 +21,7 @@ from mi_probe.estimators.neural import (
     smile_mi,
 )
 from mi_probe.estimators.neural.contrastive import warn_if_saturated
+from mi_probe.estimators.neural.critics import default_hidden_dims
 from tests._helpers import gaussian_pair
 
 from ._common import FAST, N, RHO, SEEDS, TOL
@@ -184,6 +185,25 @@ def test_bad_data() -> None:
         make_critic("joint", 2, 2, hidden_dims=())
     with pytest.raises(ValueError, match="estimator 'nwj' takes no parameter"):
         mi_probe.estimate_mi(X, Y, estimator="nwj", clip=2.0)
+
+
+@pytest.mark.parametrize("d, width", [(1, 128), (5, 128), (20, 128), (100, 256)])
+def test_separable_default_is_one_layer_twice_the_mlp_width(d: int, width: int) -> None:
+    # each embedding: one hidden layer, twice default_hidden_dims(d) (at most 256)
+    sep = make_critic("separable", d, d)
+    linears = [m for m in sep.g if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in linears] == [width, 64]
+    assert width == min(256, 2 * default_hidden_dims(d)[0])
+
+
+def test_js_estimate_is_dv_of_its_critic() -> None:
+    # js_mi and smile_mi(clip=inf) train the same critic with the same seed and both
+    # evaluate it with DV, so they must agree exactly
+    x, y, _ = gaussian_pair(1000, 1, RHO, 0)
+    kw = dict(FAST, max_steps=50, random_state=3)
+    a = js_mi(x, y, **kw).diagnostics["raw_value"]
+    b = smile_mi(x, y, clip=math.inf, **kw).diagnostics["raw_value"]
+    assert a == pytest.approx(b, abs=1e-6)
 
 
 @pytest.mark.gpu
