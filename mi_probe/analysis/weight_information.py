@@ -409,6 +409,9 @@ def weight_information(
     n_eval_samples: int = 4,
     approximation: str = "diagonal",
     fast: bool = True,
+    prior_mean: dict[str, Tensor] | nn.Module | None = None,
+    prior_std_grid: Sequence[float] | None = None,
+    train_mean: bool = False,
     progress: bool = False,
 ) -> Any:
     """Information in the weights of each layer, in nats.
@@ -465,6 +468,20 @@ def weight_information(
     fast : bool, default True
         As in :func:`fisher_diagonal` (``approximation="kfac"`` always uses the
         layer inputs and output gradients it relies on).
+    prior_mean : dict or torch.nn.Module, optional
+        Variational only: the centre of the prior, ``p(w) = N(prior_mean, lambda^2 I)``,
+        as a dict from parameter name to tensor or a module with the same parameter
+        names, e.g. a copy of the network taken at its initialisation (a prior chosen
+        before seeing the data, as in Dziugaite & Roy 2017). Default: 0.
+    prior_std_grid : sequence of float, optional
+        Variational only: instead of one ``prior_std``, each layer's prior scale is the
+        grid value that minimises its KL; the choice costs ``log(len(grid))`` nats per
+        layer, which is added to ``kl`` (and reported as ``prior_choice_nats``).
+    train_mean : bool, default False
+        Variational only: fit the posterior mean too (starting from ``w*``), i.e.
+        ``q = N(mu, diag s^2)``; by default ``mu = w*`` stays fixed and only the scales
+        are fitted. Needed for the posterior to move back towards the prior, e.g. in
+        the random-label experiment of ``tutorials/07_random_labels.py``.
     progress : bool, default False
         Progress bars on stderr.
 
@@ -481,7 +498,10 @@ def weight_information(
           selected layers are perturbed together): ``expected_nll`` (``E_q`` of the
           per-sample NLL on ``data``, nats), ``nll_at_mean`` (at ``w*``), ``kl_total``
           (over all selected layers) and ``objective = n_train * expected_nll +
-          beta * kl_total`` (the IB Lagrangian, nats);
+          beta * kl_total`` (the IB Lagrangian, nats); ``prior_std_chosen`` (the
+          layer's prior scale: ``prior_std`` or the grid value chosen),
+          ``prior_choice_nats`` (the grid's cost, over all layers; 0 without a grid)
+          and ``mean_shift`` (``||mu - w*||`` of the layer; 0 unless ``train_mean``);
 
         plus ``approximation`` (``"diagonal"``, ``"kfac"``, or ``"kfac+diagonal"`` for a
         row covering both kinds of parameters; always ``"diagonal"`` for the
@@ -493,7 +513,8 @@ def weight_information(
     ------
     ValueError
         Unknown ``method``/``kind``/``loss``/``approximation``, ``approximation="kfac"``
-        with ``method="variational"``, unknown layer names (the message lists
+        with ``method="variational"``, ``prior_mean``/``prior_std_grid``/``train_mean``
+        with ``method="fisher"`` or of the wrong form, unknown layer names (the message lists
         the valid ones), bad ``prior_std``/``beta``/``n_train``/``n_steps``/``lr``/
         ``init``, and the data errors of :func:`fisher_diagonal`.
 
@@ -566,6 +587,21 @@ def weight_information(
         raise ValueError(
             f"approximation='kfac' applies to method='fisher' only, got method={method!r}"
         )
+    variational_only = {
+        "prior_mean": prior_mean is not None,
+        "prior_std_grid": prior_std_grid is not None,
+        "train_mean": bool(train_mean),
+    }
+    if method == "fisher" and any(variational_only.values()):
+        given = [k for k, v in variational_only.items() if v]
+        raise ValueError(
+            f"{', '.join(given)} applies to method='variational' only (the closed form "
+            "assumes a prior N(0, prior_std^2 I) and a posterior centred at w*)"
+        )
+    if not isinstance(train_mean, bool):
+        raise ValueError(f"train_mean must be True or False, got {train_mean!r}")
+    if isinstance(prior_mean, nn.Module):
+        prior_mean = {n: p.detach() for n, p in prior_mean.named_parameters()}
     prior_std = check_positive(prior_std, "prior_std")
     beta = check_positive(beta, "beta")
     if n_train is not None:
@@ -669,6 +705,9 @@ def weight_information(
                 n_eval_samples=n_eval_samples,
                 generator=gen,
                 progress=progress,
+                prior_mean=prior_mean,
+                prior_std_grid=prior_std_grid,
+                train_mean=train_mean,
             )
         for layer, ns in table:
             n_params = sum(params[n].numel() for n in ns)
@@ -684,6 +723,9 @@ def weight_information(
                     "nll_at_mean": terms["nll_at_mean"],
                     "kl_total": terms["kl_total"],
                     "objective": terms["objective"],
+                    "prior_std_chosen": per_layer["prior_std"][layer],
+                    "prior_choice_nats": terms["prior_choice_nats"],
+                    "mean_shift": per_layer["mean_shift"][layer],
                     "approximation": "diagonal",
                 }
             )

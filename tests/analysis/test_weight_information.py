@@ -405,6 +405,41 @@ def test_variational_fisher_init_close_to_closed_form():
     assert b["information"].iloc[0] == pytest.approx(a["information"].iloc[0], rel=1e-5)
 
 
+def test_variational_prior_equal_to_posterior_has_zero_kl():
+    # prior N(w*, lambda^2) and posterior N(w*, lambda^2) (no steps, fixed mean): KL = 0
+    model, x, y = _softmax_data(1)
+    lam = 0.3
+    for centre in (model, {n: p.detach().clone() for n, p in model.named_parameters()}):
+        df = weight_information(
+            model, (x, y), method="variational", prior_mean=centre, prior_std=lam,
+            init=lam, n_steps=0, random_state=0,
+        )
+        assert df["kl"].abs().max() < 1e-6
+        assert (df["mean_shift"] == 0).all() and (df["prior_std_chosen"] == lam).all()
+    # the default prior centre 0 makes the same posterior cost ||w*||^2 / (2 lambda^2)
+    df0 = weight_information(
+        model, (x, y), method="variational", prior_std=lam, init=lam, n_steps=0, random_state=0
+    )
+    norm = sum(float((p.detach().double() ** 2).sum()) for p in model.parameters())
+    assert float(df0["kl"].sum()) == pytest.approx(norm / (2 * lam**2), rel=1e-5)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_variational_grid_and_trained_mean(seed):
+    model, x, y = _cnn(seed)
+    before = _snapshot(model)
+    grid = [0.01, 0.1, 1.0]
+    df = weight_information(
+        model, (x, y), ["conv", "fc"], method="variational", prior_std_grid=grid,
+        train_mean=True, n_steps=20, batch_size=16, random_state=seed,
+    )
+    _assert_same(before, _snapshot(model))
+    assert set(df["prior_std_chosen"]) <= set(grid)
+    assert df["prior_choice_nats"].iloc[0] == pytest.approx(2 * math.log(len(grid)))
+    assert (df["mean_shift"] > 0).all()
+    assert (df["kl"] >= math.log(len(grid)) - 1e-9).all()  # each layer pays its choice
+
+
 # --------------------------------------------------------------------------- recorder / plot
 
 
@@ -559,6 +594,28 @@ def _bad_sampler_count(out, g):
             "n_eval_samples must be",
         ),
         (lambda m, x, y: weight_information(m, x, method="variational"), "data has no labels"),
+        (
+            lambda m, x, y: weight_information(m, (x, y), prior_mean=m),
+            r"prior_mean applies to method='variational' only",
+        ),
+        (
+            lambda m, x, y: weight_information(m, (x, y), prior_std_grid=[0.1], train_mean=True),
+            r"prior_std_grid, train_mean applies to method='variational' only",
+        ),
+        (
+            lambda m, x, y: weight_information(m, (x, y), method="variational", train_mean="yes"),
+            "train_mean must be True or False",
+        ),
+        (
+            lambda m, x, y: weight_information(m, (x, y), method="variational", prior_mean=[1.0]),
+            "prior_mean must be a dict",
+        ),
+        (
+            lambda m, x, y: weight_information(
+                m, (x, y), method="variational", prior_std_grid=[0.1, -1.0]
+            ),
+            "prior_std_grid must be a non-empty sequence of positive numbers",
+        ),
         (
             lambda m, x, y: WeightInformationRecorder(m, (x, y)).record("one"),
             "epoch must be a number",
