@@ -32,7 +32,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -480,12 +480,13 @@ def write_readme(args: argparse.Namespace, tables: list[str], elapsed: float,
             "d rho^2 / (1 - rho^2), not the MI (" + ref + " nats). Both packages fit "
             "the same Gaussian q(y|x) by likelihood and estimate the same quantity; a "
             "decoder that has not converged has too large a variance or too flat a mean "
-            "and gives a smaller number (it starts at 0), so a CLUB value closer to the "
+            "and gives a smaller number (it starts near 0), so a CLUB value closer to the "
             "truth here means a less converged decoder, not a better estimator.", ""]
     if len(tables) > 1:
         body += [
             f"How each bound degrades as the true MI grows (d={args.degradation_dim}, "
-            f"n={args.n}, mean and sd over {args.degradation_seeds} seeds); the ceilings are log B (InfoNCE) and ln n of the held-out set "
+            f"n={args.n}, mean and sd over {args.degradation_seeds} seeds); the ceilings "
+            "are log B (InfoNCE) and ln n of the held-out set "
             "(the sample-size limit of any lower bound, McAllester & Stratos 2020). "
             "Figure: `benchmarks/neural_degradation.png`.", "", tables[1], ""]
     replace_section("Neural estimators", "\n".join(body))
