@@ -7,8 +7,8 @@ its weights is fitted to the IB Lagrangian of the weights (per sample)
 
     ``E_q[cross-entropy on the training set] + beta * KL(q || p) / N``
 
-with ``mi_probe.analysis._variational_weights._fit_variational`` (the fit behind
-``weight_information(method="variational")``), and the script reports where the training
+with ``mi_probe.weight_information(method="variational", prior_mean=...,
+prior_std_grid=..., train_mean=True)``, and the script reports where the training
 loss under ``q`` switches from "memorised" to "chance" (``log 10``).
 
 **Why beta = 1 is not where it switches.** Storing a random label of 10 classes takes at
@@ -87,8 +87,7 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from mi_probe.analysis import _fisher
-from mi_probe.analysis._variational_weights import _fit_variational
+import mi_probe
 
 N_CLASSES = 10
 LAMBDA_GRID = [float(v) for v in np.logspace(-3, 1, 13)]
@@ -124,16 +123,19 @@ def train_network(x, y, *, hidden: int, seed: int, n_steps: int = 1500, lr: floa
 
 def fit_posterior(net, w0, x, y, beta, *, prior, grid, mean, prior_std, n_steps, lr, init, seed):
     """The posterior for one beta: E_q[train loss], loss at mu, KL (nats, whole set)."""
-    _, loss_fn, _ = _fisher.resolve_loss(None, None, "empirical")
-    table = [(name, [f"{name}.weight", f"{name}.bias"]) for name in ("0", "2")]
-    gen = torch.Generator().manual_seed(10_000 + seed)
-    per_layer, terms = _fit_variational(
-        net, (x, y), table, {}, loss_name="cross_entropy", loss_fn=loss_fn,
-        n_train=x.shape[0], beta=beta, prior_std=prior_std, init=init, n_steps=n_steps,
-        lr=lr, batch_size=x.shape[0], n_eval_samples=20, generator=gen, progress=False,
+    df = mi_probe.weight_information(
+        net, (x, y), ["0", "2"], method="variational", kind="empirical", beta=beta,
+        prior_std=prior_std, init=init, n_steps=n_steps, lr=lr, batch_size=x.shape[0],
+        n_eval_samples=20,
+        # the fit's noise stream is seeded with random_state + 1
+        random_state=9_999 + seed,
         prior_mean=w0 if prior == "init" else None,
         prior_std_grid=LAMBDA_GRID if grid else None, train_mean=(mean == "trained"),
     )
+    first = df.iloc[0]  # the loss terms are those of the whole fit, on every row
+    terms = {k: float(first[k]) for k in ("expected_nll", "nll_at_mean", "kl_total",
+                                          "prior_choice_nats")}
+    per_layer = {"prior_std": dict(zip(df["layer"], df["prior_std_chosen"]))}
     return terms, per_layer
 
 
