@@ -47,15 +47,28 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def replace_section(heading: str, body: str, path: pathlib.Path = README) -> None:
+NOTES_START, NOTES_END = "<!-- notes -->", "<!-- /notes -->"
+
+
+def replace_section(
+    heading: str, body: str, path: pathlib.Path = README, *, keep_notes: bool = False
+) -> None:
     """Replace (or append) the ``## {heading}`` section of a markdown file.
 
     Only the text between that heading and the next ``## `` heading changes, so
-    several scripts can each own a section of the same file.
+    several scripts can each own a section of the same file. With ``keep_notes`` the
+    hand-written ``<!-- notes -->...<!-- /notes -->`` block of the current section is
+    carried over, after the new body.
     """
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"## {heading}\n\n{body.strip()}\n\n"
     pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.M | re.S)
+    if keep_notes:
+        old = pattern.search(text)
+        old_text = old.group(0) if old else ""
+        start, end = old_text.find(NOTES_START), old_text.find(NOTES_END)
+        if 0 <= start < end:
+            body = f"{body.strip()}\n\n{old_text[start:end + len(NOTES_END)]}"
+    block = f"## {heading}\n\n{body.strip()}\n\n"
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text, count=1)
     else:

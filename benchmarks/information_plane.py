@@ -178,7 +178,7 @@ noisy; the speed-up is measured in the same run):
 
 {table}
 """
-        replace_section("Information plane", body)
+        replace_section("Information plane", body, keep_notes=True)
         print("wrote the 'Information plane' section of benchmarks/README.md")
 
 
