@@ -90,7 +90,8 @@ def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
 def infonce_bound(scores: torch.Tensor) -> torch.Tensor:
     """InfoNCE / CPC bound ``mean_i [f_ii - logsumexp_j f_ij] + log B``, nats.
 
-    Never exceeds ``log B`` (the ceiling); low variance.
+    Never exceeds ``log B`` (the ceiling); low variance. ``B`` is the number of
+    candidates per row (the positive and its ``B - 1`` negatives).
     """
     b = _check_square(scores)
     return (scores.diagonal() - torch.logsumexp(scores, dim=1)).mean() + math.log(b)

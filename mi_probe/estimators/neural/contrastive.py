@@ -29,7 +29,7 @@ from ..._validation import check_positive
 from ...result import MIResult
 from .._base import from_function
 from . import bounds as B
-from .critics import make_critic
+from .critics import SeparableCritic, make_critic
 from .training import blocks, check_training_params, fit, prepare, seeded_init
 
 __all__ = [
@@ -53,11 +53,39 @@ _Bound = Callable[[torch.Tensor], torch.Tensor]
 
 def _ceiling(kind: str, block: int, n_val: int) -> tuple[float, str]:
     if kind == "infonce":
-        return math.log(block), f"InfoNCE cannot exceed log(batch_size) = log({block})"
+        return math.log(block), (
+            f"InfoNCE with {block} candidates per held-out row (itself and {block - 1} "
+            f"negatives) cannot exceed log({block})"
+        )
     return math.log(n_val), (
         f"a {kind.upper()} lower bound from {n_val} held-out samples cannot certify more "
         f"than about ln(n) = ln({n_val}) nats (it needs ~exp(I) samples)"
     )
+
+
+# Most score entries held in memory at once by the all-rows InfoNCE evaluation.
+_CHUNK_ENTRIES = 1 << 22
+
+
+def infonce_all_rows(critic: SeparableCritic, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Held-out InfoNCE with every other held-out row as a negative, in nats.
+
+    ``mean_i [f(x_i, y_i) - logsumexp_j f(x_i, y_j)] + log n`` over all ``n`` rows: a
+    valid lower bound with ``n - 1`` negatives, so its ceiling is ``log n`` rather
+    than ``log B``. A separable critic embeds each side once; the ``n x n`` scores
+    are formed in chunks of rows, so memory stays at about ``2^22`` entries.
+    """
+    n = x.shape[0]
+    ex, ey = critic.embed(x, y)
+    rows = max(1, _CHUNK_ENTRIES // n)
+    total = torch.zeros((), dtype=ex.dtype, device=ex.device)
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        s = critic.combine(ex[start:stop], ey)
+        idx = torch.arange(start, stop, device=s.device)
+        pos = s[torch.arange(stop - start, device=s.device), idx]
+        total = total + (pos - torch.logsumexp(s, dim=1)).sum()
+    return total / n + math.log(n)
 
 
 def warn_if_saturated(kind: str, raw: float, ceiling: float, why: str) -> bool:
@@ -103,9 +131,14 @@ def _run(
         ),
     ).to(data.device)
     val_blocks = blocks(data.n_val, bs, data.seed, data.device)
-    block = int(val_blocks[0].numel())
+    all_rows = kind == "infonce" and isinstance(critic, SeparableCritic)
+    # InfoNCE with a separable critic scores each held-out row against all held-out
+    # rows (one matmul); every other bound, and a joint critic, uses blocks of B rows.
+    block = data.n_val if all_rows else int(val_blocks[0].numel())
 
     def held_out() -> float:
+        if all_rows:
+            return float(infonce_all_rows(critic, data.x_val, data.y_val))
         vals = [eval_bound(critic(data.x_val[i], data.y_val[i])) for i in val_blocks]
         return float(torch.stack(vals).mean())
 
@@ -174,7 +207,9 @@ _COMMON_DOC = """
         Embedding width of a separable critic.
     batch_size : int, default 128
         Training batch B (B(B-1) negatives per batch); also the held-out evaluation
-        block, so InfoNCE's ceiling is log(batch_size).
+        block, except for InfoNCE with a separable critic, which scores every held-out
+        row against all held-out rows (ceiling log(n_heldout); with a joint critic
+        it is log(batch_size)).
     max_steps : int, default 1000
         Optimiser steps at most.
     learning_rate : float, default 1e-3
@@ -205,7 +240,9 @@ _RETURNS_DOC = """
         ``train`` -- the mean training objective since the last evaluation, which for
         SMILE and JS is the JS objective, not the bound -- and ``heldout``, the bound on
         held-out data), ``best_step``, ``steps_run``, ``stopped_early``,
-        ``n_train``, ``n_heldout``, ``device``.
+        ``n_train``, ``n_heldout``, ``eval_batch_size`` (rows per held-out block:
+        for InfoNCE the number of candidates per row, itself and its negatives),
+        ``device``.
 
     Raises
     ------
@@ -323,10 +360,13 @@ def infonce_mi(
     random_state: Any = None,
     progress: bool = True,
 ) -> MIResult:
-    """InfoNCE (CPC) lower bound with a trained critic, in nats; never above log(batch_size).
+    """InfoNCE (CPC) lower bound with a trained critic, in nats; never above log K.
 
-    ``I(x; y) >= E[f(x_i, y_i) - log (1/B) sum_j e^f(x_i, y_j)]``: low variance, but
-    saturating at ``log B``.
+    ``I(x; y) >= E[f(x_i, y_i) - log (1/K) sum_j e^f(x_i, y_j)]`` with K candidates per
+    row: low variance, but saturating at ``log K``. Training uses the batch (K = B);
+    the held-out estimate of a separable critic uses all held-out rows
+    (K = n_heldout, one matmul, chunked), of a joint critic blocks of B rows.
+    ``diagnostics["ceiling"]`` is ``log K`` for the K actually used.
 
     Parameters
     ----------

@@ -62,7 +62,7 @@ def mlp(d_in: int, hidden_dims: Sequence[int], d_out: int) -> nn.Sequential:
 
 
 class SeparableCritic(nn.Module):
-    """``f(x, y) = g(x) . h(y)``: two MLP embeddings and one matmul per batch.
+    """``f(x, y) = g(x) . h(y) [+ a(x) + b(y)]``: two MLP embeddings, one matmul per batch.
 
     Parameters
     ----------
@@ -72,6 +72,10 @@ class SeparableCritic(nn.Module):
         Hidden widths of each embedding MLP.
     embed_dim : int
         Embedding width ``k``.
+    marginal_terms : bool, default True
+        Add scalar heads ``a(x)`` and ``b(y)`` (one more output unit on each embedding
+        network), so the critic can hold the x-only and y-only parts of ``log p/q``
+        that NWJ, DV and JS need; they cost two broadcasts per batch.
 
     Notes
     -----
@@ -79,14 +83,27 @@ class SeparableCritic(nn.Module):
     B(B-1) negatives come almost for free (Poole et al. 2019, "separable critic").
     """
 
-    def __init__(self, d_x: int, d_y: int, hidden_dims: Sequence[int], embed_dim: int) -> None:
+    def __init__(self, d_x: int, d_y: int, hidden_dims: Sequence[int], embed_dim: int,
+                 marginal_terms: bool = True) -> None:
         super().__init__()
-        self.g = mlp(d_x, hidden_dims, embed_dim)
-        self.h = mlp(d_y, hidden_dims, embed_dim)
+        self.marginal_terms = bool(marginal_terms)
+        extra = 1 if self.marginal_terms else 0
+        self.g = mlp(d_x, hidden_dims, embed_dim + extra)
+        self.h = mlp(d_y, hidden_dims, embed_dim + extra)
+
+    def embed(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two embeddings (with the marginal head as last column when present)."""
+        return self.g(x), self.h(y)
+
+    def combine(self, ex: torch.Tensor, ey: torch.Tensor) -> torch.Tensor:
+        """Scores ``(B_x, B_y)`` from embeddings returned by :meth:`embed`."""
+        if not self.marginal_terms:
+            return ex @ ey.T
+        return ex[:, :-1] @ ey[:, :-1].T + ex[:, -1:] + ey[:, -1][None, :]
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Scores ``(B_x, B_y)``: entry (i, j) is f(x_i, y_j)."""
-        return self.g(x) @ self.h(y).T
+        return self.combine(*self.embed(x, y))
 
 
 class JointCritic(nn.Module):
@@ -130,6 +147,7 @@ def make_critic(
     *,
     hidden_dims: Sequence[int] | None = None,
     embed_dim: int = 64,
+    marginal_terms: bool = True,
 ) -> nn.Module:
     """Build a critic by name.
 
@@ -144,6 +162,8 @@ def make_critic(
         (at most 256).
     embed_dim : int, default 64
         Embedding width of a separable critic.
+    marginal_terms : bool, default True
+        Whether a separable critic has the scalar heads ``a(x) + b(y)``.
 
     Returns
     -------
@@ -173,6 +193,11 @@ def make_critic(
             # the heavy-tailed cubic 5-D task NWJ and MINE fell by ~0.2 (0.85 -> 0.70,
             # 0.98 -> 0.76). Two hidden layers were worse in 20-D (1.3-1.6 nats).
             hidden_dims = (min(256, 2 * hidden_dims[0]),)
+            # marginal_terms (scalar heads a(x) + b(y), on by default): n=5000, 300
+            # steps, paired against the plain g.h over seeds 0-4 then 5-9 -- 20-D,
+            # 3 nats: NWJ +0.07/+0.05, MINE +0.04/+0.02, JS +0.03/+0.09 nats closer to
+            # the truth, SMILE -0.04/+0.03, InfoNCE within 0.01; 1-D and 5-D within
+            # 0.02 for every bound (it does not close the 5-D gap to joint critics).
     try:
         dims = tuple(int(check_int(h, "hidden_dims", low=1)) for h in hidden_dims)
     except TypeError:
@@ -181,4 +206,4 @@ def make_critic(
         ) from None
     if critic == "joint":
         return JointCritic(d_x, d_y, dims)
-    return SeparableCritic(d_x, d_y, dims, embed_dim)
+    return SeparableCritic(d_x, d_y, dims, embed_dim, marginal_terms)

@@ -13,6 +13,7 @@ import mi_probe
 from mi_probe.estimators import get_estimator
 from mi_probe.estimators.neural import (
     InfoNCEEstimator,
+    infonce_bound,
     infonce_mi,
     js_mi,
     make_critic,
@@ -37,11 +38,13 @@ def test_lower_bound_accuracy_on_gaussian(name: str, seed: int) -> None:
     raw = r.diagnostics["raw_value"]
     assert abs(raw - truth) < TOL, (name, seed, raw, truth)
     assert r.estimator == name and r.unit == "nats"
-    # ceilings: log(batch) for InfoNCE, ln(n held out) for the others
+    # ceilings: ln(n held out) for every bound -- InfoNCE's is log(candidates per row),
+    # and with the default separable critic every held-out row is a candidate
     n_val = r.diagnostics["n_heldout"]
     assert n_val == round(0.4 * N)
-    expected = math.log(128) if name == "infonce" else math.log(n_val)
-    assert r.diagnostics["ceiling"] == pytest.approx(expected)
+    assert r.diagnostics["ceiling"] == pytest.approx(math.log(n_val))
+    expected_block = n_val if name == "infonce" else 128
+    assert r.diagnostics["eval_batch_size"] == expected_block
     assert r.diagnostics["at_ceiling"] is False
     curve = r.diagnostics["curve"]
     assert len(curve["step"]) == len(curve["train"]) == len(curve["heldout"]) >= 1
@@ -50,13 +53,71 @@ def test_lower_bound_accuracy_on_gaussian(name: str, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_infonce_below_log_batch_at_high_mi(seed: int) -> None:
-    x, y, truth = gaussian_pair(1000, 5, 0.95, seed)  # 5.8 nats
+def test_infonce_below_log_candidates_at_high_mi(seed: int) -> None:
+    # 5.8 nats; 300 samples with 40% held out give 120 candidates per held-out row,
+    # log 120 = 4.79: the separable critic's all-rows estimate must stay below it
+    x, y, truth = gaussian_pair(300, 5, 0.95, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         r = infonce_mi(x, y, batch_size=16, random_state=seed, **{**FAST, "max_steps": 80})
+    assert r.diagnostics["eval_batch_size"] == 120
+    assert r.diagnostics["ceiling"] == pytest.approx(math.log(120))
+    assert r.value <= math.log(120) + 1e-6 < truth
+
+
+def test_infonce_joint_critic_ceiling_is_log_batch() -> None:
+    x, y, truth = gaussian_pair(1000, 5, 0.95, 0)  # 5.8 nats
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = infonce_mi(x, y, batch_size=16, critic="joint", random_state=0,
+                       **{**FAST, "max_steps": 40, "hidden_dims": (16,)})
+    assert r.diagnostics["eval_batch_size"] == 16
     assert r.diagnostics["ceiling"] == pytest.approx(math.log(16))
     assert r.value <= math.log(16) + 1e-6 < truth
+
+
+@pytest.mark.parametrize("marginal_terms", [True, False])
+@pytest.mark.parametrize("chunk", [1 << 22, 50])
+def test_infonce_all_rows_is_infonce_bound_of_full_matrix(
+    monkeypatch: pytest.MonkeyPatch, marginal_terms: bool, chunk: int
+) -> None:
+    # chunked all-rows evaluation == infonce_bound on the full n x n score matrix
+    import mi_probe.estimators.neural.contrastive as C
+
+    monkeypatch.setattr(C, "_CHUNK_ENTRIES", chunk)  # 50 entries: one row per chunk
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(37, 3, generator=g), torch.randn(37, 2, generator=g)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        critic = make_critic("separable", 3, 2, hidden_dims=(8,), embed_dim=4,
+                             marginal_terms=marginal_terms)
+    with torch.no_grad():
+        full = infonce_bound(critic(x, y))
+        chunked = C.infonce_all_rows(critic, x, y)
+    assert float(chunked) == pytest.approx(float(full), abs=1e-5)
+
+
+def test_separable_marginal_terms_are_added_to_every_row_and_column() -> None:
+    # f(x, y) = g(x)[:k] . h(y)[:k] + a(x) + b(y), with a, b the extra output units
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(2)
+        critic = make_critic("separable", 3, 2, hidden_dims=(8,), embed_dim=4)
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(5, 3, generator=g), torch.randn(6, 2, generator=g)
+    with torch.no_grad():
+        ex, ey = critic.g(x), critic.h(y)
+        assert ex.shape == (5, 5) and ey.shape == (6, 5)
+        expected = ex[:, :4] @ ey[:, :4].T + ex[:, 4:5] + ey[:, 4][None, :]
+        assert torch.allclose(critic(x, y), expected, atol=1e-6)
+        # the scalar heads are live: changing a(x) moves a whole row of scores
+        before = critic(x, y)
+        critic.g[-1].bias[4] += 1.0
+        assert torch.allclose(critic(x, y), before + 1.0, atol=1e-5)
+    plain = make_critic("separable", 3, 2, hidden_dims=(8,), embed_dim=4,
+                        marginal_terms=False)
+    with torch.no_grad():
+        assert torch.allclose(plain(x, y), plain.g(x) @ plain.h(y).T, atol=1e-6)
+    assert plain.g[-1].out_features == 4
 
 
 def test_warning_at_ceiling() -> None:
@@ -192,7 +253,8 @@ def test_separable_default_is_one_layer_twice_the_mlp_width(d: int, width: int) 
     # each embedding: one hidden layer, twice default_hidden_dims(d) (at most 256)
     sep = make_critic("separable", d, d)
     linears = [m for m in sep.g if isinstance(m, torch.nn.Linear)]
-    assert [m.out_features for m in linears] == [width, 64]
+    # 64-wide embedding plus the marginal head a(x)
+    assert [m.out_features for m in linears] == [width, 65]
     assert width == min(256, 2 * default_hidden_dims(d)[0])
 
 
