@@ -97,6 +97,20 @@ def test_infonce_all_rows_is_infonce_bound_of_full_matrix(
     assert float(chunked) == pytest.approx(float(full), abs=1e-5)
 
 
+def test_infonce_candidates_capped_in_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    # beyond _MAX_CANDIDATES held-out rows, near-equal groups: 120 rows, cap 50 ->
+    # 3 groups of 40, ceiling log 40; the value is the row-weighted mean over groups
+    import mi_probe.estimators.neural.contrastive as C
+
+    monkeypatch.setattr(C, "_MAX_CANDIDATES", 50)
+    x, y, _ = gaussian_pair(300, 2, 0.8, 0)
+    r = infonce_mi(x, y, batch_size=16, random_state=0, **{**FAST, "max_steps": 20})
+    assert r.diagnostics["n_heldout"] == 120
+    assert r.diagnostics["eval_batch_size"] == 40
+    assert r.diagnostics["ceiling"] == pytest.approx(math.log(40))
+    assert r.diagnostics["raw_value"] <= math.log(40) + 1e-6
+
+
 def test_separable_marginal_terms_are_added_to_every_row_and_column() -> None:
     # f(x, y) = g(x)[:k] . h(y)[:k] + a(x) + b(y), with a, b the extra output units
     with torch.random.fork_rng(devices=[]):
