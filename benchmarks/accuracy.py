@@ -235,6 +235,8 @@ def _keep_notes(body: str) -> str:
     from _common import README
 
     old = README.read_text() if README.exists() else ""
+    old = old[old.find("\n## Accuracy\n") + 1:] if "\n## Accuracy\n" in old else ""
+    old = old[: old.find("\n## ", 1)] if "\n## " in old[1:] else old
     start, end = old.find("<!-- notes -->"), old.find("<!-- /notes -->")
     if start < 0 or end < start:
         return body
@@ -348,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
         if json_path is not None:
             save_results(json_path, data)
 
-    data["runs"] += 1
+    counted = False
     try:
         for tid in task_ids:
             task = get_task(tid)
@@ -359,6 +361,8 @@ def main(argv: list[str] | None = None) -> None:
                             and _key(tid, e, n, seed) not in data["estimates"]]
                     if not todo:
                         continue
+                    if not counted:  # invocations that computed something
+                        data["runs"], counted = data["runs"] + 1, True
                     x, y = task.sample(n, seed)
                     want = [p for p in peers if p in todo]
                     if want:
@@ -461,8 +465,9 @@ def main(argv: list[str] | None = None) -> None:
                           "variable it is `micd` (k=3; Kozachenko-Leonenko entropy of the "
                           "continuous variable minus its entropy within each class) and on "
                           "the discrete channel `midd` (plug-in). ")
-        peer_text += "\n\n" if peer_text else "\n\n"
-        runs = f", {data['runs']} invocations resumed from --json" if data["runs"] > 1 else ""
+        peer_text = peer_text.rstrip() + "\n\n"
+        runs = (f" over {data['runs']} invocations, the later ones resuming from --json"
+                if data["runs"] > 1 else "")
         body = (
             "Estimates vs the exact MI of every task in `mi_probe.tasks.list_tasks()` "
             "(benchmark-mi's 40 tasks plus three with a discrete variable), in nats. "
