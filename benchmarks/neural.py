@@ -492,7 +492,7 @@ def write_readme(args: argparse.Namespace, tables: list[str], elapsed: float,
             "critic InfoNCE's held-out ceiling is ln n) and ln n of the held-out set "
             "(the sample-size limit of any lower bound, McAllester & Stratos 2020). "
             "Figure: `benchmarks/neural_degradation.png`.", "", tables[1], ""]
-    replace_section("Neural estimators", "\n".join(body))
+    replace_section("Neural estimators", "\n".join(body), keep_notes=True)
 
 
 if __name__ == "__main__":
