@@ -108,6 +108,15 @@ def _check_options(
 # --------------------------------------------------------------------------- variational
 
 
+def _labelled_batches(
+    data: Any, batch_size: int, *, dtype: torch.dtype, device: torch.device, loss_name: str
+) -> Any:
+    """One pass over ``data`` in labelled batches of ``batch_size``."""
+    return _fisher.iter_batches(
+        data, batch_size=batch_size, dtype=dtype, device=device, need_y=True, loss_name=loss_name
+    )
+
+
 def _minibatches(
     data: Any,
     *,
@@ -121,14 +130,7 @@ def _minibatches(
     form, _ = _fisher.normalise_data(data)
     if form == "arrays":
         x, y = next(
-            _fisher.iter_batches(
-                data,
-                batch_size=10**12,
-                dtype=dtype,
-                device=device,
-                need_y=True,
-                loss_name=loss_name,
-            )
+            _labelled_batches(data, 10**12, dtype=dtype, device=device, loss_name=loss_name)
         )
         n = x.shape[0]
         b = min(batch_size, n)
@@ -136,15 +138,9 @@ def _minibatches(
             idx = torch.randint(0, n, (b,), generator=generator, device=device)
             yield x[idx], y[idx]
     while True:
-        for xb, yb in _fisher.iter_batches(
-            data,
-            batch_size=batch_size,
-            dtype=dtype,
-            device=device,
-            need_y=True,
-            loss_name=loss_name,
-        ):
-            yield xb, yb
+        yield from _labelled_batches(
+            data, batch_size, dtype=dtype, device=device, loss_name=loss_name
+        )
 
 
 def _fit_variational(
@@ -301,13 +297,8 @@ def _fit_variational(
             w = mu_eval if k == 0 else sample_weights()
             s = 0.0
             m = 0
-            for x, y in _fisher.iter_batches(
-                data,
-                batch_size=batch_size,
-                dtype=dtype,
-                device=device,
-                need_y=True,
-                loss_name=loss_name,
+            for x, y in _labelled_batches(
+                data, batch_size, dtype=dtype, device=device, loss_name=loss_name
             ):
                 out = functional_call(twin, ({**const, **w}, buffers), (x,))
                 s += float(loss_fn(out, y))
