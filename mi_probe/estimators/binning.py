@@ -149,6 +149,25 @@ def row_key(codes: np.ndarray) -> tuple[np.ndarray, int]:
     So no ``n_bins**d`` table is ever formed and any number of columns works. Unlike
     :func:`row_symbols` the key is not dense (``size`` can exceed ``n``), which spares
     the final sort when the caller sorts anyway.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of int, shape (n_samples, d)
+        Integer codes, e.g. bin indices from :func:`discretize`.
+
+    Returns
+    -------
+    key : numpy.ndarray of int64, shape (n_samples,)
+        Equal exactly for equal rows, in ``[0, size)``.
+    size : int
+        An upper bound on the key (the product of the column ranges, or the number of
+        distinct rows after a re-numbering).
+
+    Examples
+    --------
+    >>> key, size = row_key(np.array([[0, 1], [2, 1], [0, 1]]))
+    >>> bool(key[0] == key[2]), bool(key[0] != key[1]), size
+    (True, True, 3)
     """
     n, d = codes.shape
     key = np.zeros(n, dtype=np.int64)
@@ -188,7 +207,23 @@ def row_symbols(codes: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def sorted_run_lengths(sorted_keys: np.ndarray) -> np.ndarray:
-    """Lengths of the runs of equal values in a sorted 1-D array (the cell counts)."""
+    """Lengths of the runs of equal values in a sorted 1-D array (the cell counts).
+
+    Parameters
+    ----------
+    sorted_keys : numpy.ndarray, shape (n,)
+        Sorted values (e.g. ``np.sort`` of :func:`row_key` keys).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        One count per distinct value, in sorted order; they sum to ``n``.
+
+    Examples
+    --------
+    >>> sorted_run_lengths(np.array([2, 2, 5, 7, 7, 7])).tolist()
+    [2, 1, 3]
+    """
     n = sorted_keys.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
