@@ -32,7 +32,7 @@ class MIResult:
     params : Mapping[str, Any]
         The estimator's parameters as used (after defaults were filled in).
     backend : str or None
-        Compute backend (``"kdtree"``, ``"numpy"``, ``"torch"``, ``"keops"``), if any.
+        Compute backend (``"native"``, ``"kdtree"``, ``"numpy"``, ``"torch"``, ``"keops"``), if any.
     diagnostics : Mapping[str, Any]
         Anything else worth seeing: raw value, bounds, ceilings, flags, training curves.
     interval : tuple of float or None

@@ -1,7 +1,9 @@
-"""Backend parity: numpy, kd-tree and torch give the same neighbours, counts and estimates.
+"""Backend parity: numpy, the native and scipy kd-trees and torch give the same
+neighbours, counts and estimates.
 
-All on float64 data, where the three agree to 1e-9 (distances) and exactly (counts and
-indices of untied continuous data).
+All on float64 data, where they agree to 1e-9 (distances) and exactly (counts and
+indices of untied continuous data). The native kd-tree is in the list wherever it builds
+(it needs a C compiler; ``test_native_builds`` says so when it does not).
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from mi_probe.backends import pick
+from mi_probe.backends import native_available, pick
 from mi_probe.estimators.ksg import kl_entropy, ksg_cmi, ksg_mi
 from tests._helpers import gaussian_pair
 
-NAMES = ("numpy", "kdtree", "torch")
+NAMES = ("numpy", "kdtree", "torch") + (("native",) if native_available() else ())
 
 
 def _points(n: int, d: int, seed: int) -> np.ndarray:
@@ -127,9 +129,19 @@ def test_ksg_gao_and_kl_and_cmi_parity() -> None:
         np.testing.assert_allclose(raw, raw[0], rtol=0, atol=1e-9)
 
 
-def test_pick_auto() -> None:
+def test_pick_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mi_probe.backends import _native
+
+    if native_available():
+        assert pick("auto", _points(10, 3, 0)).name == "native"
+        assert pick("auto", _points(10, 40, 0)).name == "native"
+    # without the native kd-tree: scipy's up to 20 dimensions, chunked torch above
+    monkeypatch.setitem(_native._STATE, "lib", None)
+    monkeypatch.setitem(_native._STATE, "why", "test")
     assert pick("auto", _points(10, 3, 0)).name == "kdtree"
     assert pick("auto", _points(10, 40, 0)).name == "torch"
+    with pytest.raises(ValueError, match="backend='native' is not available here: test"):
+        pick("native")
     be = pick("numpy")
     assert pick(be) is be
 
@@ -137,6 +149,30 @@ def test_pick_auto() -> None:
 def test_pick_bad_name() -> None:
     with pytest.raises(ValueError, match="backend must be one of .*got 'cuda'"):
         pick("cuda")
+
+
+@pytest.mark.parametrize("metric", ["max", "l2"])
+@pytest.mark.parametrize("d", [2, 9])
+def test_native_threads_and_leaf_sizes_agree(metric: str, d: int,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # several threads (used from 8192 points on) and any leaf size give the same answer
+    if not native_available():
+        pytest.skip("native kd-tree not available")
+    from mi_probe.backends import _native
+
+    p = _points(1500, d, 11)
+    p[10] = p[20]  # a duplicated point
+    r = np.random.default_rng(12).uniform(0.1, 1.5, 1500)
+    ref = _native.NativeBackend(workers=1, leafsize=1)
+    ref_knn = ref.knn(p, 3, metric)
+    ref_cnt = ref.count_within(p, r, metric, inclusive=True)
+    monkeypatch.setattr(_native, "_MIN_PARALLEL", 100)
+    for leafsize in (None, 7, 2000):
+        be = _native.NativeBackend(workers=3, leafsize=leafsize)
+        dist, idx = be.knn(p, 3, metric)
+        np.testing.assert_array_equal(dist, ref_knn[0])
+        assert np.all(idx != np.arange(1500)[:, None])
+        np.testing.assert_array_equal(be.count_within(p, r, metric, inclusive=True), ref_cnt)
 
 
 @pytest.mark.parametrize("metric", ["max", "l2"])

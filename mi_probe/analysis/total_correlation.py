@@ -169,7 +169,7 @@ def ksg_tc(
         is at most the TC of the tied code (data processing for multi-information).
     jitter : float, default 1e-10
         Relative seeded noise against ties.
-    backend : {"auto", "kdtree", "numpy", "torch", "keops"}
+    backend : {"auto", "native", "kdtree", "numpy", "torch", "keops"}
     random_state : None, int or numpy Generator
         Seed of the jitter.
 

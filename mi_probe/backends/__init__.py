@@ -4,7 +4,9 @@
 
 ========  ===========================================================
 numpy     dense all-pairs in numpy blocks; exact; small n
-kdtree    scipy cKDTree on all cores; the CPU default for <= 20 dims
+native    our kd-tree in C, compiled on first use; the CPU default when it builds
+kdtree    scipy cKDTree / scikit-learn KDTree on all cores; the CPU default
+          for <= 20 dims when the native one is not available
 torch     chunked ``torch.cdist``; CPU or CUDA; memory ``chunk * n``
 keops     pykeops lazy tensors; CUDA default when its health check passes
 ========  ===========================================================
@@ -22,9 +24,12 @@ from ._base import METRICS, Backend, nudge
 from ._kdtree import KDTreeBackend
 from ._numpy import NumpyBackend
 
-__all__ = ["BACKENDS", "METRICS", "Backend", "nudge", "pick", "keops_available"]
+__all__ = [
+    "BACKENDS", "METRICS", "Backend", "nudge", "pick", "keops_available", "native_available",
+    "native_status",
+]
 
-BACKENDS = ("auto", "numpy", "kdtree", "torch", "keops")
+BACKENDS = ("auto", "numpy", "native", "kdtree", "torch", "keops")
 
 # Above this many dimensions a kd-tree is no faster than brute force.
 _KDTREE_MAX_DIM = 20
@@ -39,6 +44,22 @@ def keops_available() -> bool:
     return keops_healthy()
 
 
+def native_available() -> bool:
+    """Whether the compiled kd-tree (:mod:`mi_probe.backends._native`) can be used.
+
+    The first call compiles and checks it (a few seconds, once per machine)."""
+    from ._native import native_available as available
+
+    return available()
+
+
+def native_status() -> str:
+    """``"ok"``, or one line saying why the compiled kd-tree is not used."""
+    from ._native import native_status as status
+
+    return status()
+
+
 def _is_cuda(points: Any) -> bool:
     return is_tensor(points) and points.is_cuda
 
@@ -48,9 +69,10 @@ def pick(backend: str | Backend, points: Any = None, *, device: Any = None) -> B
 
     Parameters
     ----------
-    backend : {"auto", "numpy", "kdtree", "torch", "keops"} or Backend
+    backend : {"auto", "numpy", "native", "kdtree", "torch", "keops"} or Backend
         ``"auto"``: KeOps for CUDA tensors when healthy, else chunked torch for CUDA
-        tensors and for more than 20 dimensions, else the kd-tree.
+        tensors; on the CPU the compiled kd-tree when :func:`native_available`, else
+        chunked torch for more than 20 dimensions and the scipy kd-tree below.
     points : array or tensor, optional
         The data (used by ``"auto"`` for its type, device and dimension).
     device : str or torch.device, optional
@@ -71,6 +93,8 @@ def pick(backend: str | Backend, points: Any = None, *, device: Any = None) -> B
                 backend = "keops"
             else:
                 backend = "torch"
+        elif native_available():
+            backend = "native"
         elif points is not None and getattr(points, "ndim", 2) == 2 and points.shape[1] > _KDTREE_MAX_DIM:
             backend = "torch"
         else:
@@ -79,6 +103,15 @@ def pick(backend: str | Backend, points: Any = None, *, device: Any = None) -> B
         return NumpyBackend()
     if backend == "kdtree":
         return KDTreeBackend()
+    if backend == "native":
+        from ._native import NativeBackend
+
+        if not native_available():
+            raise ValueError(
+                f"backend='native' is not available here: {native_status()}; "
+                "use backend='kdtree' or 'auto'"
+            )
+        return NativeBackend()
     if backend == "torch":
         from ._torch import TorchBackend
 

@@ -62,7 +62,7 @@ _BOUNDS = ("upper", "lower")
 _BANDWIDTHS = ("scott", "silverman")
 _REGIME = "I(X;T+N(0, s2 I)) of a noisy layer"
 # our own backends take a sequence [v, 4v] in one pass (one GEMM and one exp)
-_FUSED = ("numpy", "kdtree", "torch")
+_FUSED = ("numpy", "native", "kdtree", "torch")
 
 
 def _to_numpy64(a: Any) -> np.ndarray:
@@ -172,7 +172,7 @@ def noisy_layer_mi(
     bound : {"upper", "lower"}
         Which estimate ``value`` holds: the KL-based (upper) or the Bhattacharyya-based
         (lower) one. Both are always in ``diagnostics``.
-    backend : {"auto", "numpy", "kdtree", "torch", "keops"}
+    backend : {"auto", "numpy", "native", "kdtree", "torch", "keops"}
         Where the kernel sums run. ``"auto"``: chunked torch on the CPU (float64 for
         numpy input, the tensor's dtype for tensors); on CUDA, KeOps when healthy.
 
@@ -355,7 +355,7 @@ def kde_mi(
         <noisy_layer_mi>` instead (``x`` groups the samples, ``y`` is the layer).
     bound : {"upper", "lower"}
         Passed to :func:`noisy_layer_mi` (ignored by the plug-in estimator).
-    backend : {"auto", "numpy", "kdtree", "torch", "keops"}
+    backend : {"auto", "numpy", "native", "kdtree", "torch", "keops"}
         Where the kernel sums run.
     random_state : None, int or numpy Generator
         Accepted for a uniform interface; the estimate is deterministic.
@@ -453,7 +453,7 @@ def kde_entropy(
     x : array-like or tensor, shape (n_samples,) or (n_samples, d)
     bandwidth : {"scott", "silverman"} or float, default "scott"
         Kernel standard deviation in whitened units (see :func:`kde_mi`).
-    backend : {"auto", "numpy", "kdtree", "torch", "keops"}
+    backend : {"auto", "numpy", "native", "kdtree", "torch", "keops"}
     random_state : None, int or numpy Generator
         Accepted for a uniform interface; the estimate is deterministic.
 

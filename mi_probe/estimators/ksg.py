@@ -125,7 +125,7 @@ def ksg_mi(
         (points at distance zero are counted as neighbours), which returns H(x) for
         I(x; x) of discrete x; ``"auto"`` uses it when more than 5% of the rows of x
         or y repeat, else the jitter.
-    backend : {"auto", "kdtree", "numpy", "torch", "keops"}
+    backend : {"auto", "native", "kdtree", "numpy", "torch", "keops"}
         Where the neighbour searches run (see :mod:`mi_probe.backends`).
     random_state : None, int or numpy Generator
         Seed for the jitter; a seed gives the same number.

@@ -67,7 +67,7 @@ def mixed_mi(
     jitter : float, default 1e-10
         Standard deviation, relative to each column's, of seeded Gaussian noise
         against tied values (0 disables it).
-    backend : {"auto", "numpy", "kdtree", "torch", "keops"}
+    backend : {"auto", "numpy", "native", "kdtree", "torch", "keops"}
         Where the neighbour searches run.
     random_state : None, int or numpy Generator
         Seed of the jitter.
