@@ -48,7 +48,7 @@ import numpy as np
 
 RHO = 0.6
 K = 3
-OURS = ("ours", "ours-1thread")
+OURS = ("ours", "ours-1thread", "ours-scipytree")
 PEERS = ("sklearn", "npeet", "bmi")
 HERE = Path(__file__).resolve()
 
@@ -71,13 +71,22 @@ def _estimate(name: str, x: np.ndarray, y: np.ndarray):
         from mi_probe.backends import pick
         from mi_probe.estimators.ksg import ksg_mi
 
+        from mi_probe.backends._kdtree import KDTreeBackend
+
         backend: Any = "auto"
+        if name == "ours-scipytree":
+            # the CPU path without the compiled kd-tree: scipy cKDTree k-NN and
+            # scikit-learn KDTree counts on all cores (what "auto" falls back to)
+            backend = KDTreeBackend()
         if name == "ours-1thread":
-            from mi_probe.backends._kdtree import KDTreeBackend
+            from mi_probe.backends._native import NativeBackend
 
             joint_dim = x.shape[1] + y.shape[1]
             auto = pick("auto", np.empty((1, joint_dim)))
-            backend = KDTreeBackend(workers=1) if auto.name == "kdtree" else "auto"
+            if auto.name == "native":
+                backend = NativeBackend(workers=1)
+            elif auto.name == "kdtree":
+                backend = KDTreeBackend(workers=1)
             if auto.name == "torch":
                 import torch
 
@@ -163,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peers", default=",".join(PEERS))
     ap.add_argument("--single-thread", action="store_true",
                     help="also time ours restricted to one thread")
+    ap.add_argument("--scipy-tree", action="store_true",
+                    help="also time ours on the scipy/scikit-learn kd-tree (no native code)")
     ap.add_argument("--markdown", help="also write the table to this file")
     ap.add_argument("--json", help="write all raw measurements to this file")
     args = ap.parse_args(argv)
@@ -187,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                 x, y, truth = _samples(n, d, seed=n + d)
                 data = os.path.join(tmp, f"s_{n}_{d}.npz")
                 np.savez(data, x=x, y=y)
-                impls = ["ours"] + (["ours-1thread"] if args.single_thread else [])
+                impls = ["ours"] + (["ours-1thread"] if args.single_thread else []) + (
+                    ["ours-scipytree"] if args.scipy_tree else [])
                 notes: dict[str, str] = {}
                 for p in peers:
                     if p == "sklearn" and d != 1:
