@@ -124,3 +124,23 @@ def test_source_ships_with_the_package() -> None:
     data = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"]
     rel = _native._SOURCE.relative_to(Path(_native.__file__).resolve().parents[1])
     assert any(rel.match(pattern) for pattern in data["mi_probe"])
+
+
+@pytest.mark.parametrize("metric", ["max", "l2"])
+def test_many_equal_values(metric: str) -> None:
+    # discrete columns with a few outliers force median splits over long runs of equal
+    # values (a two-way quickselect is quadratic there); answers still match brute force
+    if not _native.native_available():
+        pytest.skip(_native.native_status())
+    g = np.random.default_rng(4)
+    p = np.zeros((3000, 2))
+    p[:, 1] = g.integers(0, 3, 3000)
+    p[:60, 0] = g.uniform(50, 60, 60)  # outliers stretch the box: midpoint splits are lopsided
+    be = _native.NativeBackend(workers=1, leafsize=8)
+    ref = pick("numpy")
+    r = np.full(3000, 0.5)
+    np.testing.assert_array_equal(
+        be.count_within(p, r, metric, inclusive=True),
+        ref.count_within(p, r, metric, inclusive=True),
+    )
+    np.testing.assert_array_equal(be.knn(p, 4, metric)[0], ref.knn(p, 4, metric)[0])

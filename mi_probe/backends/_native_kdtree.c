@@ -80,25 +80,27 @@ static int64_t partition_at(tree_t *t, int64_t start, int64_t end, int sd, doubl
     return i;
 }
 
-/* Reorder rows so that row m holds the m-th smallest coordinate sd (quickselect). */
+/* Reorder rows so that row m holds the m-th smallest coordinate sd (quickselect with a
+ * three-way partition, so that many equal values cost O(n), not O(n^2)). */
 static void select_rows(tree_t *t, int64_t start, int64_t end, int64_t m, int sd) {
     const int d = t->d;
     int64_t lo = start, hi = end - 1;
     while (hi > lo) {
         int64_t mid = lo + (hi - lo) / 2;
-        /* median of three as the pivot, moved to hi */
         double a = t->pts[lo * d + sd], b = t->pts[mid * d + sd], c = t->pts[hi * d + sd];
-        int64_t piv = (a < b) ? ((b < c) ? mid : ((a < c) ? hi : lo))
-                              : ((a < c) ? lo : ((b < c) ? hi : mid));
-        swap_rows(t, piv, hi);
-        double pv = t->pts[hi * d + sd];
-        int64_t store = lo;
-        for (int64_t i = lo; i < hi; i++) {
-            if (t->pts[i * d + sd] < pv) { swap_rows(t, i, store); store++; }
+        double pv = (a < b) ? ((b < c) ? b : ((a < c) ? c : a))
+                            : ((a < c) ? a : ((b < c) ? c : b)); /* median of three */
+        int64_t lt = lo, i = lo, gt = hi;
+        while (i <= gt) {
+            double v = t->pts[i * d + sd];
+            if (v < pv) { swap_rows(t, lt, i); lt++; i++; }
+            else if (v > pv) { swap_rows(t, i, gt); gt--; }
+            else i++;
         }
-        swap_rows(t, store, hi);
-        if (store == m) return;
-        if (store < m) lo = store + 1; else hi = store - 1;
+        /* [lo, lt) < pv, [lt, gt] == pv, (gt, hi] > pv */
+        if (m < lt) hi = lt - 1;
+        else if (m > gt) lo = gt + 1;
+        else return;
     }
 }
 
