@@ -1,4 +1,6 @@
-"""kd-tree backend: O(n log n) neighbour queries on the CPU, all cores.
+"""kd-tree backend on scipy and scikit-learn trees: O(n log n) neighbour queries on the
+CPU, all cores. ``backend="auto"`` uses it when the compiled kd-tree of
+:mod:`mi_probe.backends._native` is not available (no C compiler); the answers are the same.
 
 Two things make it fast (measured in ``benchmarks/speed.py``):
 
