@@ -1,8 +1,17 @@
 """Variational lower bounds on I(x; y) from one matrix of critic scores.
 
-Every function takes ``scores``, a ``(B, B)`` tensor with ``scores[i, j] = f(x_i, y_j)``:
-the diagonal holds samples of the joint p(x, y), the ``B(B-1)`` off-diagonal entries
-samples of the product of marginals p(x)p(y). All values are in nats.
+Every function takes the critic's scores in one of two forms:
+
+- ``scores`` alone: a ``(B, B)`` tensor with ``scores[i, j] = f(x_i, y_j)``; the
+  diagonal holds samples of the joint p(x, y), the ``B(B-1)`` off-diagonal entries
+  samples of the product of marginals p(x)p(y) (what a separable critic gives for the
+  price of one matmul);
+- ``scores`` and ``negatives``: ``scores`` is the ``(B,)`` vector of positive scores
+  ``f(x_i, y_i)`` and ``negatives`` a ``(B, K)`` tensor of scores of K pairs per row
+  drawn from p(x)p(y), ``negatives[i, k] = f(x_i, y_{j_k(i)})`` with ``j_k(i) != i``
+  (what a joint critic scores when it samples K negatives instead of all B - 1).
+
+All values are in nats.
 
 References
 ----------
@@ -30,6 +39,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "logmeanexp_offdiag",
+    "split_scores",
     "dv_bound",
     "nwj_bound",
     "infonce_bound",
@@ -49,97 +59,163 @@ def _check_square(scores: torch.Tensor) -> int:
     return b
 
 
+def _check_pairs(scores: torch.Tensor, negatives: torch.Tensor) -> int:
+    if scores.dim() != 1:
+        raise ValueError(
+            "with negatives given, scores must be the (B,) vector of positive scores, got "
+            f"shape {tuple(scores.shape)}"
+        )
+    if negatives.dim() != 2 or negatives.shape[0] != scores.shape[0] or negatives.shape[1] < 1:
+        raise ValueError(
+            f"negatives must be a (B, K) matrix with B = {scores.shape[0]} rows and K >= 1, "
+            f"got shape {tuple(negatives.shape)}"
+        )
+    return int(negatives.shape[1])
+
+
 def _offdiag(scores: torch.Tensor) -> torch.Tensor:
     b = scores.shape[0]
     eye = torch.eye(b, dtype=torch.bool, device=scores.device)
     return scores.masked_fill(eye, -math.inf)
 
 
-def logmeanexp_offdiag(scores: torch.Tensor) -> torch.Tensor:
-    """``log mean_{i != j} exp(scores[i, j])`` (scalar tensor), computed stably."""
+def split_scores(
+    scores: torch.Tensor, negatives: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positive scores ``(B,)`` and negative scores (flattened) from either form.
+
+    Parameters
+    ----------
+    scores : torch.Tensor, shape (B, B), or (B,) when ``negatives`` is given
+    negatives : torch.Tensor, shape (B, K), or None
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        The B positive scores and the ``B(B-1)`` (or ``B K``) negative ones.
+
+    Raises
+    ------
+    ValueError
+        Shapes that fit neither form.
+    """
+    if negatives is None:
+        b = _check_square(scores)
+        off = ~torch.eye(b, dtype=torch.bool, device=scores.device)
+        return scores.diagonal(), scores[off]
+    _check_pairs(scores, negatives)
+    return scores, negatives.reshape(-1)
+
+
+def _logmeanexp(v: torch.Tensor) -> torch.Tensor:
+    return torch.logsumexp(v.reshape(-1), dim=0) - math.log(v.numel())
+
+
+def logmeanexp_offdiag(scores: torch.Tensor, negatives: torch.Tensor | None = None
+                       ) -> torch.Tensor:
+    """``log mean_{i != j} exp(scores[i, j])`` (scalar tensor), computed stably.
+
+    With ``negatives`` given, the log-mean-exp of all its entries instead.
+    """
+    if negatives is not None:
+        _check_pairs(scores, negatives)
+        return _logmeanexp(negatives)
     b = _check_square(scores)
     return torch.logsumexp(_offdiag(scores).reshape(-1), dim=0) - math.log(b * (b - 1))
 
 
-def dv_bound(scores: torch.Tensor) -> torch.Tensor:
+def dv_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> torch.Tensor:
     """Donsker-Varadhan bound ``E_p[f] - log E_q[e^f]`` (the MINE estimate), nats.
 
     Parameters
     ----------
-    scores : torch.Tensor, shape (B, B)
+    scores : torch.Tensor, shape (B, B), or (B,) positive scores with ``negatives``
+    negatives : torch.Tensor, shape (B, K), or None
+        Sampled negative scores (see the module docstring); None: the off-diagonal.
 
     Returns
     -------
     torch.Tensor
         Scalar; tight at ``f = log p/q + c`` for any constant c.
     """
-    _check_square(scores)
-    return scores.diagonal().mean() - logmeanexp_offdiag(scores)
+    pos, _ = split_scores(scores, negatives)
+    return pos.mean() - logmeanexp_offdiag(scores, negatives)
 
 
-def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
+def nwj_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> torch.Tensor:
     """Nguyen-Wainwright-Jordan (f-MINE) bound ``E_p[f] - E_q[e^(f - 1)]``, nats.
 
     Tight at ``f = 1 + log p/q``. Looser than DV for the same critic, but its gradient
-    is unbiased from minibatches.
+    is unbiased from minibatches. ``scores`` / ``negatives`` as for :func:`dv_bound`.
     """
-    _check_square(scores)
-    return scores.diagonal().mean() - torch.exp(logmeanexp_offdiag(scores) - 1.0)
+    pos, _ = split_scores(scores, negatives)
+    return pos.mean() - torch.exp(logmeanexp_offdiag(scores, negatives) - 1.0)
 
 
-def infonce_bound(scores: torch.Tensor) -> torch.Tensor:
-    """InfoNCE / CPC bound ``mean_i [f_ii - logsumexp_j f_ij] + log B``, nats.
+def infonce_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None
+                  ) -> torch.Tensor:
+    """InfoNCE / CPC bound ``mean_i [f_ii - logsumexp_j f_ij] + log K``, nats.
 
-    Never exceeds ``log B`` (the ceiling); low variance. ``B`` is the number of
-    candidates per row (the positive and its ``B - 1`` negatives).
+    Never exceeds ``log K`` (the ceiling); low variance. ``K`` is the number of
+    candidates per row: the positive and its negatives, ``B`` for a ``(B, B)`` matrix,
+    ``K + 1`` when ``negatives`` of shape ``(B, K)`` are given (then each row's
+    candidates are its positive and its own K negatives).
     """
-    b = _check_square(scores)
-    return (scores.diagonal() - torch.logsumexp(scores, dim=1)).mean() + math.log(b)
+    if negatives is None:
+        b = _check_square(scores)
+        return (scores.diagonal() - torch.logsumexp(scores, dim=1)).mean() + math.log(b)
+    k = _check_pairs(scores, negatives)
+    cand = torch.cat([scores[:, None], negatives], dim=1)
+    return (scores - torch.logsumexp(cand, dim=1)).mean() + math.log(k + 1)
 
 
-def smile_bound(scores: torch.Tensor, clip: float = 5.0) -> torch.Tensor:
+def smile_bound(scores: torch.Tensor, clip: float = 5.0,
+                negatives: torch.Tensor | None = None) -> torch.Tensor:
     """SMILE: DV with the negative scores clipped to ``[-clip, clip]``, nats.
 
     Clipping bounds the variance of the partition-function term (at the price of a
     bias that vanishes as ``clip`` grows); ``clip=inf`` gives :func:`dv_bound`.
+    ``scores`` / ``negatives`` as for :func:`dv_bound`.
     """
-    _check_square(scores)
-    clipped = scores.clamp(-clip, clip) if math.isfinite(clip) else scores
-    return scores.diagonal().mean() - logmeanexp_offdiag(clipped)
+    pos, neg = split_scores(scores, negatives)
+    clipped = neg.clamp(-clip, clip) if math.isfinite(clip) else neg
+    return pos.mean() - _logmeanexp(clipped)
 
 
-def js_bound(scores: torch.Tensor) -> torch.Tensor:
+def js_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> torch.Tensor:
     """Jensen-Shannon (f-GAN) objective ``E_p[-softplus(-f)] - E_q[softplus(f)]``.
 
     Not an MI bound itself; maximising it trains the critic towards ``f = log p/q``,
-    which :func:`js_nwj_bound` then evaluates.
+    which :func:`js_nwj_bound` then evaluates. ``scores`` / ``negatives`` as for
+    :func:`dv_bound`.
     """
-    b = _check_square(scores)
-    pos = -F.softplus(-scores.diagonal()).mean()
-    off = ~torch.eye(b, dtype=torch.bool, device=scores.device)
-    neg = F.softplus(scores[off]).mean()
-    return pos - neg
+    pos, neg = split_scores(scores, negatives)
+    return -F.softplus(-pos).mean() - F.softplus(neg).mean()
 
 
-def js_nwj_bound(scores: torch.Tensor) -> torch.Tensor:
+def js_nwj_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None
+                 ) -> torch.Tensor:
     """The NWJ bound of the shifted critic ``f + 1`` (tight when ``f = log p/q``), nats.
 
     The evaluation Poole et al. (2019) pair with a JS-trained critic.
     """
-    return nwj_bound(scores + 1.0)
+    return nwj_bound(scores + 1.0, None if negatives is None else negatives + 1.0)
 
 
 def mine_surrogate(
-    scores: torch.Tensor, log_moving_average: torch.Tensor
+    scores: torch.Tensor, log_moving_average: torch.Tensor,
+    negatives: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """MINE's bias-corrected training objective (to maximise).
 
     Parameters
     ----------
-    scores : torch.Tensor, shape (B, B)
+    scores : torch.Tensor, shape (B, B), or (B,) positive scores with ``negatives``
     log_moving_average : torch.Tensor
         Log of the exponential moving average of ``E_q[e^f]`` over past batches
         (no gradient).
+    negatives : torch.Tensor, shape (B, K), or None
+        Sampled negative scores; None: the off-diagonal of ``scores``.
 
     Returns
     -------
@@ -148,6 +224,6 @@ def mine_surrogate(
         minibatch denominator replaced by the moving average (Belghazi et al. 2018,
         Sec. 3.2), which removes the bias of the minibatch gradient.
     """
-    _check_square(scores)
-    lme = logmeanexp_offdiag(scores)
-    return scores.diagonal().mean() - torch.exp(lme - log_moving_average.detach())
+    pos, _ = split_scores(scores, negatives)
+    lme = logmeanexp_offdiag(scores, negatives)
+    return pos.mean() - torch.exp(lme - log_moving_average.detach())

@@ -214,7 +214,9 @@ def fit(
     FitResult
     """
     gen = torch.Generator().manual_seed(seed + 1)
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    # foreach: one fused update over all parameter tensors (same arithmetic, fewer
+    # kernel launches; a third of the optimiser's time on small critics)
+    opt = torch.optim.Adam(model.parameters(), lr=learning_rate, foreach=True)
     b = min(batch_size, n_train)
     device = next(model.parameters()).device
     curve: dict[str, list[float]] = {"step": [], "train": [], "heldout": []}

@@ -45,6 +45,8 @@ def test_lower_bound_accuracy_on_gaussian(name: str, seed: int) -> None:
     assert r.diagnostics["ceiling"] == pytest.approx(math.log(n_val))
     expected_block = n_val if name == "infonce" else 128
     assert r.diagnostics["eval_batch_size"] == expected_block
+    # critic="auto" on 1-D data: joint for every bound but InfoNCE
+    assert r.diagnostics["critic"] == ("separable" if name == "infonce" else "joint")
     assert r.diagnostics["at_ceiling"] is False
     curve = r.diagnostics["curve"]
     assert len(curve["step"]) == len(curve["train"]) == len(curve["heldout"]) >= 1
