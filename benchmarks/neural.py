@@ -455,9 +455,10 @@ def write_readme(args: argparse.Namespace, tables: list[str], elapsed: float,
         "its test value over all pairs of the held-out set after the last step. "
         "mi_probe: its defaults (critic=\"auto\"): for NWJ, MINE, SMILE and JS (all "
         "tasks here have d_x + d_y <= 40) a joint MLP [x, y] -> 256 -> 1 scored on the B "
-        "positives and 16 sampled negatives per row (16 cyclic shifts of the batch's y, "
-        "drawn afresh each step), the held-out bound pooled over all held-out rows with "
-        "32 fixed negatives per row from its block of B; for InfoNCE a separable critic "
+        "positives and K sampled negatives per row (K cyclic shifts of the batch's y, "
+        "drawn afresh each step; K = 16 for NWJ and MINE, 4 for SMILE and JS), the "
+        "held-out bound pooled over all held-out rows with 32 fixed negatives per row "
+        "from its block of B; for InfoNCE a separable critic "
         "with embeddings x -> 128 -> 64 + 1 and y -> 128 -> 64 + 1 (f = g(x).h(y) + a(x) "
         "+ b(y)), all B(B-1) negatives in training, each held-out row scored against all "
         "held-out rows; the estimate is the best of the held-out evaluations every 25 "
@@ -469,7 +470,7 @@ def write_readme(args: argparse.Namespace, tables: list[str], elapsed: float,
         "(same data): the mean of |error ours| - |error peer| and its standard error; "
         "within 2 standard errors is a **tie**. Times: median wall time of one fit, the "
         "estimate call only (imports and process start-up not counted), on a shared "
-        "2-core machine (load 4-9 while this ran), so ratios are rough."
+        "2-core machine (other jobs running), so ratios are rough."
     )
     body = [intro, "",
             f"Command (took {elapsed / 60:.1f} min on {machine()}, shared with other jobs):",

@@ -59,8 +59,8 @@ _Bound = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 # Sampled negatives per row of a joint critic in training, by bound, and in the
 # held-out evaluation. NWJ and MINE train on e^f, whose minibatch mean is heavy-tailed:
 # on a 5 x 5 Gaussian (2 nats; n=5000, 300 steps) 16 negatives against 8 brought NWJ
-# 0.02-0.03 and MINE 0.015-0.02 nats closer to the truth (seeds 0-4 and 5-9). JS and
-# SMILE train on a bounded (softplus) objective: 4 negatives were within 0.01 nats
+# 0.02-0.03 and MINE 0.013 nats closer to the truth (seeds 0-4 and 5-9). JS and
+# SMILE train on a bounded (softplus) objective: 4 negatives were within 0.005 nats
 # of 16 on 5 x 5 and 0.025 on 20 x 20 (seeds 0-9), at about half the time. 32 held-out
 # negatives per row give ~45000 on 1500 held-out rows: with the exact log ratio as
 # critic the partition term's standard error is then ~0.01, 0.025 and 0.08 nats on
