@@ -285,8 +285,8 @@ _COMMON_DOC = """
         ``"separable"``: ``g(x) . h(y) + a(x) + b(y)``, one matmul per batch for all
         B x B scores; ``"joint"``: an MLP on ``[x, y]`` (more flexible), scored on the
         B positives and ``n_negatives`` sampled negatives per row; ``"auto"``: joint
-        for NWJ, MINE, SMILE and JS when ``d_x + d_y <= 40``, separable otherwise and
-        always for InfoNCE (see
+        for NWJ, MINE and JS when ``d_x + d_y <= 40``, separable otherwise and always
+        for InfoNCE and SMILE (see
         :func:`mi_probe.estimators.neural.critics.resolve_critic` for the evidence).
     hidden_dims : sequence of int or None
         Hidden widths of the critic MLPs; None: one layer of 256 units for a joint

@@ -45,8 +45,9 @@ def test_lower_bound_accuracy_on_gaussian(name: str, seed: int) -> None:
     assert r.diagnostics["ceiling"] == pytest.approx(math.log(n_val))
     expected_block = n_val if name == "infonce" else 128
     assert r.diagnostics["eval_batch_size"] == expected_block
-    # critic="auto" on 1-D data: joint for every bound but InfoNCE
-    assert r.diagnostics["critic"] == ("separable" if name == "infonce" else "joint")
+    # critic="auto" on 1-D data: joint for every bound but InfoNCE and SMILE
+    assert r.diagnostics["critic"] == ("separable" if name in ("infonce", "smile")
+                                       else "joint")
     assert r.diagnostics["at_ceiling"] is False
     curve = r.diagnostics["curve"]
     assert len(curve["step"]) == len(curve["train"]) == len(curve["heldout"]) >= 1
@@ -274,11 +275,13 @@ def test_separable_default_is_one_layer_twice_the_mlp_width(d: int, width: int) 
     assert width == min(256, 2 * default_hidden_dims(d)[0])
 
 
-def test_js_estimate_is_dv_of_its_critic() -> None:
+@pytest.mark.parametrize("critic", ["joint", "separable"])
+def test_js_estimate_is_dv_of_its_critic(critic: str) -> None:
     # js_mi and smile_mi(clip=inf) train the same critic with the same seed and both
-    # evaluate it with DV, so they must agree exactly
+    # evaluate it with DV, so they must agree exactly (given the same critic and
+    # negatives: "auto" gives them different critics)
     x, y, _ = gaussian_pair(1000, 1, RHO, 0)
-    kw = dict(FAST, max_steps=50, random_state=3)
+    kw = dict(FAST, max_steps=50, random_state=3, critic=critic, n_negatives=4)
     a = js_mi(x, y, **kw).diagnostics["raw_value"]
     b = smile_mi(x, y, clip=math.inf, **kw).diagnostics["raw_value"]
     assert a == pytest.approx(b, abs=1e-6)

@@ -155,13 +155,15 @@ def test_infonce_joint_critic_ceiling_follows_eval_negatives() -> None:
 
 
 def test_auto_critic_rule() -> None:
-    for bound in ("nwj", "mine", "smile", "js"):
+    for bound in ("nwj", "mine", "js"):
         assert resolve_critic("auto", bound, 1, 1) == "joint"
         assert resolve_critic("auto", bound, 20, 20) == "joint"
         assert resolve_critic("auto", bound, 20, 21) == "separable"
         assert resolve_critic("separable", bound, 1, 1) == "separable"
     assert AUTO_JOINT_MAX_DIM == 40
     assert resolve_critic("auto", "infonce", 1, 1) == "separable"
+    assert resolve_critic("auto", "smile", 1, 1) == "separable"
+    assert resolve_critic("joint", "smile", 1, 1) == "joint"
     assert resolve_critic("joint", "infonce", 50, 50) == "joint"
     with pytest.raises(ValueError, match="critic must be one of"):
         resolve_critic("bilinear", "nwj", 1, 1)
