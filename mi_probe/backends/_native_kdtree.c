@@ -164,32 +164,21 @@ static int make_tree(tree_t *t, const double *pts, int64_t n, int d, int leafsiz
 
 /* ---- distances (L2 works with squared distances until the end) ---- */
 
-static inline double box_min(const tree_t *t, int64_t id, const double *q, int metric) {
+/* Distance from q to the nearest point (far = 0) or the farthest corner (far = 1) of a
+ * node's box. */
+static inline double box_dist(const tree_t *t, int64_t id, const double *q, int metric,
+                              int far) {
     const int d = t->d;
     const double *lo = t->lo + id * d, *hi = t->hi + id * d;
     double acc = 0.0;
     for (int j = 0; j < d; j++) {
-        double g = lo[j] - q[j];
-        double g2 = q[j] - hi[j];
-        if (g2 > g) g = g2;
+        double below = far ? q[j] - lo[j] : lo[j] - q[j];
+        double above = far ? hi[j] - q[j] : q[j] - hi[j];
+        double g = above > below ? above : below;
         if (g > 0.0) {
             if (metric == METRIC_MAX) { if (g > acc) acc = g; }
             else acc += g * g;
         }
-    }
-    return acc;
-}
-
-static inline double box_max(const tree_t *t, int64_t id, const double *q, int metric) {
-    const int d = t->d;
-    const double *lo = t->lo + id * d, *hi = t->hi + id * d;
-    double acc = 0.0;
-    for (int j = 0; j < d; j++) {
-        double g = q[j] - lo[j];
-        double g2 = hi[j] - q[j];
-        if (g2 > g) g = g2;
-        if (metric == METRIC_MAX) { if (g > acc) acc = g; }
-        else acc += g * g;
     }
     return acc;
 }
@@ -262,8 +251,8 @@ static void knn_rec(const tree_t *t, int64_t id, const double *q, int64_t qpos, 
         }
         return;
     }
-    double dl = box_min(t, nd->left, q, metric);
-    double dr = box_min(t, nd->right, q, metric);
+    double dl = box_dist(t, nd->left, q, metric, 0);
+    double dr = box_dist(t, nd->right, q, metric, 0);
     int64_t first = nd->left, second = nd->right;
     if (dr < dl) { double s = dl; dl = dr; dr = s; first = nd->right; second = nd->left; }
     if (dl < h->bd[h->k - 1]) knn_rec(t, first, q, qpos, h, metric);
@@ -273,9 +262,9 @@ static void knn_rec(const tree_t *t, int64_t id, const double *q, int64_t qpos, 
 /* ---- counts ---- */
 
 static int64_t count_rec(const tree_t *t, int64_t id, const double *q, double r, int metric) {
-    if (box_min(t, id, q, metric) > r) return 0;
+    if (box_dist(t, id, q, metric, 0) > r) return 0;
     const node_t *nd = t->nodes + id;
-    if (box_max(t, id, q, metric) <= r) return nd->end - nd->start;
+    if (box_dist(t, id, q, metric, 1) <= r) return nd->end - nd->start;
     if (nd->left < 0) return leaf_count(t, nd->start, nd->end, q, r, metric);
     return count_rec(t, nd->left, q, r, metric) + count_rec(t, nd->right, q, r, metric);
 }

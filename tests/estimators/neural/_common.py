@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mi_probe.estimators.neural import infonce_mi, js_mi, mine_mi, nwj_mi, smile_mi
+
 # 2-D Gaussian (x and y one-dimensional) with I = 0.49987 nats (rho = 0.795).
 RHO = 0.795
 N = 4000
@@ -17,3 +19,6 @@ FAST = dict(
 )
 TOL = 0.1
 SEEDS = (0, 1, 2)
+
+# the critic-based lower bounds, by estimator name
+LOWER = {"mine": mine_mi, "nwj": nwj_mi, "infonce": infonce_mi, "smile": smile_mi, "js": js_mi}

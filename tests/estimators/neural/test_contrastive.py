@@ -25,9 +25,8 @@ from mi_probe.estimators.neural.contrastive import warn_if_saturated
 from mi_probe.estimators.neural.critics import default_hidden_dims
 from tests._helpers import gaussian_pair
 
-from ._common import FAST, N, RHO, SEEDS, TOL
+from ._common import FAST, LOWER, N, RHO, SEEDS, TOL
 
-LOWER = {"mine": mine_mi, "nwj": nwj_mi, "infonce": infonce_mi, "smile": smile_mi, "js": js_mi}
 
 
 @pytest.mark.parametrize("seed", SEEDS)

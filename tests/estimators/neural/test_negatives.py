@@ -14,7 +14,6 @@ from mi_probe.estimators.neural import (
     make_critic,
     mine_mi,
     nwj_mi,
-    smile_mi,
 )
 from mi_probe.estimators.neural import bounds as B
 from mi_probe.estimators.neural.critics import (
@@ -25,9 +24,8 @@ from mi_probe.estimators.neural.critics import (
 )
 from tests._helpers import gaussian_pair
 
-from ._common import FAST, N, RHO, SEEDS, TOL
+from ._common import FAST, LOWER, N, RHO, SEEDS, TOL
 
-LOWER = {"mine": mine_mi, "nwj": nwj_mi, "infonce": infonce_mi, "smile": smile_mi, "js": js_mi}
 
 
 def _critics() -> list[torch.nn.Module]:
