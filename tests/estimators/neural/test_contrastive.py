@@ -163,10 +163,17 @@ def test_joint_critic_accuracy() -> None:
         assert abs(r.value - truth) < TOL
 
 
-@pytest.mark.parametrize("fn", [infonce_mi, mine_mi])
-def test_same_seed_same_number_and_global_rng_untouched(fn) -> None:
+JOINT_SAMPLED = {"critic": "joint", "n_negatives": 3}
+
+
+@pytest.mark.parametrize(
+    "fn, extra",
+    [(infonce_mi, {}), (mine_mi, {}), (nwj_mi, JOINT_SAMPLED), (mine_mi, JOINT_SAMPLED)],
+)
+def test_same_seed_same_number_and_global_rng_untouched(fn, extra) -> None:
+    # also with sampled negatives: their draws come from the fit's own generator
     x, y, _ = gaussian_pair(600, 2, 0.5, 0)
-    kw = {**FAST, "max_steps": 40, "eval_every": 10}
+    kw = {**FAST, "max_steps": 40, "eval_every": 10, **extra}
     torch_state = torch.get_rng_state()
     np_state = np.random.get_state()[1].copy()
     a = fn(x, y, random_state=7, **kw)
