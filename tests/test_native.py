@@ -53,6 +53,8 @@ def test_turned_off_by_environment(fresh: Path, monkeypatch: pytest.MonkeyPatch)
         assert not _native.native_available()
     assert "MI_PROBE_NATIVE=0" in _native.native_status()
     assert pick("auto", np.zeros((5, 2))).name == "kdtree"
+    with pytest.raises(RuntimeError, match="native kd-tree is not available: turned off"):
+        _native.NativeBackend()
 
 
 def test_no_compiler_falls_back_quietly(fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +73,7 @@ def test_compile_error_warns_once_and_falls_back(
     bad = fresh / "broken.c"
     bad.write_text("this is not C;\n")
     monkeypatch.setattr(_native, "_SOURCE", bad)
-    with pytest.warns(RuntimeWarning, match="compiling the native kd-tree .* failed"):
+    with pytest.warns(RuntimeWarning, match="compiling the native kd-tree .* failed: .*error"):
         assert not _native.native_available()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the verdict is kept: no second warning

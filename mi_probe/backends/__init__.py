@@ -47,14 +47,27 @@ def keops_available() -> bool:
 def native_available() -> bool:
     """Whether the compiled kd-tree (:mod:`mi_probe.backends._native`) can be used.
 
-    The first call compiles and checks it (a few seconds, once per machine)."""
+    The first call compiles and checks it (a few seconds, once per machine).
+
+    Returns
+    -------
+    bool
+        True when ``backend="native"`` works here; ``"auto"`` then uses it on the CPU.
+    """
     from ._native import native_available as available
 
     return available()
 
 
 def native_status() -> str:
-    """``"ok"``, or one line saying why the compiled kd-tree is not used."""
+    """Why the compiled kd-tree is or is not used.
+
+    Returns
+    -------
+    str
+        ``"ok"``, or one line naming the reason (no C compiler, ``MI_PROBE_NATIVE=0``,
+        a compile error, a failed self-check).
+    """
     from ._native import native_status as status
 
     return status()

@@ -106,8 +106,9 @@ def _compile(cc: str, target: Path) -> str | None:
             capture_output=True, text=True, timeout=300,
         )
         if proc.returncode != 0:
-            return (proc.stderr or proc.stdout).strip().splitlines()[-1:][0] if (
-                proc.stderr or proc.stdout).strip() else f"exit status {proc.returncode}"
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            errors = [line for line in lines if "error" in line]
+            return (errors or lines or [f"exit status {proc.returncode}"])[0]
         os.replace(tmp, target)  # atomic: a parallel process sees all of it or nothing
         return None
     except (OSError, subprocess.SubprocessError) as exc:
@@ -217,19 +218,47 @@ def _library() -> ctypes.CDLL | None:
 
 
 def native_available() -> bool:
-    """Whether the native kd-tree is compiled, checked and loaded (builds it on first call)."""
+    """Whether the native kd-tree is compiled, checked and loaded.
+
+    The first call in a process builds the library if this machine has none cached yet
+    (a few seconds) and checks it in a subprocess; later calls are free.
+
+    Returns
+    -------
+    bool
+        True when ``backend="native"`` can be used.
+    """
     return _library() is not None
 
 
 def native_status() -> str:
-    """``"ok"``, or one line saying why the native kd-tree is not used."""
+    """Why the native kd-tree is or is not used.
+
+    Returns
+    -------
+    str
+        ``"ok"``, or one line naming the reason (no compiler, switched off, compile
+        error, failed self-check).
+    """
     _library()
     return str(_STATE["why"])
 
 
 def default_leafsize(d: int) -> int:
-    """Points per leaf: 64 up to 6 dimensions, 256 above (fastest in ``benchmarks/speed.py``
-    for n=10k-100k; more dimensions visit more leaves, and big leaves scan faster)."""
+    """Points per leaf for ``d`` dimensions.
+
+    Parameters
+    ----------
+    d : int
+        Number of coordinates of the points.
+
+    Returns
+    -------
+    int
+        64 up to 6 dimensions, 256 above (fastest for n=10k-100k in a sweep of
+        16-256 on this project's 2-core machine: in more dimensions a query visits
+        more leaves, and big leaves are scanned faster).
+    """
     return 64 if d <= 6 else 256
 
 
