@@ -25,10 +25,16 @@ def _rho(total_mi: float, d: int) -> float:
     return math.sqrt(1.0 - math.exp(-2.0 * total_mi / d))
 
 
-def _estimate(name: str, x: np.ndarray, y: np.ndarray, seed: int) -> float:
+# y -> y^3 makes y heavy-tailed and the critic learns it more slowly: at the SLOW budget
+# the held-out bound is still rising when it stops (seeds 0-2: InfoNCE 1.76-1.79, SMILE
+# 1.79-1.84 nats for a truth of 2.0); with 10000 steps they reach 1.86-1.87 and 1.91-1.93.
+CUBIC = {**SLOW, "max_steps": 10000, "patience": 20}
+
+
+def _estimate(name: str, x: np.ndarray, y: np.ndarray, seed: int, budget: dict = SLOW) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        r = mi_probe.estimate_mi(x, y, estimator=name, random_state=seed, **SLOW)
+        r = mi_probe.estimate_mi(x, y, estimator=name, random_state=seed, **budget)
     return r.diagnostics["raw_value"]
 
 
@@ -54,7 +60,7 @@ def test_gaussian_20x20(name: str, seed: int) -> None:
 def test_cubic_transformed_5x5(name: str, seed: int) -> None:
     # y -> y^3 is invertible per coordinate: the MI is unchanged
     x, y, truth = gaussian_pair(50000, 5, _rho(2.0, 5), seed)
-    assert abs(_estimate(name, x, y**3, seed) - truth) < 0.1 * truth
+    assert abs(_estimate(name, x, y**3, seed, CUBIC) - truth) < 0.1 * truth
 
 
 @pytest.mark.slow
