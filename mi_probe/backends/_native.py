@@ -244,21 +244,27 @@ def native_status() -> str:
     return str(_STATE["why"])
 
 
-def default_leafsize(d: int) -> int:
+def default_leafsize(d: int, query: str = "knn") -> int:
     """Points per leaf for ``d`` dimensions.
 
     Parameters
     ----------
     d : int
         Number of coordinates of the points.
+    query : {"knn", "count"}, default "knn"
+        Which search the tree is built for.
 
     Returns
     -------
     int
-        64 up to 6 dimensions, 256 above (fastest for n=10k-100k in a sweep of
-        16-256 on this project's 2-core machine: in more dimensions a query visits
-        more leaves, and big leaves are scanned faster).
+        For k-NN 64 up to 6 dimensions and 256 above; for counts 256 at every
+        dimension. These were the fastest in a sweep of 16-256 at n=10k and 100k,
+        d = 1-20, on this project's 2-core machine: in more dimensions a query visits
+        more leaves, big leaves are scanned faster, and a count's ball holds hundreds
+        of points, so it visits many leaves even in few dimensions.
     """
+    if query == "count":
+        return 256
     return 64 if d <= 6 else 256
 
 
@@ -270,7 +276,7 @@ class NativeBackend:
     workers : int, default -1
         Threads to use; -1 for the CPUs this process may run on.
     leafsize : int, optional
-        Points per leaf; by default :func:`default_leafsize` of the dimension.
+        Points per leaf; by default :func:`default_leafsize` of the dimension and query.
 
     Raises
     ------
@@ -290,8 +296,8 @@ class NativeBackend:
     def _threads(self, n: int) -> int:
         return _n_workers(self.workers) if n >= _MIN_PARALLEL else 1
 
-    def _leaf(self, d: int) -> int:
-        return int(self.leafsize) if self.leafsize else default_leafsize(d)
+    def _leaf(self, d: int, query: str) -> int:
+        return int(self.leafsize) if self.leafsize else default_leafsize(d, query)
 
     def knn(self, points: Any, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
         p = np.ascontiguousarray(points, dtype=np.float64)
@@ -300,8 +306,8 @@ class NativeBackend:
             raise ValueError(f"k={k} neighbours need more than {k} points, got {n}")
         dist = np.empty((n, k))
         idx = np.empty((n, k), dtype=np.int64)
-        rc = self._lib.mi_knn(p, n, d, k, _METRIC[metric], self._leaf(d), self._threads(n),
-                              dist, idx)
+        rc = self._lib.mi_knn(p, n, d, k, _METRIC[metric], self._leaf(d, "knn"),
+                              self._threads(n), dist, idx)
         if rc != 0:
             raise MemoryError("the native kd-tree ran out of memory")
         return dist, idx
@@ -316,8 +322,8 @@ class NativeBackend:
             np.maximum(nudge(np.asarray(radius, dtype=np.float64), inclusive=inclusive), 0.0)
         )
         counts = np.empty(n, dtype=np.int64)
-        rc = self._lib.mi_count(p, n, d, r, _METRIC[metric], self._leaf(d), self._threads(n),
-                                counts)
+        rc = self._lib.mi_count(p, n, d, r, _METRIC[metric], self._leaf(d, "count"),
+                                self._threads(n), counts)
         if rc != 0:
             raise MemoryError("the native kd-tree ran out of memory")
         return counts
