@@ -176,12 +176,16 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
             err = _compile(cc, lib_path)
             if err is not None:
                 return None, _warn(f"compiling the native kd-tree with {cc} failed: {err}")
+        # the check imports this very package, wherever it was imported from
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         try:
             proc = subprocess.run(
                 [sys.executable, "-c",
                  "import sys; from mi_probe.backends._native import _self_check; "
                  "_self_check(sys.argv[1])", str(lib_path)],
-                capture_output=True, text=True, timeout=_CHECK_TIMEOUT,
+                capture_output=True, text=True, timeout=_CHECK_TIMEOUT, env=env,
             )
             ok, rc = proc.returncode == 0, proc.returncode
         except subprocess.TimeoutExpired:
