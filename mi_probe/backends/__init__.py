@@ -22,6 +22,7 @@ from typing import Any
 from .._validation import check_choice, is_tensor
 from ._base import METRICS, Backend, nudge
 from ._kdtree import KDTreeBackend
+from ._native import NativeBackend, native_available, native_status
 from ._numpy import NumpyBackend
 
 __all__ = [
@@ -42,35 +43,6 @@ def keops_available() -> bool:
     except ImportError:
         return False
     return keops_healthy()
-
-
-def native_available() -> bool:
-    """Whether the compiled kd-tree (:mod:`mi_probe.backends._native`) can be used.
-
-    The first call compiles and checks it (a few seconds, once per machine).
-
-    Returns
-    -------
-    bool
-        True when ``backend="native"`` works here; ``"auto"`` then uses it on the CPU.
-    """
-    from ._native import native_available as available
-
-    return available()
-
-
-def native_status() -> str:
-    """Why the compiled kd-tree is or is not used.
-
-    Returns
-    -------
-    str
-        ``"ok"``, or one line naming the reason (no C compiler, ``MI_PROBE_NATIVE=0``,
-        a compile error, a failed self-check).
-    """
-    from ._native import native_status as status
-
-    return status()
 
 
 def _is_cuda(points: Any) -> bool:
@@ -117,8 +89,6 @@ def pick(backend: str | Backend, points: Any = None, *, device: Any = None) -> B
     if backend == "kdtree":
         return KDTreeBackend()
     if backend == "native":
-        from ._native import NativeBackend
-
         if not native_available():
             raise ValueError(
                 f"backend='native' is not available here: {native_status()}; "

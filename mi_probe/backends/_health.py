@@ -310,9 +310,14 @@ _VERDICT: HealthVerdict | None = None
 _WARNED = False
 
 
+def cache_root() -> Path:
+    """Where mi_probe keeps what it builds and checks: ``$MI_PROBE_CACHE_DIR``, else
+    ``~/.cache/mi_probe`` (the KeOps verdict here, the native kd-tree in ``native/``)."""
+    return Path(os.environ.get("MI_PROBE_CACHE_DIR") or Path.home() / ".cache" / "mi_probe")
+
+
 def _cache_file() -> Path:
-    root = os.environ.get("MI_PROBE_CACHE_DIR") or str(Path.home() / ".cache" / "mi_probe")
-    return Path(root) / "keops_health.json"
+    return cache_root() / "keops_health.json"
 
 
 def _pykeops_version() -> str | None:

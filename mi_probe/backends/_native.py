@@ -43,8 +43,9 @@ from typing import Any
 import numpy as np
 
 from ._base import nudge
+from ._health import cache_root
 from ._kdtree import _MIN_PARALLEL, _n_workers
-from ._numpy import NumpyBackend
+from ._numpy import NumpyBackend, _pairwise
 
 __all__ = ["NativeBackend", "native_available", "native_status"]
 
@@ -55,11 +56,6 @@ _CHECK_TIMEOUT = 120.0
 
 # (library or None, one line saying why not), filled on first use
 _STATE: dict[str, Any] = {}
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("MI_PROBE_CACHE_DIR") or str(Path.home() / ".cache" / "mi_probe")
-    return Path(root) / "native"
 
 
 def _find_compiler() -> str | None:
@@ -137,8 +133,7 @@ def _self_check(path: str) -> None:
         for n, d in ((300, 1), (300, 4), (200, 12)):
             p = rng.standard_normal((n, d))
             p[7] = p[3]  # a duplicate point
-            diff = np.abs(p[:, None, :] - p[None, :, :])
-            full = diff.max(-1) if metric == "max" else np.sqrt((diff * diff).sum(-1))
+            full = _pairwise(p, p, metric)
             np.fill_diagonal(full, np.inf)
             want = np.sort(full, axis=1)[:, :3]
             dist = np.empty((n, 3))
@@ -163,7 +158,7 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
     if cc is None:
         return None, "no C compiler found (set CC)"
     key = _library_key(cc)
-    lib_path = _cache_dir() / f"mi_probe_kdtree_{key}.so"
+    lib_path = cache_root() / "native" / f"mi_probe_kdtree_{key}.so"
     verdict_path = lib_path.with_suffix(".json")
     verdict: dict[str, Any] = {}
     if lib_path.exists() and verdict_path.exists():
@@ -198,7 +193,7 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
     if not verdict.get("ok"):
         return None, _warn(
             f"the native kd-tree failed its self-check (exit {verdict.get('returncode')}); "
-            "delete ~/.cache/mi_probe/native to try again"
+            f"delete {verdict_path} to try again"
         )
     try:
         return _bind(ctypes.CDLL(str(lib_path))), "ok"
