@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..._validation import check_choice, check_int
+from .bounds import split_scores
 
 __all__ = [
     "mlp", "JointCritic", "SeparableCritic", "make_critic", "default_hidden_dims",
@@ -125,9 +126,7 @@ class SeparableCritic(nn.Module):
     def shifted(self, x: torch.Tensor, y: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
         """Scores ``(B, S)``: entry (i, s) is ``f(x_i, y_{(i + shifts[s]) mod B})``."""
         ex, ey = self.embed(x, y)
-        b = x.shape[0]
-        idx = (torch.arange(b, device=x.device)[:, None] + shifts[None, :]) % b
-        ez = ey[idx]  # (B, S, k [+ 1])
+        ez = ey[_shifted_rows(x.shape[0], shifts, x.device)]  # (B, S, k [+ 1])
         if not self.marginal_terms:
             return (ex[:, None, :] * ez).sum(-1)
         return (ex[:, None, :-1] * ez[..., :-1]).sum(-1) + ex[:, -1:] + ez[..., -1]
@@ -172,8 +171,7 @@ class JointCritic(nn.Module):
         Costs ``B S`` passes of the MLP above its first layer (``B (B - 1)`` would be
         the full grid).
         """
-        n = x.shape[0]
-        idx = (torch.arange(n, device=x.device)[:, None] + shifts[None, :]) % n
+        idx = _shifted_rows(x.shape[0], shifts, x.device)
         a = self.wx(x)
         if y.shape[1] <= self.wy.out_features:
             # gather the inputs (no gradient flows into y, so no scatter-add backward)
@@ -182,6 +180,11 @@ class JointCritic(nn.Module):
             b = self.wy(y)[idx]
         # ReLU in place on the (B, S, h) sum: one buffer fewer per call
         return self.rest[1](torch.relu_(a[:, None, :] + b)).squeeze(-1)
+
+
+def _shifted_rows(b: int, shifts: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Row indices ``(B, S)``: entry (i, s) is ``(i + shifts[s]) mod B``."""
+    return (torch.arange(b, device=device)[:, None] + shifts[None, :]) % b
 
 
 def sample_shifts(batch: int, n_negatives: int, generator: torch.Generator) -> torch.Tensor:
@@ -217,9 +220,8 @@ def pair_scores(
     """
     b = x.shape[0]
     if shifts is None:
-        full = critic(x, y)
-        off = ~torch.eye(b, dtype=torch.bool, device=full.device)
-        return full.diagonal(), full[off].reshape(b, b - 1)
+        pos, neg = split_scores(critic(x, y))
+        return pos, neg.reshape(b, b - 1)
     zero = torch.zeros(1, dtype=shifts.dtype, device=shifts.device)
     s = critic.shifted(x, y, torch.cat([zero, shifts.to(x.device)]))
     return s[:, 0], s[:, 1:]
