@@ -146,3 +146,24 @@ def test_many_equal_values(metric: str) -> None:
         ref.count_within(p, r, metric, inclusive=True),
     )
     np.testing.assert_array_equal(be.knn(p, 4, metric)[0], ref.knn(p, 4, metric)[0])
+
+
+def test_out_of_memory_in_c_is_a_memory_error() -> None:
+    # the C entry points return -1 when malloc fails; that must not pass as an answer
+    if not _native.native_available():
+        pytest.skip(_native.native_status())
+
+    class Failing:
+        def mi_knn(self, *args):
+            return -1
+
+        def mi_count(self, *args):
+            return -1
+
+    be = _native.NativeBackend()
+    be._lib = Failing()
+    p = np.random.default_rng(0).standard_normal((50, 2))
+    with pytest.raises(MemoryError, match="native kd-tree ran out of memory"):
+        be.knn(p, 3, "max")
+    with pytest.raises(MemoryError, match="native kd-tree ran out of memory"):
+        be.count_within(p, np.ones(50), "max", inclusive=True)
