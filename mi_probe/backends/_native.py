@@ -47,9 +47,11 @@ from ._health import cache_root
 from ._kdtree import _MIN_PARALLEL, _n_workers
 from ._numpy import NumpyBackend, _pairwise
 
-__all__ = ["NativeBackend", "native_available", "native_status"]
+__all__ = ["NativeBackend", "native_available", "native_library", "native_status"]
 
 _SOURCE = Path(__file__).with_name("_native_kdtree.c")
+# the neural estimators' one-hidden-layer joint critic, built into the same library
+_JOINT_SOURCE = Path(__file__).with_name("_native_joint.c")
 _FLAGS = ("-O3", "-march=native", "-std=c99", "-shared", "-fPIC", "-pthread")
 _METRIC = {"max": 0, "l2": 1}
 _CHECK_TIMEOUT = 120.0
@@ -84,7 +86,8 @@ def _library_key(cc: str) -> str:
     except (OSError, subprocess.SubprocessError):
         version = []
     h = hashlib.sha256()
-    for part in (_SOURCE.read_bytes(), " ".join(_FLAGS).encode(), cc.encode(),
+    for part in (_SOURCE.read_bytes(), _JOINT_SOURCE.read_bytes(), " ".join(_FLAGS).encode(),
+                 cc.encode(),
                  "".join(version).encode(), platform.machine().encode(), _cpu_flags().encode()):
         h.update(part)
         h.update(b"\0")
@@ -98,7 +101,7 @@ def _compile(cc: str, target: Path) -> str | None:
     os.close(fd)
     try:
         proc = subprocess.run(
-            [cc, *_FLAGS, "-o", tmp, str(_SOURCE), "-lm"],
+            [cc, *_FLAGS, "-o", tmp, str(_SOURCE), str(_JOINT_SOURCE), "-lm"],
             capture_output=True, text=True, timeout=300,
         )
         if proc.returncode != 0:
@@ -122,6 +125,18 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.mi_knn.restype = c_int
     lib.mi_count.argtypes = [f64, c_i64, c_int, f64, c_int, c_int, c_int, i64]
     lib.mi_count.restype = c_int
+    f32 = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS")
+    ptr, c_double = ctypes.c_void_p, ctypes.c_double
+    # parameters and Adam moments are passed as raw pointers (torch tensors' memory)
+    lib.mi_joint_scores.argtypes = [ptr] * 5 + [c_int] * 3 + [f32, f32, i64, c_i64, c_int, i64,
+                                                              c_int, f32]
+    lib.mi_joint_scores.restype = c_int
+    lib.mi_joint_train.argtypes = (
+        [ptr] * 5 + [c_int] * 3 + [ptr, ptr, ctypes.POINTER(c_i64), f32, f32, i64, i64, c_i64]
+        + [c_int] * 3 + [c_double, ctypes.POINTER(c_double), ctypes.POINTER(c_int)]
+        + [c_double] * 4 + [f64]
+    )
+    lib.mi_joint_train.restype = c_int
     return lib
 
 
@@ -149,6 +164,49 @@ def _self_check(path: str) -> None:
                     sys.exit(3)
                 if not np.array_equal(counts, (full <= radius[:, None]).sum(1)):
                     sys.exit(5)
+    if not _check_joint(lib, rng):
+        sys.exit(6)
+
+
+def _check_joint(lib: ctypes.CDLL, rng: np.random.Generator) -> bool:
+    """The joint critic's scores against numpy, and one NWJ Adam step's direction."""
+    dx, dy, h, b, s = 3, 2, 21, 9, 4  # h not a multiple of the kernel's 16 lanes
+    w = [(0.3 * rng.standard_normal(shape)).astype(np.float32)
+         for shape in ((h, dx), (h,), (h, dy), (h,), (1,))]
+    x = rng.standard_normal((b, dx)).astype(np.float32)
+    y = rng.standard_normal((b, dy)).astype(np.float32)
+    rows = np.arange(b, dtype=np.int64)
+    shifts = np.array([0, 1, 3, 8], dtype=np.int64)
+    partner = (rows[:, None] + shifts[None, :]) % b
+    z = (x @ w[0].T + w[1])[:, None, :] + (y @ w[2].T)[partner]
+    want = np.maximum(z, 0.0) @ w[3] + w[4][0]
+    got = np.empty((b, s), dtype=np.float32)
+    ptrs = [a.ctypes.data for a in w]
+    if lib.mi_joint_scores(*ptrs, dx, dy, h, x, y, rows, 1, b, shifts, s, got) != 0:
+        return False
+    if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+        return False
+    # NWJ: d value / d w2 = sum_it g_it relu(z_it), g = 1/b on positives and
+    # -exp(f - 1) / (b (s - 1)) on negatives; Adam's first step moves each weight
+    # by lr against the sign of the loss gradient, i.e. along this one
+    g = np.where(np.arange(s) == 0, 1.0 / b, -np.exp(want - 1.0) / (b * (s - 1)))
+    grad_w2 = np.einsum("it,itu->u", g, np.maximum(z, 0.0))
+    before = w[3].copy()
+    n_params = sum(a.size for a in w)
+    m1, m2 = np.zeros(n_params, np.float32), np.zeros(n_params, np.float32)
+    step, log_ma, have_ma = ctypes.c_int64(0), ctypes.c_double(0.0), ctypes.c_int(0)
+    values = np.empty(1)
+    if lib.mi_joint_train(*ptrs, dx, dy, h, m1.ctypes.data, m2.ctypes.data, ctypes.byref(step),
+                          x, y, rows[None, :].copy(), shifts[None, :].copy(), 1, b, s, 0, 0.0,
+                          ctypes.byref(log_ma), ctypes.byref(have_ma), 1e-3, 0.9, 0.999, 1e-8,
+                          values) != 0:
+        return False
+    moved = w[3] - before
+    big = np.abs(grad_w2) > 1e-3
+    return (step.value == 1
+            and np.isclose(values[0], want[:, 0].mean() - np.exp(want[:, 1:] - 1.0).mean(),
+                           rtol=1e-4, atol=1e-5)
+            and np.allclose(moved[big], 1e-3 * np.sign(grad_w2[big]), rtol=1e-2))
 
 
 def _load() -> tuple[ctypes.CDLL | None, str]:
@@ -228,6 +286,15 @@ def native_available() -> bool:
         True when ``backend="native"`` can be used.
     """
     return _library() is not None
+
+
+def native_library() -> ctypes.CDLL | None:
+    """The loaded native library (kd-tree and joint-critic kernels), or None.
+
+    For :mod:`mi_probe.estimators.neural`, whose one-hidden-layer joint critic trains
+    with the kernels of ``_native_joint.c`` when this is not None.
+    """
+    return _library()
 
 
 def native_status() -> str:

@@ -36,6 +36,7 @@ from .critics import (
     resolve_critic,
     sample_shifts,
 )
+from ._native_critic import NativeJointTrainer, objective_code
 from .training import blocks, check_training_params, fit, prepare, seeded_init
 
 __all__ = [
@@ -206,7 +207,19 @@ def _run(
     val_shifts = [None if k_eval == block - 1 else sample_shifts(block, k_eval, eval_gen)
                   for _ in val_blocks]
 
+    # one hidden layer on the CPU: the compiled kernel trains and scores (same
+    # batches, shifts and arithmetic as autograd below, to float32 rounding)
+    native = NativeJointTrainer.create(
+        critic, data.x_train, data.y_train, objective_code(train_bound, ema_decay), lr,
+        ema_decay,
+    )
+
     def held_out() -> float:
+        if native is not None:
+            full = torch.arange(1, block)
+            pos, neg = native.scores(data.x_val, data.y_val, val_blocks,
+                                     [full if sh is None else sh for sh in val_shifts])
+            return float(eval_bound(pos, neg))
         if all_rows:
             vals = [infonce_all_rows(critic, data.x_val[i], data.y_val[i]) * i.numel()
                     for i in val_blocks]
@@ -237,11 +250,24 @@ def _run(
             )
         return B.mine_surrogate(pos, log_ma[0], neg)
 
+    def native_steps(rows: torch.Tensor) -> Sequence[float]:
+        assert native is not None
+        b = rows.shape[1]
+        zero = torch.zeros(1, dtype=torch.int64)
+        every_row = torch.arange(1, b)
+        # the shifts drawn in the same order as objective() draws them
+        shifts = torch.stack([
+            torch.cat([zero, every_row if k_train >= b - 1
+                       else sample_shifts(b, k_train, train_gen)])
+            for _ in range(rows.shape[0])
+        ])
+        return list(native.train(rows, shifts))
+
     result = fit(
         critic, objective=objective, evaluate=held_out, n_train=data.n_train,
         batch_size=bs, max_steps=steps, learning_rate=lr, eval_every=every,
         patience=patience, seed=data.seed, show_progress=bool(params["progress"]),
-        desc=kind,
+        desc=kind, run_steps=None if native is None else native_steps,
     )
     # fit() restored the parameters of its best held-out evaluation, whose value it
     # returns (the evaluation is deterministic: fixed blocks and shifts)
@@ -256,7 +282,7 @@ def _run(
         estimator=kind,
         n_samples=data.n_train + data.n_val,
         params=params,
-        backend="torch",
+        backend="torch" if native is None else "native",
         diagnostics={
             "raw_value": raw,
             "bound": "lower",
@@ -264,6 +290,7 @@ def _run(
             "ceiling_reason": why,
             "at_ceiling": bool(at_ceiling),
             "critic": critic_name,
+            "engine": "torch" if native is None else "native",
             "eval_batch_size": block,
             "n_negatives": k_train,
             "eval_negatives": k_eval,

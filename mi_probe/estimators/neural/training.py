@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -186,6 +186,7 @@ def fit(
     show_progress: bool,
     desc: str,
     after_step: Callable[[], None] | None = None,
+    run_steps: Callable[[torch.Tensor], Sequence[float]] | None = None,
 ) -> FitResult:
     """Maximise ``objective(batch_indices)`` with Adam; keep the best held-out parameters.
 
@@ -208,6 +209,11 @@ def fit(
         Label of the progress bar.
     after_step : callable or None
         Called after every optimiser step (moving averages and the like).
+    run_steps : callable or None
+        Instead of ``objective``, autograd and Adam: takes the ``(m, B)`` stack of the
+        batch indices of the ``m`` steps up to the next evaluation, takes those steps
+        and returns the objective value of each (the compiled joint critic). The
+        batches are the ones the autograd loop would draw.
 
     Returns
     -------
@@ -216,7 +222,9 @@ def fit(
     gen = torch.Generator().manual_seed(seed + 1)
     # foreach: one fused update over all parameter tensors (same arithmetic, fewer
     # kernel launches; a third of the optimiser's time on small critics)
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate, foreach=True)
+    opt = None if run_steps is not None else torch.optim.Adam(
+        model.parameters(), lr=learning_rate, foreach=True)
+    pending: list[torch.Tensor] = []
     b = min(batch_size, n_train)
     device = next(model.parameters()).device
     curve: dict[str, list[float]] = {"step": [], "train": [], "heldout": []}
@@ -236,14 +244,22 @@ def fit(
         idx = perm[pos:pos + b].to(device)
         pos += b
         model.train()
-        value = objective(idx)
-        opt.zero_grad(set_to_none=True)
-        (-value).backward()
-        opt.step()
-        if after_step is not None:
-            after_step()
-        running.append(float(value.detach()))
-        if step % eval_every == 0 or step == max_steps:
+        last = step % eval_every == 0 or step == max_steps
+        if run_steps is not None:
+            pending.append(idx)
+            if last:
+                running.extend(float(v) for v in run_steps(torch.stack(pending)))
+                pending = []
+        else:
+            assert opt is not None
+            value = objective(idx)
+            opt.zero_grad(set_to_none=True)
+            (-value).backward()
+            opt.step()
+            if after_step is not None:
+                after_step()
+            running.append(float(value.detach()))
+        if last:
             model.eval()
             with torch.no_grad():
                 held = float(evaluate())
