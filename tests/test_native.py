@@ -119,13 +119,14 @@ def test_too_few_points_is_a_value_error() -> None:
 
 
 def test_source_ships_with_the_package() -> None:
-    # the C file must be package data, or an installed (non-editable) copy cannot build
+    # the C files must be package data, or an installed (non-editable) copy cannot build
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    assert _native._SOURCE.exists()
     pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
     data = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"]
-    rel = _native._SOURCE.relative_to(Path(_native.__file__).resolve().parents[1])
-    assert any(rel.match(pattern) for pattern in data["mi_probe"])
+    for source in (_native._SOURCE, _native._JOINT_SOURCE):
+        assert source.exists()
+        rel = source.relative_to(Path(_native.__file__).resolve().parents[1])
+        assert any(rel.match(pattern) for pattern in data["mi_probe"])
 
 
 @pytest.mark.parametrize("metric", ["max", "l2"])
