@@ -74,9 +74,15 @@ def _check_pairs(scores: torch.Tensor, negatives: torch.Tensor) -> int:
 
 
 def _offdiag(scores: torch.Tensor) -> torch.Tensor:
+    """The ``B(B-1)`` off-diagonal entries, row by row, without a boolean mask.
+
+    Dropping the first entry of the flattened matrix leaves rows of ``B + 1`` entries
+    that each end with a diagonal one: a strided view and one copy, where boolean
+    indexing (and its scatter backward) took twice the time of the whole JS objective
+    on a 128 x 128 batch.
+    """
     b = scores.shape[0]
-    eye = torch.eye(b, dtype=torch.bool, device=scores.device)
-    return scores.masked_fill(eye, -math.inf)
+    return scores.reshape(-1)[1:].reshape(b - 1, b + 1)[:, :-1].reshape(-1)
 
 
 def split_scores(
@@ -100,9 +106,8 @@ def split_scores(
         Shapes that fit neither form.
     """
     if negatives is None:
-        b = _check_square(scores)
-        off = ~torch.eye(b, dtype=torch.bool, device=scores.device)
-        return scores.diagonal(), scores[off]
+        _check_square(scores)
+        return scores.diagonal(), _offdiag(scores)
     _check_pairs(scores, negatives)
     return scores, negatives.reshape(-1)
 
@@ -121,7 +126,7 @@ def logmeanexp_offdiag(scores: torch.Tensor, negatives: torch.Tensor | None = No
         _check_pairs(scores, negatives)
         return _logmeanexp(negatives)
     b = _check_square(scores)
-    return torch.logsumexp(_offdiag(scores).reshape(-1), dim=0) - math.log(b * (b - 1))
+    return torch.logsumexp(_offdiag(scores), dim=0) - math.log(b * (b - 1))
 
 
 def dv_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> torch.Tensor:

@@ -220,10 +220,11 @@ def fit(
     FitResult
     """
     gen = torch.Generator().manual_seed(seed + 1)
-    # foreach: one fused update over all parameter tensors (same arithmetic, fewer
-    # kernel launches; a third of the optimiser's time on small critics)
+    # fused: one kernel updates every parameter tensor (the same update rule; 85 us a
+    # step against 220 for foreach and more for the per-tensor loop, on a separable
+    # critic here, where a whole step takes 1-3 ms)
     opt = None if run_steps is not None else torch.optim.Adam(
-        model.parameters(), lr=learning_rate, foreach=True)
+        model.parameters(), lr=learning_rate, fused=True)
     pending: list[torch.Tensor] = []
     b = min(batch_size, n_train)
     device = next(model.parameters()).device
@@ -243,7 +244,9 @@ def fit(
             pos = 0
         idx = perm[pos:pos + b].to(device)
         pos += b
-        model.train()
+        if not model.training:
+            # once per stretch between evaluations: train() walks every submodule
+            model.train()
         last = step % eval_every == 0 or step == max_steps
         if run_steps is not None:
             pending.append(idx)
