@@ -7,9 +7,13 @@ the compiler vectorises the distance computations across points. At n=100k in 5+
 dimensions that is 3-4x less CPU than scipy's ``cKDTree`` for the joint k-NN and 5x
 less than scikit-learn's ``KDTree`` for the marginal counts (``benchmarks/speed.py``).
 
+The same library carries the kernels of ``_native_joint.c``, with which the neural
+estimators train their default joint critic on the CPU
+(:mod:`mi_probe.estimators.neural._native_critic`); the self-check covers both.
+
 How it is built and trusted
 ---------------------------
-* The C file is compiled once per machine with the system C compiler
+* The C files are compiled once per machine with the system C compiler
   (``$CC``, else ``cc``, ``gcc`` or ``clang``) as ``-O3 -march=native``, into
   ``~/.cache/mi_probe/native/`` (or ``$MI_PROBE_CACHE_DIR/native``). The file name is a
   hash of the source, the flags, the compiler's version and this CPU's feature flags,
