@@ -30,6 +30,7 @@ from ...result import MIResult
 from .._base import from_function
 from . import bounds as B
 from .critics import (
+    INFONCE_SEPARABLE_HIDDEN,
     SeparableCritic,
     make_critic,
     pair_scores,
@@ -169,11 +170,14 @@ def _run(
     )
     d_x, d_y = data.x_train.shape[1], data.y_train.shape[1]
     critic_name = resolve_critic(params["critic"], kind, d_x, d_y)
+    hidden = params["hidden_dims"]
+    if hidden is None and kind == "infonce" and critic_name == "separable":
+        hidden = INFONCE_SEPARABLE_HIDDEN
     critic = seeded_init(
         data.seed,
         lambda: make_critic(
             critic_name, d_x, d_y,
-            hidden_dims=params["hidden_dims"],
+            hidden_dims=hidden,
             embed_dim=params["embed_dim"],
         ),
     ).to(data.device)
@@ -317,8 +321,9 @@ _COMMON_DOC = """
         :func:`mi_probe.estimators.neural.critics.resolve_critic` for the evidence).
     hidden_dims : sequence of int or None
         Hidden widths of the critic MLPs; None: one layer of 256 units for a joint
-        critic, one layer twice as wide as 64-256 by input dimension (at most 256) per
-        embedding of a separable one.
+        critic and per embedding of InfoNCE's separable critic, one layer twice as wide
+        as 64-256 by input dimension (at most 256) per embedding of the other separable
+        ones.
     embed_dim : int, default 64
         Embedding width of a separable critic.
     n_negatives : int or None, default None
