@@ -194,8 +194,37 @@ def js_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> tor
     which :func:`js_nwj_bound` then evaluates. ``scores`` / ``negatives`` as for
     :func:`dv_bound`.
     """
+    if negatives is None:
+        _check_square(scores)
+        return _JSMatrix.apply(scores)
     pos, neg = split_scores(scores, negatives)
     return -F.softplus(-pos).mean() - F.softplus(neg).mean()
+
+
+class _JSMatrix(torch.autograd.Function):
+    """:func:`js_bound` of a full ``(B, B)`` matrix as one autograd node.
+
+    The mean over the off-diagonal is the whole matrix's sum less the diagonal's, so
+    nothing is gathered; the gradient is ``sigmoid(-f) / B`` on the diagonal and
+    ``-sigmoid(f) / (B (B - 1))`` off it. About a tenth of a separable critic's
+    training step on the CPU went to the dozen nodes this replaces.
+    """
+
+    @staticmethod
+    def forward(ctx, scores: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(scores)
+        b = scores.shape[0]
+        sp = F.softplus(scores)
+        neg = (sp.sum() - sp.diagonal().sum()) / (b * (b - 1))
+        return -F.softplus(-scores.diagonal()).mean() - neg
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (scores,) = ctx.saved_tensors
+        b = scores.shape[0]
+        out = torch.sigmoid(scores).mul_(-1.0 / (b * (b - 1)))
+        out.diagonal().copy_(torch.sigmoid(-scores.diagonal()) / b)
+        return out * grad
 
 
 def js_nwj_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None

@@ -129,7 +129,7 @@ class SeparableCritic(nn.Module):
         """Scores ``(B_x, B_y)`` from embeddings returned by :meth:`embed`."""
         if not self.marginal_terms:
             return ex @ ey.T
-        return ex[:, :-1] @ ey[:, :-1].T + ex[:, -1:] + ey[:, -1][None, :]
+        return _MarginalScores.apply(ex, ey)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Scores ``(B_x, B_y)``: entry (i, j) is f(x_i, y_j)."""
@@ -142,6 +142,30 @@ class SeparableCritic(nn.Module):
         if not self.marginal_terms:
             return (ex[:, None, :] * ez).sum(-1)
         return (ex[:, None, :-1] * ez[..., :-1]).sum(-1) + ex[:, -1:] + ez[..., -1]
+
+
+class _MarginalScores(torch.autograd.Function):
+    """``ex[:, :-1] @ ey[:, :-1].T + ex[:, -1:] + ey[:, -1]`` as one autograd node.
+
+    Written out, the slices, transpose, matmul and two broadcast adds are nine nodes,
+    whose backward bookkeeping cost about a tenth of a separable critic's training
+    step on the CPU; the gradients here are the same two matmuls and two sums.
+    """
+
+    @staticmethod
+    def forward(ctx, ex: torch.Tensor, ey: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(ex, ey)
+        return torch.addmm(ex[:, -1:] + ey[:, -1][None, :], ex[:, :-1], ey[:, :-1].T)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        ex, ey = ctx.saved_tensors
+        dex = dey = None
+        if ctx.needs_input_grad[0]:
+            dex = torch.cat([grad @ ey[:, :-1], grad.sum(1, keepdim=True)], dim=1)
+        if ctx.needs_input_grad[1]:
+            dey = torch.cat([grad.T @ ex[:, :-1], grad.sum(0)[:, None]], dim=1)
+        return dex, dey
 
 
 class JointCritic(nn.Module):

@@ -82,3 +82,20 @@ def test_scores_must_be_square(fn) -> None:
         fn(torch.zeros(3, 4))
     with pytest.raises(ValueError, match="at least 2 x 2"):
         fn(torch.zeros(1, 1))
+
+
+@pytest.mark.parametrize("b", [2, 7])
+def test_js_of_the_full_matrix_matches_its_split_form(b: int) -> None:
+    # the full-matrix JS objective is one hand-written autograd node: its value and
+    # gradient must be those of the same formula over the split positives/negatives
+    g = torch.Generator().manual_seed(b)
+    s1 = (3 * torch.randn(b, b, generator=g, dtype=torch.float64)).requires_grad_()
+    s2 = s1.detach().clone().requires_grad_()
+    full = B.js_bound(s1)
+    pos, neg = B.split_scores(s2)
+    split = -torch.nn.functional.softplus(-pos).mean() - torch.nn.functional.softplus(neg).mean()
+    (2.5 * full).backward()
+    (2.5 * split).backward()
+    assert float(full.detach()) == pytest.approx(float(split.detach()), abs=1e-12)
+    torch.testing.assert_close(s1.grad, s2.grad, rtol=1e-10, atol=1e-12)
+    assert torch.autograd.gradcheck(B.js_bound, (s1.detach().requires_grad_(),))

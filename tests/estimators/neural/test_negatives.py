@@ -155,3 +155,20 @@ def test_auto_critic_rule() -> None:
     x, y, _ = gaussian_pair(600, 21, 0.3, 0)  # d_x + d_y = 42: separable
     r = nwj_mi(x, y, random_state=0, **{**FAST, "max_steps": 2, "hidden_dims": None})
     assert r.diagnostics["critic"] == "separable" and r.diagnostics["n_negatives"] == 127
+
+
+def test_separable_scores_gradient() -> None:
+    # the separable critic's score matrix is one hand-written autograd node
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        critic = make_critic("separable", 3, 2, hidden_dims=(8,), embed_dim=4).double()
+    g = torch.Generator().manual_seed(3)
+    ex = torch.randn(6, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    ey = torch.randn(4, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    want = ex[:, :-1] @ ey[:, :-1].T + ex[:, -1:] + ey[:, -1][None, :]
+    torch.testing.assert_close(critic.combine(ex, ey), want)
+    assert torch.autograd.gradcheck(critic.combine, (ex, ey))
+    # only one side needing a gradient
+    ey_fixed = ey.detach()
+    critic.combine(ex, ey_fixed).sum().backward()
+    assert ex.grad is not None and ey_fixed.grad is None
