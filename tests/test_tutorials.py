@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -46,3 +47,24 @@ def test_weight_information_tutorial_runs_tiny(tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "information in the weights" in proc.stdout
     assert plot.stat().st_size > 0
+
+
+def test_noisy_layer_bounds_tutorial_brackets_the_estimate(tmp_path) -> None:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tutorials" / "08_noisy_layer_bounds.py"), "--tiny",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "bounds.png").stat().st_size > 0
+    df = pd.read_csv(tmp_path / "bounds.csv")
+    estimate = float(df.loc[df["kind"] == "estimate", "nats"].iloc[0])
+    uppers = df.loc[df["kind"] == "upper", "nats"]
+    lowers = df.loc[df["kind"] == "lower", "nats"]
+    assert len(uppers) == 4 and len(lowers) == 3
+    # every upper bound above the exact-noise estimate and every lower bound below it,
+    # up to the Monte-Carlo error of the sampled ones (0.1 nats)
+    assert (uppers >= estimate - 0.1).all(), df
+    assert (lowers <= estimate + 0.1).all(), df
+    assert 0 < estimate < np.log(1797)
