@@ -1,8 +1,24 @@
-"""Small data generators shared by tests."""
+"""Small data generators and runners shared by tests."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_tutorial(script: str, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``tutorials/<script> --tiny <args>`` in ``cwd`` (matplotlib off-screen, 300 s cap)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tutorials" / script), "--tiny", *args],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, MPLBACKEND="Agg", **env), cwd=cwd,
+    )
 
 
 def gaussian_pair(n: int, d: int, rho: float, seed: int) -> tuple[np.ndarray, np.ndarray, float]:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests._helpers import run_tutorial
 
 
 @pytest.mark.parametrize(
@@ -23,11 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ],
 )
 def test_tutorial_runs_tiny(tmp_path, script: str, outputs: list[str]) -> None:
-    env = dict(os.environ, MPLBACKEND="Agg", MI_PROBE_TINY="1")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "tutorials" / script), "--tiny", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
-    )
+    proc = run_tutorial(script, tmp_path, "--out", str(tmp_path), MI_PROBE_TINY="1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in outputs:
         assert (tmp_path / name).stat().st_size > 0, name
@@ -37,25 +28,15 @@ def test_tutorial_runs_tiny(tmp_path, script: str, outputs: list[str]) -> None:
 
 
 def test_weight_information_tutorial_runs_tiny(tmp_path) -> None:
-    env = dict(os.environ, MPLBACKEND="Agg")
     plot = tmp_path / "weights.png"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "tutorials" / "05_weight_information.py"), "--tiny",
-         "--plot", str(plot)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
-    )
+    proc = run_tutorial("05_weight_information.py", tmp_path, "--plot", str(plot))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "information in the weights" in proc.stdout
     assert plot.stat().st_size > 0
 
 
 def test_noisy_layer_bounds_tutorial_brackets_the_estimate(tmp_path) -> None:
-    env = dict(os.environ, MPLBACKEND="Agg")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "tutorials" / "08_noisy_layer_bounds.py"), "--tiny",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
-    )
+    proc = run_tutorial("08_noisy_layer_bounds.py", tmp_path, "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "bounds.png").stat().st_size > 0
     df = pd.read_csv(tmp_path / "bounds.csv")

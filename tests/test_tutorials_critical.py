@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests._helpers import run_tutorial
 
 
 def test_tutorial_04_critical_periods_tiny(tmp_path: Path) -> None:
-    env = dict(os.environ, MPLBACKEND="Agg")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "tutorials" / "04_critical_periods.py"), "--tiny",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
-    )
+    proc = run_tutorial("04_critical_periods.py", tmp_path, "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "measured:" in proc.stdout and "Fisher trace" in proc.stdout
     df = pd.read_csv(tmp_path / "critical_periods.csv", dtype={"removal": str})

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests._helpers import run_tutorial
 
 
 def _run(script: str, out: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MPLBACKEND="Agg")
-    return subprocess.run(
-        [sys.executable, str(ROOT / "tutorials" / script), "--tiny", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=out,
-    )
+    return run_tutorial(script, out, "--out", str(out))
 
 
 def test_tutorial_02_invariance_tiny(tmp_path: Path) -> None:
