@@ -154,3 +154,29 @@ def test_self_check_catches_a_wrong_kernel() -> None:
             return 0
 
     assert not _native._check_joint(Wrong(), np.random.default_rng(0))
+
+
+@needs_native
+def test_a_failed_allocation_is_a_memory_error() -> None:
+    critic = make_critic("joint", 3, 2, hidden_dims=(8,))
+    x, y = torch.randn(20, 3), torch.randn(20, 2)
+    trainer = _native_critic.NativeJointTrainer.create(critic, x, y, 0, 1e-3, None)
+    assert trainer is not None
+
+    class OutOfMemory:
+        # what the C entry points return when malloc fails
+        @staticmethod
+        def mi_joint_train(*args: object) -> int:
+            return -1
+
+        @staticmethod
+        def mi_joint_scores(*args: object) -> int:
+            return -1
+
+    trainer._lib = OutOfMemory()
+    rows = torch.arange(10)[None, :]
+    shifts = torch.tensor([[0, 1, 2]])
+    with pytest.raises(MemoryError, match="native joint-critic kernel ran out of memory"):
+        trainer.train(rows, shifts)
+    with pytest.raises(MemoryError, match="native joint-critic kernel ran out of memory"):
+        trainer.scores(x, y, [torch.arange(10)], [torch.tensor([1, 2])])
