@@ -171,6 +171,19 @@ def check_training_params(
     return b, s, lr, e, p
 
 
+def _adam(model: torch.nn.Module, learning_rate: float) -> torch.optim.Adam:
+    """Adam with one fused kernel for all parameters where torch has it for the device.
+
+    The same update rule as the per-tensor loop: 85 us a step against 220 for
+    ``foreach`` on a separable critic here, where a whole step takes 1-3 ms. Fused
+    Adam on the CPU needs torch 2.4; older versions get ``foreach``.
+    """
+    try:
+        return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
+    except (RuntimeError, ValueError):
+        return torch.optim.Adam(model.parameters(), lr=learning_rate, foreach=True)
+
+
 def fit(
     model: torch.nn.Module,
     *,
@@ -220,11 +233,7 @@ def fit(
     FitResult
     """
     gen = torch.Generator().manual_seed(seed + 1)
-    # fused: one kernel updates every parameter tensor (the same update rule; 85 us a
-    # step against 220 for foreach and more for the per-tensor loop, on a separable
-    # critic here, where a whole step takes 1-3 ms)
-    opt = None if run_steps is not None else torch.optim.Adam(
-        model.parameters(), lr=learning_rate, fused=True)
+    opt = None if run_steps is not None else _adam(model, learning_rate)
     pending: list[torch.Tensor] = []
     b = min(batch_size, n_train)
     device = next(model.parameters()).device

@@ -299,3 +299,19 @@ def test_cuda_matches_truth() -> None:
     r = infonce_mi(x, y, device="cuda", random_state=0, **FAST)
     assert r.diagnostics["device"].startswith("cuda")
     assert abs(r.value - truth) < TOL
+
+
+def test_adam_falls_back_where_fused_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch before 2.4 has no fused Adam on the CPU: the loop must still train
+    from mi_probe.estimators.neural import training
+
+    real = torch.optim.Adam
+
+    def no_fused(params, lr, **kw):  # noqa: ANN001, ANN202
+        if kw.get("fused"):
+            raise RuntimeError("`fused=True` requires all the params to be on CUDA")
+        return real(params, lr=lr, **kw)
+
+    monkeypatch.setattr(torch.optim, "Adam", no_fused)
+    opt = training._adam(torch.nn.Linear(2, 1), 1e-3)
+    assert isinstance(opt, real) and opt.defaults["foreach"] and not opt.defaults["fused"]

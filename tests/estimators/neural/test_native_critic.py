@@ -180,3 +180,4 @@ def test_a_failed_allocation_is_a_memory_error() -> None:
         trainer.train(rows, shifts)
     with pytest.raises(MemoryError, match="native joint-critic kernel ran out of memory"):
         trainer.scores(x, y, [torch.arange(10)], [torch.tensor([1, 2])])
+
