@@ -21,7 +21,7 @@ InfoNCE); anything else trains with autograd.
 from __future__ import annotations
 
 import ctypes
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -118,15 +118,16 @@ class NativeJointTrainer:
     def _pointers(self) -> list[int]:
         return [p.data_ptr() for p in self._params]
 
-    def train(self, rows: torch.Tensor, shifts: torch.Tensor) -> np.ndarray:
+    def train(self, rows: torch.Tensor, shifts: Sequence[torch.Tensor | None]) -> np.ndarray:
         """Run ``len(rows)`` Adam steps in place.
 
         Parameters
         ----------
         rows : torch.Tensor of int, shape (m, B)
             Training-row indices of each step's batch.
-        shifts : torch.Tensor of int, shape (m, S)
-            Each step's shifts, the first 0 (the positives).
+        shifts : sequence of m torch.Tensor of int, or None
+            Each step's K shifts (see :func:`~mi_probe.estimators.neural.critics.sample_shifts`);
+            None: all ``B - 1`` other rows.
 
         Returns
         -------
@@ -134,8 +135,8 @@ class NativeJointTrainer:
             The objective before each step (what autograd's loop records).
         """
         r = np.ascontiguousarray(rows.cpu().numpy(), dtype=np.int64)
-        s = np.ascontiguousarray(shifts.cpu().numpy(), dtype=np.int64)
         m, b = r.shape
+        s = _with_positives(shifts, b)
         values = np.empty(m)
         rc = self._lib.mi_joint_train(
             *self._pointers(), self._dx, self._dy, self._h,
@@ -148,9 +149,14 @@ class NativeJointTrainer:
             raise MemoryError("the native joint-critic kernel ran out of memory")
         return values
 
-    def scores(self, x: torch.Tensor, y: torch.Tensor, blocks: Sequence[torch.Tensor],
-               shifts: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Positive ``(n,)`` and negative ``(n, K)`` scores of held-out blocks.
+    def heldout_scores(
+        self, x: torch.Tensor, y: torch.Tensor, blocks: Sequence[torch.Tensor],
+        shifts: Sequence[torch.Tensor | None],
+    ) -> Callable[[], tuple[torch.Tensor, torch.Tensor]]:
+        """A function giving the current critic's scores of fixed held-out blocks.
+
+        The rows and shifts are laid out once here; each call scores them with the
+        parameters as they are then.
 
         Parameters
         ----------
@@ -158,27 +164,40 @@ class NativeJointTrainer:
             Float32 CPU rows.
         blocks : sequence of torch.Tensor of int
             Row indices of each block (all of the same length B).
-        shifts : sequence of torch.Tensor of int
-            Each block's K shifts (without the leading 0).
+        shifts : sequence of torch.Tensor of int, or None
+            Each block's K shifts; None: all ``B - 1`` other rows of the block.
 
         Returns
         -------
-        (torch.Tensor, torch.Tensor)
-            As :func:`~mi_probe.estimators.neural.critics.pair_scores` gives them, the
+        callable
+            Returns positive ``(n,)`` and negative ``(n, K)`` scores, as
+            :func:`~mi_probe.estimators.neural.critics.pair_scores` gives them, the
             blocks one after the other.
         """
         xa = np.ascontiguousarray(x.numpy(), dtype=np.float32)
         ya = np.ascontiguousarray(y.numpy(), dtype=np.float32)
         rows = np.ascontiguousarray(torch.cat(list(blocks)).numpy(), dtype=np.int64)
-        zero = torch.zeros(1, dtype=torch.int64)
-        sh = np.ascontiguousarray(
-            torch.stack([torch.cat([zero, s.to(torch.int64)]) for s in shifts]).numpy())
-        n_blocks, s = sh.shape
+        n_blocks = len(blocks)
         b = rows.size // n_blocks
-        out = np.empty((rows.size, s), dtype=np.float32)
-        rc = self._lib.mi_joint_scores(*self._pointers(), self._dx, self._dy, self._h, xa, ya,
-                                       rows, n_blocks, b, sh, s, out)
-        if rc != 0:
-            raise MemoryError("the native joint-critic kernel ran out of memory")
-        scores = torch.from_numpy(out)
-        return scores[:, 0], scores[:, 1:]
+        sh = _with_positives(shifts, b)
+        s = sh.shape[1]
+
+        def score() -> tuple[torch.Tensor, torch.Tensor]:
+            out = np.empty((rows.size, s), dtype=np.float32)
+            rc = self._lib.mi_joint_scores(*self._pointers(), self._dx, self._dy, self._h,
+                                           xa, ya, rows, n_blocks, b, sh, s, out)
+            if rc != 0:
+                raise MemoryError("the native joint-critic kernel ran out of memory")
+            scores = torch.from_numpy(out)
+            return scores[:, 0], scores[:, 1:]
+
+        return score
+
+
+def _with_positives(shifts: Sequence[torch.Tensor | None], b: int) -> np.ndarray:
+    """The kernel's shift rows: 0 (the positives) then each entry's shifts (None: all)."""
+    every_row = torch.arange(1, b)
+    zero = torch.zeros(1, dtype=torch.int64)
+    return np.ascontiguousarray(torch.stack([
+        torch.cat([zero, (every_row if sh is None else sh).to(torch.int64)]) for sh in shifts
+    ]).numpy())

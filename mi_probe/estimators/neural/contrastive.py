@@ -218,12 +218,12 @@ def _run(
         ema_decay,
     )
 
+    native_heldout = None if native is None else native.heldout_scores(
+        data.x_val, data.y_val, val_blocks, val_shifts)
+
     def held_out() -> float:
-        if native is not None:
-            full = torch.arange(1, block)
-            pos, neg = native.scores(data.x_val, data.y_val, val_blocks,
-                                     [full if sh is None else sh for sh in val_shifts])
-            return float(eval_bound(pos, neg))
+        if native_heldout is not None:
+            return float(eval_bound(*native_heldout()))
         if all_rows:
             vals = [infonce_all_rows(critic, data.x_val[i], data.y_val[i]) * i.numel()
                     for i in val_blocks]
@@ -237,9 +237,13 @@ def _run(
     train_gen = torch.Generator().manual_seed(data.seed + 4)
     log_ma: list[torch.Tensor] = []  # MINE's moving average of E_q[e^f], in log space
 
+    def draw_shifts(b: int) -> torch.Tensor | None:
+        # one step's negatives (None: every other row), drawn in the same order by
+        # both engines, so they train on the same pairs
+        return None if k_train >= b - 1 else sample_shifts(b, k_train, train_gen)
+
     def objective(idx: torch.Tensor) -> torch.Tensor:
-        b = int(idx.numel())
-        shifts = None if k_train >= b - 1 else sample_shifts(b, k_train, train_gen)
+        shifts = draw_shifts(int(idx.numel()))
         if shifts is None and ema_decay is None:
             # every other row a negative: the bound of the full score matrix (its
             # fastest form, e.g. the JS objective as one autograd node)
@@ -261,16 +265,7 @@ def _run(
 
     def native_steps(rows: torch.Tensor) -> Sequence[float]:
         assert native is not None
-        b = rows.shape[1]
-        zero = torch.zeros(1, dtype=torch.int64)
-        every_row = torch.arange(1, b)
-        # the shifts drawn in the same order as objective() draws them
-        shifts = torch.stack([
-            torch.cat([zero, every_row if k_train >= b - 1
-                       else sample_shifts(b, k_train, train_gen)])
-            for _ in range(rows.shape[0])
-        ])
-        return list(native.train(rows, shifts))
+        return list(native.train(rows, [draw_shifts(rows.shape[1]) for _ in rows]))
 
     result = fit(
         critic, objective=objective, evaluate=held_out, n_train=data.n_train,

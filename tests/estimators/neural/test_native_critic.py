@@ -105,7 +105,7 @@ def test_heldout_scores_match_the_module() -> None:
     assert trainer is not None
     blocks = [torch.arange(0, 10), torch.arange(10, 20)[torch.randperm(10, generator=g)]]
     shifts = [sample_shifts(10, 3, g), sample_shifts(10, 3, g)]
-    pos, neg = trainer.scores(x, y, blocks, shifts)
+    pos, neg = trainer.heldout_scores(x, y, blocks, shifts)()
     with torch.no_grad():
         parts = [pair_scores(critic, x[i], y[i], s) for i, s in zip(blocks, shifts)]
     torch.testing.assert_close(pos, torch.cat([p for p, _ in parts]), rtol=1e-5, atol=1e-5)
@@ -175,9 +175,9 @@ def test_a_failed_allocation_is_a_memory_error() -> None:
 
     trainer._lib = OutOfMemory()
     rows = torch.arange(10)[None, :]
-    shifts = torch.tensor([[0, 1, 2]])
     with pytest.raises(MemoryError, match="native joint-critic kernel ran out of memory"):
-        trainer.train(rows, shifts)
+        trainer.train(rows, [torch.tensor([1, 2])])
+    score = trainer.heldout_scores(x, y, [torch.arange(10)], [torch.tensor([1, 2])])
     with pytest.raises(MemoryError, match="native joint-critic kernel ran out of memory"):
-        trainer.scores(x, y, [torch.arange(10)], [torch.tensor([1, 2])])
+        score()
 
