@@ -9,7 +9,7 @@ import re
 import shlex
 import subprocess
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 README = pathlib.Path(__file__).with_name("README.md")
 
@@ -29,8 +29,11 @@ def machine() -> str:
     rev = "unknown"
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-            cwd=README.parent, check=True,
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=README.parent,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         pass
@@ -67,7 +70,7 @@ def replace_section(
         old_text = old.group(0) if old else ""
         start, end = old_text.find(NOTES_START), old_text.find(NOTES_END)
         if 0 <= start < end:
-            body = f"{body.strip()}\n\n{old_text[start:end + len(NOTES_END)]}"
+            body = f"{body.strip()}\n\n{old_text[start : end + len(NOTES_END)]}"
     block = f"## {heading}\n\n{body.strip()}\n\n"
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text, count=1)

@@ -61,9 +61,15 @@ from mi_probe.tasks import get_task, list_tasks  # noqa: E402
 
 NEURAL = {"mine", "nwj", "infonce", "smile", "js", "ba", "club"}
 QUICK_TASKS = [
-    "1v1-normal-0.75", "1v1-additive-0.1", "half_cube-1v1-normal-0.75",
-    "student-identity-2-2-1", "multinormal-dense-5-5-0.5", "multinormal-sparse-5-5-2-2.0",
-    "spiral-multinormal-sparse-3-3-2-2.0", "mixed-gaussian-4-0.25", "discrete-bsc-0.1",
+    "1v1-normal-0.75",
+    "1v1-additive-0.1",
+    "half_cube-1v1-normal-0.75",
+    "student-identity-2-2-1",
+    "multinormal-dense-5-5-0.5",
+    "multinormal-sparse-5-5-2-2.0",
+    "spiral-multinormal-sparse-3-3-2-2.0",
+    "mixed-gaussian-4-0.25",
+    "discrete-bsc-0.1",
 ]
 SOLVED = math.log(1.5)
 
@@ -132,8 +138,12 @@ class PeerWorker:
     def __init__(self, python: str, tmp: pathlib.Path) -> None:
         self.tmp = tmp
         self.proc = subprocess.Popen(
-            [python, "-c", PEER_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True, bufsize=1,
+            [python, "-c", PEER_SCRIPT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
         )
         first = self.proc.stdout.readline()
         try:
@@ -149,8 +159,9 @@ class PeerWorker:
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
-    def submit(self, tid: str, n: int, seed: int, kind: str, x: np.ndarray, y: np.ndarray,
-               peers: list[str]) -> None:
+    def submit(
+        self, tid: str, n: int, seed: int, kind: str, x: np.ndarray, y: np.ndarray, peers: list[str]
+    ) -> None:
         path = self.tmp / f"{self.count}.npz"
         self.count += 1
         np.savez(path, x=x, y=y)
@@ -235,7 +246,7 @@ def _keep_notes(body: str) -> str:
     from _common import README
 
     old = README.read_text() if README.exists() else ""
-    old = old[old.find("\n## Accuracy\n") + 1:] if "\n## Accuracy\n" in old else ""
+    old = old[old.find("\n## Accuracy\n") + 1 :] if "\n## Accuracy\n" in old else ""
     old = old[: old.find("\n## ", 1)] if "\n## " in old[1:] else old
     start, end = old.find("<!-- notes -->"), old.find("<!-- /notes -->")
     if start < 0 or end < start:
@@ -247,14 +258,21 @@ def _keep_notes(body: str) -> str:
 
 def load_results(path: pathlib.Path) -> dict:
     """The --json file of an earlier run (format 2), or an empty record."""
-    empty = {"format": 2, "estimates": {}, "seconds": {}, "errors": {}, "wall_seconds": 0.0,
-             "runs": 0}
+    empty = {
+        "format": 2,
+        "estimates": {},
+        "seconds": {},
+        "errors": {},
+        "wall_seconds": 0.0,
+        "runs": 0,
+    }
     if not path.exists():
         return empty
     data = json.loads(path.read_text())
     if data.get("format") != 2:
-        raise SystemExit(f"{path}: not a results file of this script (format 2); "
-                         "move it away or drop --resume")
+        raise SystemExit(
+            f"{path}: not a results file of this script (format 2); move it away or drop --resume"
+        )
     return data
 
 
@@ -276,24 +294,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", nargs="+", default=None, help="task ids or glob patterns")
     parser.add_argument("--estimators", nargs="+", default=None)
     parser.add_argument("--neural", action="store_true", help="include the neural estimators")
-    parser.add_argument("--max-n", nargs="+", default=[], metavar="EST=N",
-                        help="skip estimator EST (ours or a peer) above sample size N "
-                             "(e.g. kde=5000 bmi-ksg=5000)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"n=1000, 2 seeds, {len(QUICK_TASKS)} tasks")
-    parser.add_argument("--peers-python", default=None,
-                        help="a Python with benchmark-mi and/or NPEET: run them on the same "
-                             "samples")
-    parser.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS,
-                        help="which peers to run (default: all that import)")
-    parser.add_argument("--peers-max-n", type=int, default=None,
-                        help="skip every peer above this sample size")
-    parser.add_argument("--write-readme", action="store_true",
-                        help="write the tables into benchmarks/README.md, section Accuracy")
-    parser.add_argument("--json", default=None,
-                        help="save every estimate to this file, as the run goes")
-    parser.add_argument("--resume", action="store_true",
-                        help="with --json: keep the estimates already in the file and skip them")
+    parser.add_argument(
+        "--max-n",
+        nargs="+",
+        default=[],
+        metavar="EST=N",
+        help="skip estimator EST (ours or a peer) above sample size N (e.g. kde=5000 bmi-ksg=5000)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"n=1000, 2 seeds, {len(QUICK_TASKS)} tasks"
+    )
+    parser.add_argument(
+        "--peers-python",
+        default=None,
+        help="a Python with benchmark-mi and/or NPEET: run them on the same samples",
+    )
+    parser.add_argument(
+        "--peers",
+        nargs="+",
+        default=list(PEERS),
+        choices=PEERS,
+        help="which peers to run (default: all that import)",
+    )
+    parser.add_argument(
+        "--peers-max-n", type=int, default=None, help="skip every peer above this sample size"
+    )
+    parser.add_argument(
+        "--write-readme",
+        action="store_true",
+        help="write the tables into benchmarks/README.md, section Accuracy",
+    )
+    parser.add_argument(
+        "--json", default=None, help="save every estimate to this file, as the run goes"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --json: keep the estimates already in the file and skip them",
+    )
     args = parser.parse_args(argv)
     if args.resume and not args.json:
         parser.error("--resume needs --json")
@@ -315,16 +353,28 @@ def main(argv: list[str] | None = None) -> None:
     print(f"estimators: {', '.join(estimators)}", file=sys.stderr)
 
     json_path = pathlib.Path(args.json) if args.json else None
-    data = (load_results(json_path) if args.resume and json_path
-            else {"format": 2, "estimates": {}, "seconds": {}, "errors": {},
-                  "wall_seconds": 0.0, "runs": 0})
+    data = (
+        load_results(json_path)
+        if args.resume and json_path
+        else {
+            "format": 2,
+            "estimates": {},
+            "seconds": {},
+            "errors": {},
+            "wall_seconds": 0.0,
+            "runs": 0,
+        }
+    )
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="mi_probe_acc_"))
     worker, peers = None, []
     if args.peers_python:
         worker = PeerWorker(args.peers_python, tmp)
         peers = [p for p in args.peers if p in worker.available]
-        notes += [f"{p}: not importable in {args.peers_python}" for p in args.peers
-                  if p not in worker.available]
+        notes += [
+            f"{p}: not importable in {args.peers_python}"
+            for p in args.peers
+            if p not in worker.available
+        ]
         print(f"peers: {', '.join(peers) or 'none'}", file=sys.stderr)
     for note in notes:
         print(note, file=sys.stderr)
@@ -357,8 +407,11 @@ def main(argv: list[str] | None = None) -> None:
             kind = ("d" if task.discrete_x else "c") + ("d" if task.discrete_y else "c")
             for n in args.n:
                 for seed in range(args.seeds):
-                    todo = [e for e in names if runs_at(e, task, n)
-                            and _key(tid, e, n, seed) not in data["estimates"]]
+                    todo = [
+                        e
+                        for e in names
+                        if runs_at(e, task, n) and _key(tid, e, n, seed) not in data["estimates"]
+                    ]
                     if not todo:
                         continue
                     if not counted:  # invocations that computed something
@@ -373,8 +426,9 @@ def main(argv: list[str] | None = None) -> None:
                         swap = applies(name, task)[1]
                         t0 = time.perf_counter()
                         try:
-                            value = run_estimator(estimators[name], seed,
-                                                  *((y, x) if swap else (x, y)))
+                            value = run_estimator(
+                                estimators[name], seed, *((y, x) if swap else (x, y))
+                            )
                         except Exception as exc:  # record, keep going
                             data["errors"][f"{tid}|{name}"] = f"{type(exc).__name__}: {exc}"[:120]
                             continue
@@ -410,10 +464,15 @@ def main(argv: list[str] | None = None) -> None:
                     else:
                         missing[name] += 1
     errors = {tuple(k.split("|")): v for k, v in data["errors"].items()}
-    notes += [f"{name}: {m} estimates missing (errors or an interrupted run)"
-              for name, m in missing.items()]
-    notes += [f"{name}: not run above n={cap}" for name, cap in max_n.items()
-              if name in names and cap < max(args.n)]
+    notes += [
+        f"{name}: {m} estimates missing (errors or an interrupted run)"
+        for name, m in missing.items()
+    ]
+    notes += [
+        f"{name}: not run above n={cap}"
+        for name, cap in max_n.items()
+        if name in names and cap < max(args.n)
+    ]
 
     sections = []
     for n in args.n:
@@ -432,8 +491,10 @@ def main(argv: list[str] | None = None) -> None:
                     s = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
                 row.append(f"{m:.3f} ± {s:.3f}" + (" ✓" if solved(vals, truth) else ""))
             rows.append(row)
-        sections.append(f"n = {n}, {args.seeds} seeds (mean ± sd; ✓ = solved)\n\n"
-                        + markdown_table(header, rows))
+        sections.append(
+            f"n = {n}, {args.seeds} seeds (mean ± sd; ✓ = solved)\n\n"
+            + markdown_table(header, rows)
+        )
     summary_rows = []
     for name in names:
         cells = [name]
@@ -443,8 +504,9 @@ def main(argv: list[str] | None = None) -> None:
             cells.append(f"{ok}/{len(done)}" if done else "-")
         cells.append(f"{secs.get(name, 0.0):.1f}")
         summary_rows.append(cells)
-    summary = markdown_table(["estimator"] + [f"solved, n={n}" for n in args.n]
-                             + ["total seconds"], summary_rows)
+    summary = markdown_table(
+        ["estimator"] + [f"solved, n={n}" for n in args.n] + ["total seconds"], summary_rows
+    )
     err_lines = [f"- {name} on `{tid}`: {msg}" for (tid, name), msg in sorted(errors.items())]
     text = "\n\n".join([summary, *sections])
     print(text)
@@ -455,19 +517,26 @@ def main(argv: list[str] | None = None) -> None:
         versions = worker.available if worker is not None else {}
         peer_text = ""
         if "bmi-ksg" in peers:
-            peer_text += (f"`bmi-ksg` is {versions['bmi-ksg']}'s "
-                          "`KSGEnsembleFirstEstimator(neighborhoods=(3,), standardize=True)` "
-                          "on the same samples. ")
+            peer_text += (
+                f"`bmi-ksg` is {versions['bmi-ksg']}'s "
+                "`KSGEnsembleFirstEstimator(neighborhoods=(3,), standardize=True)` "
+                "on the same samples. "
+            )
         if "npeet" in peers:
-            peer_text += (f"`npeet` is {versions['npeet']}'s `mi(x, y, k=3)` on the same "
-                          "samples standardised per column (NPEET adds its own uniform noise "
-                          "of size 1e-10, seeded here); on the two tasks with one discrete "
-                          "variable it is `micd` (k=3; Kozachenko-Leonenko entropy of the "
-                          "continuous variable minus its entropy within each class) and on "
-                          "the discrete channel `midd` (plug-in). ")
+            peer_text += (
+                f"`npeet` is {versions['npeet']}'s `mi(x, y, k=3)` on the same "
+                "samples standardised per column (NPEET adds its own uniform noise "
+                "of size 1e-10, seeded here); on the two tasks with one discrete "
+                "variable it is `micd` (k=3; Kozachenko-Leonenko entropy of the "
+                "continuous variable minus its entropy within each class) and on "
+                "the discrete channel `midd` (plug-in). "
+            )
         peer_text = peer_text.rstrip() + "\n\n"
-        runs = (f" over {data['runs']} invocations, the later ones resuming from --json"
-                if data["runs"] > 1 else "")
+        runs = (
+            f" over {data['runs']} invocations, the later ones resuming from --json"
+            if data["runs"] > 1
+            else ""
+        )
         body = (
             "Estimates vs the exact MI of every task in `mi_probe.tasks.list_tasks()` "
             "(benchmark-mi's 40 tasks plus three with a discrete variable), in nats. "
@@ -476,8 +545,8 @@ def main(argv: list[str] | None = None) -> None:
             "geometric mean; a non-positive estimate never solves). Each estimator "
             "runs with its defaults (KSG: k=3, standardised); `mixed` runs only where one "
             "variable is a label and `discrete` only where both are discrete. "
-            + peer_text +
-            f"Command (took {total / 60:.1f} min of wall time{runs} on {machine()}, "
+            + peer_text
+            + f"Command (took {total / 60:.1f} min of wall time{runs} on {machine()}, "
             "shared with other jobs; the peers ran in a second process at the same time, "
             "so the seconds below are inflated by contention):\n\n"
             f"```\n{command_line()}\n```\n\n"

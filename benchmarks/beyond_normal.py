@@ -57,8 +57,9 @@ from mi_probe.tasks import get_task, list_tasks  # noqa: E402
 SOLVED = math.log(1.5)
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 OURS = {
-    "auto": lambda x, y, s: float(auto_mi(x, y, interval=False, null=False,
-                                          check_stability=False, random_state=s)),
+    "auto": lambda x, y, s: float(
+        auto_mi(x, y, interval=False, null=False, check_stability=False, random_state=s)
+    ),
     "ksg": lambda x, y, s: float(ksg_mi(x, y, random_state=s).diagnostics["raw_value"]),
     "gaussian": lambda x, y, s: float(gaussian_mi(x, y).diagnostics["raw_value"]),
 }
@@ -67,7 +68,7 @@ PEERS = ("bmi-ksg", "bmi-cca", "npeet-ksg")
 # n = 5000 on this machine: bmi's CCA 47 s CPU at 50 + 50 dimensions).
 PEER_MAX_DIM = {"bmi-cca": 10}
 
-PEER_SCRIPT = r'''
+PEER_SCRIPT = r"""
 import json, sys, time
 import numpy as np
 out_path, npeet_src, max_dim = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
@@ -95,13 +96,12 @@ for path in sys.argv[4:]:
             v = "error: " + str(exc)[:80]
         out[path + "|" + name] = [v, time.perf_counter() - t, time.process_time() - c]
     json.dump(out, open(out_path, "w"))
-'''
+"""
 
 
 def benchmark_tasks(patterns: list[str] | None) -> list[str]:
     """The 40 benchmark-mi tasks (those with no discrete variable), or a selection."""
-    ids = [t for t in list_tasks()
-           if not (get_task(t).discrete_x or get_task(t).discrete_y)]
+    ids = [t for t in list_tasks() if not (get_task(t).discrete_x or get_task(t).discrete_y)]
     if not patterns:
         return ids
     return [t for t in ids if any(fnmatch.fnmatch(t, p) for p in patterns)]
@@ -111,8 +111,9 @@ def gaussian_tasks(ids: list[str]) -> tuple[list[str], list[str]]:
     """Jointly Gaussian tasks, and those plus per-coordinate monotone distortions of
     them (Gaussian copula: the copula transform makes them Gaussian again)."""
     strict = [t for t in ids if t.startswith("multinormal-") or t == "1v1-normal-0.75"]
-    copula = strict + [t for t in ids if t.split("-", 1)[0] in ("normal_cdf", "half_cube")
-                       and "student" not in t]
+    copula = strict + [
+        t for t in ids if t.split("-", 1)[0] in ("normal_cdf", "half_cube") and "student" not in t
+    ]
     return strict, copula
 
 
@@ -162,9 +163,14 @@ def run_full(ids: list[str], n: int, seed: int, cache: Cache) -> None:
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         flags = r.diagnostics["flags"]
         cache[key] = {
-            "value": float(r), "interval": r.interval, "null": r.null,
-            "p_value": r.diagnostics["p_value"], "chosen": r.diagnostics.get("chosen"),
-            "candidates": r.diagnostics.get("candidates"), "wall": wall, "cpu": cpu,
+            "value": float(r),
+            "interval": r.interval,
+            "null": r.null,
+            "p_value": r.diagnostics["p_value"],
+            "chosen": r.diagnostics.get("chosen"),
+            "candidates": r.diagnostics.get("candidates"),
+            "wall": wall,
+            "cpu": cpu,
             "flags": [f for f, v in flags.items() if v is True],
             "warned": bool(caught),
         }
@@ -180,13 +186,13 @@ def run_coverage(ids: list[str], n: int, seeds: list[int], cache: Cache) -> None
             x, y = get_task(tid).sample(n, seed)
             t = time.process_time()
             r = auto_mi(x, y, null=False, check_stability=False, random_state=seed)
-            cache[key] = {"value": float(r), "interval": r.interval,
-                          "cpu": time.process_time() - t}
+            cache[key] = {"value": float(r), "interval": r.interval, "cpu": time.process_time() - t}
         print(f"coverage: {tid}", file=sys.stderr, flush=True)
 
 
-def run_peers(ids: list[str], n: int, seeds: list[int], cache: Cache, python: str,
-              npeet_src: str) -> None:
+def run_peers(
+    ids: list[str], n: int, seeds: list[int], cache: Cache, python: str, npeet_src: str
+) -> None:
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="mi_probe_bn_"))
     files = {}
     for tid in ids:
@@ -200,8 +206,9 @@ def run_peers(ids: list[str], n: int, seeds: list[int], cache: Cache, python: st
     if not files:
         return
     out = tmp / "peers.json"
-    proc = subprocess.Popen([python, "-c", PEER_SCRIPT, str(out), npeet_src,
-                             json.dumps(PEER_MAX_DIM), *files])
+    proc = subprocess.Popen(
+        [python, "-c", PEER_SCRIPT, str(out), npeet_src, json.dumps(PEER_MAX_DIM), *files]
+    )
     # harvest as the subprocess goes (it rewrites out after every sample)
     while True:
         done = proc.poll() is not None
@@ -237,8 +244,14 @@ def _center(vals: list[float]) -> float:
     return float(np.exp(np.log(arr).mean())) if arr.min() > 0 else float(arr.mean())
 
 
-def report(ids: list[str], n: int, seeds: list[int], caches: dict[str, Cache],
-           heatmap: pathlib.Path | None, write: bool) -> str:
+def report(
+    ids: list[str],
+    n: int,
+    seeds: list[int],
+    caches: dict[str, Cache],
+    heatmap: pathlib.Path | None,
+    write: bool,
+) -> str:
     names = list(OURS) + list(PEERS)
     est: dict[tuple[str, str], list[float]] = {}
     cpu: dict[str, float] = {}
@@ -259,19 +272,37 @@ def report(ids: list[str], n: int, seeds: list[int], caches: dict[str, Cache],
         row = [f"`{tid}`", f"{truth:.3f}"]
         for name in names:
             vals = est.get((tid, name))
-            row.append("" if vals is None else
-                       f"{_center(vals):.3f}" + (" ✓" if solved(vals, truth) else ""))
+            row.append(
+                ""
+                if vals is None
+                else f"{_center(vals):.3f}" + (" ✓" if solved(vals, truth) else "")
+            )
         f = full.get(f"{tid}|{n}|{seeds[0]}")
         if f:
             lo, hi = f["interval"]
-            row += [f"[{lo:.3f}, {hi:.3f}]", f"{f['null']:.3f}", f["chosen"] or "",
-                    ", ".join(f["flags"]) or "-", f"{f['wall']:.0f}", f"{f['cpu']:.0f}"]
+            row += [
+                f"[{lo:.3f}, {hi:.3f}]",
+                f"{f['null']:.3f}",
+                f["chosen"] or "",
+                ", ".join(f["flags"]) or "-",
+                f"{f['wall']:.0f}",
+                f"{f['cpu']:.0f}",
+            ]
         else:
             row += [""] * 6
         rows.append(row)
-    header = (["task", "truth"] + names
-              + [f"auto 95% interval (seed {seeds[0]})", "null", "kept", "flags",
-                 "auto full wall s", "CPU s"])
+    header = (
+        ["task", "truth"]
+        + names
+        + [
+            f"auto 95% interval (seed {seeds[0]})",
+            "null",
+            "kept",
+            "flags",
+            "auto full wall s",
+            "CPU s",
+        ]
+    )
     summary = []
     first: dict[tuple[str, str], list[float]] = {}  # seeds[0] only, for every estimator
     for (tid, name), vals in est.items():
@@ -285,12 +316,14 @@ def report(ids: list[str], n: int, seeds: list[int], caches: dict[str, Cache],
         ok = sum(solved(est[(t, name)], get_task(t).mutual_information()) for t in done)
         done1 = [t for t in ids if (t, name) in first]
         ok1 = sum(solved(first[(t, name)], get_task(t).mutual_information()) for t in done1)
-        summary.append([
-            name,
-            (f"{ok}/{len(done)} ({'/'.join(map(str, n_seeds))} seeds)" if done else "-"),
-            f"{ok1}/{len(done1)}" if done1 else "-",
-            f"{cpu.get(name, 0.0) / max(1, n_est):.2f}",
-        ])
+        summary.append(
+            [
+                name,
+                (f"{ok}/{len(done)} ({'/'.join(map(str, n_seeds))} seeds)" if done else "-"),
+                f"{ok1}/{len(done1)}" if done1 else "-",
+                f"{cpu.get(name, 0.0) / max(1, n_est):.2f}",
+            ]
+        )
     pairs = [(t, full.get(f"{t}|{n}|{seeds[0]}")) for t in ids]
     pairs = [(t, f) for t, f in pairs if f and (t, "auto") in first]
     fulls = [f for _, f in pairs]
@@ -301,8 +334,10 @@ def report(ids: list[str], n: int, seeds: list[int], caches: dict[str, Cache],
     strict, copula = gaussian_tasks(ids)
     cov = caches["coverage"]
     cov_rows = []
-    for label, group in (("jointly Gaussian", strict), ("Gaussian copula (incl. distorted)",
-                                                          copula)):
+    for label, group in (
+        ("jointly Gaussian", strict),
+        ("Gaussian copula (incl. distorted)", copula),
+    ):
         hit = tot = 0
         widths = []
         for tid in group:
@@ -315,22 +350,45 @@ def report(ids: list[str], n: int, seeds: list[int], caches: dict[str, Cache],
                     tot += 1
                     widths.append(hi - lo)
         if tot:
-            cov_rows.append([label, f"{len(group)} tasks x {len(seeds)} seeds",
-                             f"{hit}/{tot} = {hit / tot:.0%}", f"{np.median(widths):.3f}"])
-    text = "\n\n".join([
-        markdown_table(["estimator", f"solved, n={n}, all seeds run",
-                        f"solved on seed {seeds[0]} alone", "mean CPU s per estimate"],
-                       summary),
-        (f"auto with interval + null + stability on seed {seeds[0]}: "
-         + (f"median {np.median([f['wall'] for f in fulls]):.0f} s wall, "
-            f"max {max(f['wall'] for f in fulls):.0f} s wall; median "
-            f"{np.median([f['cpu'] for f in fulls]):.0f} s CPU, max "
-            f"{max(f['cpu'] for f in fulls):.0f} s CPU per task; value identical to the "
-            f"point estimate on {same}/{len(fulls)} tasks." if fulls else "not run.")),
-        markdown_table(["tasks", "runs", "95% interval covers truth", "median width (nats)"],
-                       cov_rows) if cov_rows else "coverage: not run.",
-        markdown_table(header, rows),
-    ])
+            cov_rows.append(
+                [
+                    label,
+                    f"{len(group)} tasks x {len(seeds)} seeds",
+                    f"{hit}/{tot} = {hit / tot:.0%}",
+                    f"{np.median(widths):.3f}",
+                ]
+            )
+    text = "\n\n".join(
+        [
+            markdown_table(
+                [
+                    "estimator",
+                    f"solved, n={n}, all seeds run",
+                    f"solved on seed {seeds[0]} alone",
+                    "mean CPU s per estimate",
+                ],
+                summary,
+            ),
+            (
+                f"auto with interval + null + stability on seed {seeds[0]}: "
+                + (
+                    f"median {np.median([f['wall'] for f in fulls]):.0f} s wall, "
+                    f"max {max(f['wall'] for f in fulls):.0f} s wall; median "
+                    f"{np.median([f['cpu'] for f in fulls]):.0f} s CPU, max "
+                    f"{max(f['cpu'] for f in fulls):.0f} s CPU per task; value identical to the "
+                    f"point estimate on {same}/{len(fulls)} tasks."
+                    if fulls
+                    else "not run."
+                )
+            ),
+            markdown_table(
+                ["tasks", "runs", "95% interval covers truth", "median width (nats)"], cov_rows
+            )
+            if cov_rows
+            else "coverage: not run.",
+            markdown_table(header, rows),
+        ]
+    )
     if heatmap is not None and est:
         _heatmap(ids, names, est, heatmap, n)
     if write:
@@ -355,15 +413,19 @@ def report(ids: list[str], n: int, seeds: list[int], caches: dict[str, Cache],
             "`auto` is a lower bound that has not converged (spirals) it need not cover the "
             "truth, and the `flags` column shows where `auto` itself warns. Heatmap: "
             "`docs/beyond_normal.png`.\n\n"
-            + ("" if all(len(v) == len(seeds) for v in est.values()) else
-               "Some peers ran on fewer seeds (see the summary; bmi's KSG costs ~2 s CPU "
-               "but up to a minute of wall time per call on a loaded machine). ")
+            + (
+                ""
+                if all(len(v) == len(seeds) for v in est.values())
+                else "Some peers ran on fewer seeds (see the summary; bmi's KSG costs ~2 s CPU "
+                "but up to a minute of wall time per call on a loaded machine). "
+            )
             + "Parts and report (the parts cache into the same directory):\n\n"
             "```\npython benchmarks/beyond_normal.py --part ours\n"
             "python benchmarks/beyond_normal.py --part full\n"
             "python benchmarks/beyond_normal.py --part coverage\n"
             "python benchmarks/beyond_normal.py --part peers\n```\n\n"
-            f"Report ({machine()}):\n\n```\n{command_line()}\n```\n\n" + text)
+            f"Report ({machine()}):\n\n```\n{command_line()}\n```\n\n" + text
+        )
         replace_section("Beyond Normal", body)
     return text
 
@@ -378,22 +440,44 @@ def _heatmap(ids: list[str], names: list[str], est: dict, path: pathlib.Path, n:
     from matplotlib.colors import LogNorm
 
     ratio = pd.DataFrame(
-        [[_center(est[(t, e)]) / get_task(t).mutual_information() if (t, e) in est
-          else np.nan for e in names] for t in ids], index=ids, columns=names)
+        [
+            [
+                _center(est[(t, e)]) / get_task(t).mutual_information() if (t, e) in est else np.nan
+                for e in names
+            ]
+            for t in ids
+        ],
+        index=ids,
+        columns=names,
+    )
     shown = ratio.clip(lower=1 / 3, upper=3.0)
     fig, ax = plt.subplots(figsize=(4.5 + 0.8 * len(names), 0.3 * len(ids) + 2.0))
     ticks = [1 / 3, 1 / 1.5, 1.0, 1.5, 3.0]
-    sns.heatmap(shown, ax=ax, cmap="RdBu_r", norm=LogNorm(vmin=1 / 3, vmax=3),
-                annot=ratio.round(2), fmt="", linewidths=0.3, annot_kws={"fontsize": 7},
-                cbar_kws={"label": "estimate / truth (solved: 0.67 .. 1.5)",
-                          "ticks": ticks, "format": "%.2g"})
+    sns.heatmap(
+        shown,
+        ax=ax,
+        cmap="RdBu_r",
+        norm=LogNorm(vmin=1 / 3, vmax=3),
+        annot=ratio.round(2),
+        fmt="",
+        linewidths=0.3,
+        annot_kws={"fontsize": 7},
+        cbar_kws={
+            "label": "estimate / truth (solved: 0.67 .. 1.5)",
+            "ticks": ticks,
+            "format": "%.2g",
+        },
+    )
     from matplotlib.ticker import NullLocator
 
     ax.collections[0].colorbar.ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels(ax.get_xticklabels(), rotation=35, ha="right")
     ax.set_ylabel("")
-    ax.set_title(f"Beyond Normal, n = {n}: geometric mean of estimate / true MI\n"
-                 "over seeds (colours clipped to 1/3 .. 3)", fontsize=10)
+    ax.set_title(
+        f"Beyond Normal, n = {n}: geometric mean of estimate / true MI\n"
+        "over seeds (colours clipped to 1/3 .. 3)",
+        fontsize=10,
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -402,16 +486,24 @@ def _heatmap(ids: list[str], names: list[str], est: dict, path: pathlib.Path, n:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", nargs="+", default=["ours", "full", "coverage", "report"],
-                        choices=["ours", "full", "coverage", "peers", "report"])
+    parser.add_argument(
+        "--part",
+        nargs="+",
+        default=["ours", "full", "coverage", "report"],
+        choices=["ours", "full", "coverage", "peers", "report"],
+    )
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104])
     parser.add_argument("--tasks", nargs="+", default=None, help="glob patterns")
-    parser.add_argument("--cache", default=str(pathlib.Path(tempfile.gettempdir())
-                                               / "mi_probe_beyond_normal"))
+    parser.add_argument(
+        "--cache", default=str(pathlib.Path(tempfile.gettempdir()) / "mi_probe_beyond_normal")
+    )
     parser.add_argument("--peers-python", default="/work/peers/tasks-venv/bin/python")
-    parser.add_argument("--npeet-src", default="/work/peers/npeet-src",
-                        help="a directory holding NPEET's source ('' to skip)")
+    parser.add_argument(
+        "--npeet-src",
+        default="/work/peers/npeet-src",
+        help="a directory holding NPEET's source ('' to skip)",
+    )
     parser.add_argument("--heatmap", default=str(ROOT / "docs" / "beyond_normal.png"))
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
@@ -428,8 +520,16 @@ def main(argv: list[str] | None = None) -> None:
     if "peers" in args.part:
         run_peers(ids, args.n, args.seeds, caches["peers"], args.peers_python, args.npeet_src)
     if "report" in args.part:
-        print(report(ids, args.n, args.seeds, caches,
-                     pathlib.Path(args.heatmap) if args.heatmap else None, args.write_readme))
+        print(
+            report(
+                ids,
+                args.n,
+                args.seeds,
+                caches,
+                pathlib.Path(args.heatmap) if args.heatmap else None,
+                args.write_readme,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -29,10 +29,10 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -192,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             rec["status"] = "skipped"
             rec["predicted"] = predicted
             why = "case timeout" if predicted > args.case_timeout else "budget"
-            print(f"{name:5s} {op:9s} n={n:>8d} d={d:3d}: skipped ({why}), predicted {predicted:.1f} s", flush=True)
+            print(
+                f"{name:5s} {op:9s} n={n:>8d} d={d:3d}: skipped ({why}), predicted {predicted:.1f} s",
+                flush=True,
+            )
             continue
         arrays = data(op, n, d, device)
         try:
@@ -223,8 +226,18 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.empty_cache()
 
     # table
-    header = ["op", "n", "d", "torch s", "keops s", "torch/keops", "torch MiB", "keops MiB",
-              "agreement", "KSG estimate (truth)"]
+    header = [
+        "op",
+        "n",
+        "d",
+        "torch s",
+        "keops s",
+        "torch/keops",
+        "torch MiB",
+        "keops MiB",
+        "agreement",
+        "KSG estimate (truth)",
+    ]
     rows = []
     for op in ops:
         for n in ns:
@@ -245,13 +258,20 @@ def main(argv: list[str] | None = None) -> int:
                 if ts is None and tp and ks:
                     ratio = "~" + ratio
                 est = k.get("estimate", t.get("estimate"))
-                rows.append([
-                    op, f"{n:.0e}", str(d if op != "ksg" else f"{KSG_D}+{KSG_D}"), fmt(t), fmt(k),
-                    ratio, f"{t.get('peak_mib', 0):.0f}" if ts else "-",
-                    f"{k.get('peak_mib', 0):.0f}" if ks else "-",
-                    k.get("vs_other", t.get("vs_other", "-")),
-                    f"{est:.4f} ({KSG_TRUTH:.4f})" if est is not None else "",
-                ])
+                rows.append(
+                    [
+                        op,
+                        f"{n:.0e}",
+                        str(d if op != "ksg" else f"{KSG_D}+{KSG_D}"),
+                        fmt(t),
+                        fmt(k),
+                        ratio,
+                        f"{t.get('peak_mib', 0):.0f}" if ts else "-",
+                        f"{k.get('peak_mib', 0):.0f}" if ks else "-",
+                        k.get("vs_other", t.get("vs_other", "-")),
+                        f"{est:.4f} ({KSG_TRUTH:.4f})" if est is not None else "",
+                    ]
+                )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     table = "\n".join(lines)
@@ -266,10 +286,21 @@ def main(argv: list[str] | None = None) -> int:
     print(summary)
     print(table)
     (out_dir / "gpu_table.md").write_text(summary + "\n" + table + "\n")
-    (out_dir / "gpu.json").write_text(json.dumps(
-        {"device": dev_name, "torch": torch.__version__, "compile_s": compile_s,
-         "keops_ok": verdict.ok, "keops_detail": verdict.detail, "compiler": choice.reason,
-         "total_s": total, "results": list(results.values())}, indent=1))
+    (out_dir / "gpu.json").write_text(
+        json.dumps(
+            {
+                "device": dev_name,
+                "torch": torch.__version__,
+                "compile_s": compile_s,
+                "keops_ok": verdict.ok,
+                "keops_detail": verdict.detail,
+                "compiler": choice.reason,
+                "total_s": total,
+                "results": list(results.values()),
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

@@ -20,7 +20,6 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -82,7 +81,10 @@ def run_embo(pxy, betas, n_t, restarts, iterations, rtol, python, seed=0, blas_t
             env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(blas_threads)
         out = subprocess.run(
             [python, fs, fp, fb, str(n_t), str(restarts), str(iterations), str(rtol), str(seed)],
-            capture_output=True, text=True, check=True, env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -119,8 +121,11 @@ def main() -> None:
     ap.add_argument("--embo-iterations", type=int, default=100)
     ap.add_argument("--embo-rtol", type=float, default=1e-3)
     ap.add_argument("--device", default=None)
-    ap.add_argument("--embo-single-thread", action="store_true",
-                    help="also time embo with OPENBLAS_NUM_THREADS=1")
+    ap.add_argument(
+        "--embo-single-thread",
+        action="store_true",
+        help="also time embo with OPENBLAS_NUM_THREADS=1",
+    )
     ap.add_argument("--quick", action="store_true", help="10 betas, embo with 1 restart")
     args = ap.parse_args()
     if args.quick:
@@ -131,10 +136,12 @@ def main() -> None:
 
     pxy = twelve_bit_like_pxy(args.gamma)
     betas = np.geomspace(1.0, args.beta_max, args.n_betas)
-    print(f"task: |X|={pxy.shape[0]} |Y|={pxy.shape[1]} H(X)={entropy_pmf(pxy.sum(1)):.4f} "
-          f"I(X;Y)={mutual_information_pmf(pxy):.4f} nats "
-          f"({np.unique(np.round(pxy[:, 1] / pxy.sum(1), 12)).size} distinct p(y|x)); "
-          f"{args.n_betas} betas in [1, {args.beta_max}], |T|={args.n_clusters}")
+    print(
+        f"task: |X|={pxy.shape[0]} |Y|={pxy.shape[1]} H(X)={entropy_pmf(pxy.sum(1)):.4f} "
+        f"I(X;Y)={mutual_information_pmf(pxy):.4f} nats "
+        f"({np.unique(np.round(pxy[:, 1] / pxy.sum(1), 12)).size} distinct p(y|x)); "
+        f"{args.n_betas} betas in [1, {args.beta_max}], |T|={args.n_clusters}"
+    )
 
     results = {}
     configs = [
@@ -144,24 +151,43 @@ def main() -> None:
     ]
     for label, merge, tol in configs:
         t0 = time.perf_counter()
-        c = ib_curve(pxy, betas, n_clusters=args.n_clusters, merge_identical=merge, tol=tol,
-                     random_state=0, device=args.device)
+        c = ib_curve(
+            pxy,
+            betas,
+            n_clusters=args.n_clusters,
+            merge_identical=merge,
+            tol=tol,
+            random_state=0,
+            device=args.device,
+        )
         results[label] = (time.perf_counter() - t0, c)
         print(f"{label:40s} {results[label][0]:8.2f} s   not converged: {(~c.converged).sum()}")
     ref = results[configs[0][0]][1]
     for label, (_, c) in results.items():
-        print(f"{label}: max |dI_TY| vs merged {np.max(np.abs(c.I_TY - ref.I_TY)):.1e}, "
-              f"|dI_XT| {np.max(np.abs(c.I_XT - ref.I_XT)):.1e}")
+        print(
+            f"{label}: max |dI_TY| vs merged {np.max(np.abs(c.I_TY - ref.I_TY)):.1e}, "
+            f"|dI_XT| {np.max(np.abs(c.I_XT - ref.I_XT)):.1e}"
+        )
 
     if not os.path.exists(args.embo_python):
         print(f"embo not run: {args.embo_python} missing (pip install embo into a separate venv)")
         return
     embo_runs = {}
     for threads in (None, 1) if args.embo_single_thread else (None,):
-        e = run_embo(pxy, betas, args.n_clusters, args.embo_restarts, args.embo_iterations,
-                     args.embo_rtol, args.embo_python, blas_threads=threads)
-        tag = (f"embo (restarts={args.embo_restarts}, iterations={args.embo_iterations}, "
-               f"rtol={args.embo_rtol}, BLAS threads={threads or 'default'})")
+        e = run_embo(
+            pxy,
+            betas,
+            args.n_clusters,
+            args.embo_restarts,
+            args.embo_iterations,
+            args.embo_rtol,
+            args.embo_python,
+            blas_threads=threads,
+        )
+        tag = (
+            f"embo (restarts={args.embo_restarts}, iterations={args.embo_iterations}, "
+            f"rtol={args.embo_rtol}, BLAS threads={threads or 'default'})"
+        )
         embo_runs[tag] = e
         print(f"{tag}: {e['seconds']:8.2f} s")
     e_fast = min(embo_runs.values(), key=lambda r: r["seconds"])
@@ -170,12 +196,14 @@ def main() -> None:
         for label, (sec, c) in results.items():
             lo = lagrangian(c.I_XT, c.I_TY, betas)
             gap_abs, gap_signed = envelope_gap(c.I_XT, c.I_TY, e["I_XT"], e["I_TY"])
-            print(f"{label} vs {tag}: speed-up {e['seconds'] / sec:6.1f}x; "
-                  f"max |dI_TY| at equal beta {np.max(np.abs(c.I_TY - e['I_TY'])):.2e}, "
-                  f"|dI_XT| {np.max(np.abs(c.I_XT - e['I_XT'])):.2e}; "
-                  f"upper-envelope gap {gap_abs:.2e} (ours above by up to {gap_signed:.2e}); "
-                  f"L_ours <= L_embo + 1e-9 at {(lo <= le + 1e-9).mean():.0%} of betas, "
-                  f"max (L_embo - L_ours) {np.max(le - lo):.2e}")
+            print(
+                f"{label} vs {tag}: speed-up {e['seconds'] / sec:6.1f}x; "
+                f"max |dI_TY| at equal beta {np.max(np.abs(c.I_TY - e['I_TY'])):.2e}, "
+                f"|dI_XT| {np.max(np.abs(c.I_XT - e['I_XT'])):.2e}; "
+                f"upper-envelope gap {gap_abs:.2e} (ours above by up to {gap_signed:.2e}); "
+                f"L_ours <= L_embo + 1e-9 at {(lo <= le + 1e-9).mean():.0%} of betas, "
+                f"max (L_embo - L_ours) {np.max(le - lo):.2e}"
+            )
     del e_fast
 
 

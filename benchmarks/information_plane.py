@@ -64,7 +64,9 @@ def dense_kde(t: np.ndarray, y: np.ndarray, s2: float) -> tuple[float, float]:
 
 
 def _h_rows(codes: np.ndarray) -> float:
-    view = np.ascontiguousarray(codes).view(np.dtype((np.void, codes.dtype.itemsize * codes.shape[1])))
+    view = np.ascontiguousarray(codes).view(
+        np.dtype((np.void, codes.dtype.itemsize * codes.shape[1]))
+    )
     _, counts = np.unique(view.ravel(), return_counts=True)
     p = counts / counts.sum()
     return float(-(p * np.log(p)).sum())
@@ -116,7 +118,9 @@ def best_of(fn, repeats: int) -> tuple[float, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5, help="timing repeats (best of)")
-    ap.add_argument("--train-epochs", type=int, default=100, help="train the net first (saturated units)")
+    ap.add_argument(
+        "--train-epochs", type=int, default=100, help="train the net first (saturated units)"
+    )
     ap.add_argument("--write-readme", action="store_true", help="rewrite the README section")
     args = ap.parse_args()
 
@@ -126,32 +130,62 @@ def main() -> None:
     for activation in ("tanh", "relu"):
         net = trained_network(activation, args.train_epochs)
         for which in ("binning", "kde"):
-            params = {"binning": {"strategy": "fixed", "bin_size": BIN}} if which == "binning" else {"kde": {"noise_variance": S2}}
-            rec = InformationPlaneRecorder(net, X, Y, layers=list(PROBED_LAYERS), estimators=[which], params=params)
+            params = (
+                {"binning": {"strategy": "fixed", "bin_size": BIN}}
+                if which == "binning"
+                else {"kde": {"noise_variance": S2}}
+            )
+            rec = InformationPlaneRecorder(
+                net, X, Y, layers=list(PROBED_LAYERS), estimators=[which], params=params
+            )
             rec.record(0)  # warm-up
             acts = rec.probe.collect(X, progress_bar=False)
             t_collect, _ = best_of(lambda: rec.probe.collect(X, progress_bar=False), args.repeats)
             t_record, _ = best_of(lambda: rec.record(1), args.repeats)
             t_ours, new = best_of(
-                lambda: pd.DataFrame(_layer_rows(acts, X, Y, rec.x_symbols, rec.y_symbols,
-                                                 rec._estimators, rec.params, None)),
+                lambda: pd.DataFrame(
+                    _layer_rows(
+                        acts, X, Y, rec.x_symbols, rec.y_symbols, rec._estimators, rec.params, None
+                    )
+                ),
                 args.repeats,
             )
-            t_base, base = best_of(lambda: baseline_epoch(list(acts.values()), y, which), max(1, args.repeats // 2))
+            t_base, base = best_of(
+                lambda: baseline_epoch(list(acts.values()), y, which), max(1, args.repeats // 2)
+            )
             ours = list(zip(new["I_XT"], new["I_TY"]))
             diff = max(abs(a - b) for o, r in zip(ours, base) for a, b in zip(o, r))
-            rows.append([
-                activation, which, f"{t_ours:.3f}", f"{t_base:.3f}", f"{t_base / t_ours:.1f}x",
-                f"{t_record:.3f}", f"{t_collect:.3f}", f"{diff:.1e}",
-                " ".join(f"{v / math.log(2):.2f}" for v, _ in ours),
-            ])
-            print(f"{activation:4s} {which:7s} estimators: ours {t_ours:.3f} s, dense {t_base:.3f} s "
-                  f"({t_base / t_ours:.1f}x); full record() {t_record:.3f} s (forward+probes "
-                  f"{t_collect:.3f} s); max |diff| {diff:.1e} nats", flush=True)
+            rows.append(
+                [
+                    activation,
+                    which,
+                    f"{t_ours:.3f}",
+                    f"{t_base:.3f}",
+                    f"{t_base / t_ours:.1f}x",
+                    f"{t_record:.3f}",
+                    f"{t_collect:.3f}",
+                    f"{diff:.1e}",
+                    " ".join(f"{v / math.log(2):.2f}" for v, _ in ours),
+                ]
+            )
+            print(
+                f"{activation:4s} {which:7s} estimators: ours {t_ours:.3f} s, dense {t_base:.3f} s "
+                f"({t_base / t_ours:.1f}x); full record() {t_record:.3f} s (forward+probes "
+                f"{t_collect:.3f} s); max |diff| {diff:.1e} nats",
+                flush=True,
+            )
 
-    header = ["network", "estimator", "ours: estimators (s)", "dense numpy (s)", "speed-up",
-              "ours: full record() (s)", "of which forward + probes (s)", "max abs diff (nats)",
-              "I(X;T) per layer (bits)"]
+    header = [
+        "network",
+        "estimator",
+        "ours: estimators (s)",
+        "dense numpy (s)",
+        "speed-up",
+        "ours: full record() (s)",
+        "of which forward + probes (s)",
+        "max abs diff (nats)",
+        "I(X;T) per layer (bits)",
+    ]
     table = markdown_table(header, rows)
     print(table)
     if args.write_readme:

@@ -64,14 +64,28 @@ ESTIMATORS = ("infonce", "nwj", "mine", "smile", "js", "ba", "club")
 # ---------------------------------------------------------------------- our runner
 
 
-def run_ours(name: str, x, y, *, steps: int, batch: int, hidden: list[int] | None,
-             seed: int, h_y: float | None, val_frac: float) -> tuple[float, float]:
+def run_ours(
+    name: str,
+    x,
+    y,
+    *,
+    steps: int,
+    batch: int,
+    hidden: list[int] | None,
+    seed: int,
+    h_y: float | None,
+    val_frac: float,
+) -> tuple[float, float]:
     import mi_probe
 
     kw: dict[str, Any] = dict(
-        max_steps=steps, batch_size=batch, hidden_dims=None if hidden is None else tuple(hidden),
+        max_steps=steps,
+        batch_size=batch,
+        hidden_dims=None if hidden is None else tuple(hidden),
         patience=None,
-        validation_fraction=val_frac, random_state=seed, progress=False,
+        validation_fraction=val_frac,
+        random_state=seed,
+        progress=False,
     )
     if name == "ba" and h_y is not None:
         kw["y_entropy"] = h_y
@@ -149,28 +163,58 @@ PEERS = {
 }
 
 
-def run_peer(peer: str, python: str, name: str, data: dict[int, tuple], *, steps: int,
-             batch: int, hidden: list[int], lr: float, h_y: float | None, val_frac: float,
-             threads: int) -> list[tuple[float, float]]:
+def run_peer(
+    peer: str,
+    python: str,
+    name: str,
+    data: dict[int, tuple],
+    *,
+    steps: int,
+    batch: int,
+    hidden: list[int],
+    lr: float,
+    h_y: float | None,
+    val_frac: float,
+    threads: int,
+) -> list[tuple[float, float]]:
     """Run one peer on every seed of one (task, bound); [(estimate, seconds)] per seed."""
     script = PEERS[peer][0]
     with tempfile.TemporaryDirectory() as tmp:
         seeds = sorted(data)
-        spec = dict(name=name, steps=steps, batch=batch, hidden=hidden, lr=lr, seeds=seeds,
-                    h_y=h_y, val_frac=val_frac)
+        spec = dict(
+            name=name,
+            steps=steps,
+            batch=batch,
+            hidden=hidden,
+            lr=lr,
+            seeds=seeds,
+            h_y=h_y,
+            val_frac=val_frac,
+        )
         Path(tmp, "spec.json").write_text(json.dumps(spec))
         arrays = {}
         for s, (x, y, tr, te) in data.items():
             arrays.update({f"x{s}": x, f"y{s}": y, f"tr{s}": tr, f"te{s}": te})
         np.savez(Path(tmp, "data.npz"), **arrays)
         Path(tmp, "run.py").write_text(script)
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-                   XLA_FLAGS="--xla_cpu_multi_thread_eigen=false "
-                             f"intra_op_parallelism_threads={threads}")
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS=str(threads),
+            MKL_NUM_THREADS=str(threads),
+            XLA_FLAGS=f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}",
+        )
         proc = subprocess.run(
-            [python, str(Path(tmp, "run.py")), str(Path(tmp, "spec.json")),
-             str(Path(tmp, "data.npz")), str(threads)],
-            capture_output=True, text=True, env=env, timeout=3600,
+            [
+                python,
+                str(Path(tmp, "run.py")),
+                str(Path(tmp, "spec.json")),
+                str(Path(tmp, "data.npz")),
+                str(threads),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=3600,
         )
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-2000:])
@@ -214,8 +258,7 @@ def verdict(ours: list[float], peer: list[float]) -> tuple[float, float, str]:
 
 def part1(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
-    peers = {p: py for p, py in (("torch-mist", args.peers_python),
-                                 ("bmi", args.bmi_python)) if py}
+    peers = {p: py for p, py in (("torch-mist", args.peers_python), ("bmi", args.bmi_python)) if py}
     seeds = list(range(args.seed0, args.seed0 + args.seeds))
     for task in args.tasks:
         spec = TASKS[task]
@@ -226,41 +269,68 @@ def part1(args: argparse.Namespace) -> list[dict[str, Any]]:
             data[seed] = (x, y, *split(args.n, args.val_frac, seed))
         h_known = h_y if transform == "none" else None
         for name in args.estimators:
-            rec: dict[str, Any] = dict(task=task, estimator=name, truth=truth,
-                                       seeds=seeds)
+            rec: dict[str, Any] = dict(task=task, estimator=name, truth=truth, seeds=seeds)
             runs: dict[str, list[tuple[float, float]]] = {}
             vals = []
             for seed in seeds:
                 x, y = data[seed][:2]
-                vals.append(run_ours(name, x, y, steps=args.steps, batch=args.batch,
-                                     hidden=args.ours_hidden, seed=seed, h_y=h_known,
-                                     val_frac=args.val_frac))
+                vals.append(
+                    run_ours(
+                        name,
+                        x,
+                        y,
+                        steps=args.steps,
+                        batch=args.batch,
+                        hidden=args.ours_hidden,
+                        seed=seed,
+                        h_y=h_known,
+                        val_frac=args.val_frac,
+                    )
+                )
             runs["mi_probe"] = vals
             for peer, python in peers.items():
                 if name not in PEERS[peer][1] or (name == "ba" and h_known is None):
                     continue
                 try:
-                    runs[peer] = run_peer(peer, python, name, data, steps=args.steps,
-                                          batch=args.batch, hidden=args.hidden,
-                                          lr=args.peer_lr, h_y=h_known,
-                                          val_frac=args.val_frac, threads=args.threads)
+                    runs[peer] = run_peer(
+                        peer,
+                        python,
+                        name,
+                        data,
+                        steps=args.steps,
+                        batch=args.batch,
+                        hidden=args.hidden,
+                        lr=args.peer_lr,
+                        h_y=h_known,
+                        val_frac=args.val_frac,
+                        threads=args.threads,
+                    )
                 except Exception as exc:  # a peer that cannot run this case
-                    print(f"  {peer} {name} {task}: {str(exc).strip()[-300:]}",
-                          file=sys.stderr)
+                    print(f"  {peer} {name} {task}: {str(exc).strip()[-300:]}", file=sys.stderr)
             for who, res in runs.items():
                 est = [v for v, _ in res]
                 err = [abs(v - truth) for v in est]
-                rec[who] = dict(estimates=est, times=[t for _, t in res],
-                                estimate=_mean(est), mae=_mean(err), mae_se=_se(err),
-                                time=float(np.median([t for _, t in res])))
+                rec[who] = dict(
+                    estimates=est,
+                    times=[t for _, t in res],
+                    estimate=_mean(est),
+                    mae=_mean(err),
+                    mae_se=_se(err),
+                    time=float(np.median([t for _, t in res])),
+                )
             peer_names = [p for p in runs if p != "mi_probe"]
             if peer_names:
                 best = min(peer_names, key=lambda p: rec[p]["mae"])
                 ours_err = [abs(v - truth) for v in rec["mi_probe"]["estimates"]]
                 peer_err = [abs(v - truth) for v in rec[best]["estimates"]]
                 m, se, word = verdict(ours_err, peer_err)
-                rec.update(best_peer=best, diff=m, diff_se=se, verdict=word,
-                           time_ratio=rec["mi_probe"]["time"] / rec[best]["time"])
+                rec.update(
+                    best_peer=best,
+                    diff=m,
+                    diff_se=se,
+                    verdict=word,
+                    time_ratio=rec["mi_probe"]["time"] / rec[best]["time"],
+                )
             rows.append(rec)
             print(json.dumps({k: v for k, v in rec.items()}), flush=True)
     return rows
@@ -273,17 +343,31 @@ def comparison_table(rows: list[dict[str, Any]], peers: list[str]) -> str:
         s = r[who]
         return f"{s['estimate']:.3f} ({s['mae']:.3f} ± {s['mae_se']:.3f})"
 
-    cols = ["task", "bound", "truth", "mi_probe"] + peers + [
-        "best peer", "Δ MAE ours - peer ± SE", "verdict", "time ours s",
-        "time best peer s", "time ratio"]
+    cols = (
+        ["task", "bound", "truth", "mi_probe"]
+        + peers
+        + [
+            "best peer",
+            "Δ MAE ours - peer ± SE",
+            "verdict",
+            "time ours s",
+            "time best peer s",
+            "time ratio",
+        ]
+    )
     out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         cells = [r["task"], r["estimator"], f"{r['truth']:.2f}", cell(r, "mi_probe")]
         cells += [cell(r, p) for p in peers]
         if "best_peer" in r:
-            cells += [r["best_peer"], f"{r['diff']:+.3f} ± {r['diff_se']:.3f}",
-                      f"**{r['verdict']}**", f"{r['mi_probe']['time']:.2f}",
-                      f"{r[r['best_peer']]['time']:.2f}", f"{r['time_ratio']:.2f}"]
+            cells += [
+                r["best_peer"],
+                f"{r['diff']:+.3f} ± {r['diff_se']:.3f}",
+                f"**{r['verdict']}**",
+                f"{r['mi_probe']['time']:.2f}",
+                f"{r[r['best_peer']]['time']:.2f}",
+                f"{r['time_ratio']:.2f}",
+            ]
         else:
             cells += ["-"] * 4 + [f"{r['mi_probe']['time']:.2f}", "-", "-"]
         out.append("| " + " | ".join(cells) + " |")
@@ -300,13 +384,26 @@ def part2(args: argparse.Namespace) -> list[dict[str, Any]]:
             vals = []
             for seed in range(args.seed0, args.seed0 + args.degradation_seeds):
                 x, y, truth, h_y = gaussian_task(args.n, args.degradation_dim, mi, seed)
-                v, _ = run_ours(name, x, y, steps=args.steps, batch=args.batch,
-                                hidden=args.ours_hidden, seed=seed,
-                                h_y=h_y, val_frac=args.val_frac)
+                v, _ = run_ours(
+                    name,
+                    x,
+                    y,
+                    steps=args.steps,
+                    batch=args.batch,
+                    hidden=args.ours_hidden,
+                    seed=seed,
+                    h_y=h_y,
+                    val_frac=args.val_frac,
+                )
                 vals.append(v)
-            rec = dict(true_mi=mi, estimator=name, estimate=_mean(vals),
-                       sd=float(np.std(vals)), log_B=math.log(args.batch),
-                       ln_n=math.log(n_val))
+            rec = dict(
+                true_mi=mi,
+                estimator=name,
+                estimate=_mean(vals),
+                sd=float(np.std(vals)),
+                log_B=math.log(args.batch),
+                ln_n=math.log(n_val),
+            )
             rows.append(rec)
             print(json.dumps(rec), flush=True)
     return rows
@@ -351,12 +448,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=5000)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--hidden", type=int, nargs="+", default=[64, 64],
-                   help="the peers' hidden widths (torch-mist's hidden_dims, bmi's "
-                        "hidden_layers); mi_probe uses its defaults unless --ours-hidden")
+    p.add_argument(
+        "--hidden",
+        type=int,
+        nargs="+",
+        default=[64, 64],
+        help="the peers' hidden widths (torch-mist's hidden_dims, bmi's "
+        "hidden_layers); mi_probe uses its defaults unless --ours-hidden",
+    )
     p.add_argument("--ours-hidden", type=int, nargs="+", default=None)
-    p.add_argument("--peer-lr", type=float, default=1e-3,
-                   help="the peers' Adam step size (mi_probe's default is 1e-3)")
+    p.add_argument(
+        "--peer-lr",
+        type=float,
+        default=1e-3,
+        help="the peers' Adam step size (mi_probe's default is 1e-3)",
+    )
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--seed0", type=int, default=0, help="first seed")
     p.add_argument("--val-frac", type=float, default=0.3)
@@ -365,16 +471,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--mi-grid", type=float, nargs="+", default=[1.0, 2.0, 4.0, 8.0])
     p.add_argument("--degradation-dim", type=int, default=5)
     p.add_argument("--degradation-seeds", type=int, default=2)
-    p.add_argument("--peers-python", default=None,
-                   help="a Python with torch-mist (e.g. /work/peers/neural-venv/bin/python)")
-    p.add_argument("--bmi-python", default=None,
-                   help="a Python with benchmark-mi (e.g. /work/peers/speed-venv/bin/python)")
+    p.add_argument(
+        "--peers-python",
+        default=None,
+        help="a Python with torch-mist (e.g. /work/peers/neural-venv/bin/python)",
+    )
+    p.add_argument(
+        "--bmi-python",
+        default=None,
+        help="a Python with benchmark-mi (e.g. /work/peers/speed-venv/bin/python)",
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--parts", nargs="+", default=["1", "2"])
     p.add_argument("--quick", action="store_true", help="n=2000, 200 steps, 2 seeds")
     p.add_argument("--json", default=None)
-    p.add_argument("--write-readme", action="store_true",
-                   help="rewrite the '## Neural estimators' section of benchmarks/README.md")
+    p.add_argument(
+        "--write-readme",
+        action="store_true",
+        help="rewrite the '## Neural estimators' section of benchmarks/README.md",
+    )
     p.add_argument("--figure", default=str(HERE / "neural_degradation.png"))
     args = p.parse_args(argv)
     if args.quick:
@@ -388,8 +503,7 @@ def main(argv: list[str] | None = None) -> None:
     if "1" in args.parts:
         rows = part1(args)
         result["comparison"] = rows
-        peers = [p for p, py in (("torch-mist", args.peers_python),
-                                 ("bmi", args.bmi_python)) if py]
+        peers = [p for p, py in (("torch-mist", args.peers_python), ("bmi", args.bmi_python)) if py]
         table = comparison_table(rows, peers)
         print(table)
         tables.append(table)
@@ -414,8 +528,10 @@ def club_exact(d: int, mi: float) -> float:
 
 def summary(rows: list[dict[str, Any]]) -> str:
     """Per task: bounds won / tied / lost against the best peer, and the time ratios."""
-    out = ["| task | win | tie | loss | lost on | time ratio ours/best peer (range) |",
-           "|---|---|---|---|---|---|"]
+    out = [
+        "| task | win | tie | loss | lost on | time ratio ours/best peer (range) |",
+        "|---|---|---|---|---|---|",
+    ]
     for task in dict.fromkeys(r["task"] for r in rows):
         rs = [r for r in rows if r["task"] == task and "verdict" in r]
         if not rs:
@@ -423,13 +539,19 @@ def summary(rows: list[dict[str, Any]]) -> str:
         count = {w: sum(r["verdict"] == w for r in rs) for w in ("win", "tie", "loss")}
         lost = ", ".join(r["estimator"] for r in rs if r["verdict"] == "loss") or "-"
         ratios = [r["time_ratio"] for r in rs]
-        out.append(f"| {task} | {count['win']} | {count['tie']} | {count['loss']} | {lost} | "
-                   f"{min(ratios):.2f}-{max(ratios):.2f} |")
+        out.append(
+            f"| {task} | {count['win']} | {count['tie']} | {count['loss']} | {lost} | "
+            f"{min(ratios):.2f}-{max(ratios):.2f} |"
+        )
     return "\n".join(out)
 
 
-def write_readme(args: argparse.Namespace, tables: list[str], elapsed: float,
-                 rows: list[dict[str, Any]] | None = None) -> None:
+def write_readme(
+    args: argparse.Namespace,
+    tables: list[str],
+    elapsed: float,
+    rows: list[dict[str, Any]] | None = None,
+) -> None:
     sys.path.insert(0, str(HERE))
     from _common import command_line, machine, replace_section
 
@@ -453,7 +575,7 @@ def write_readme(args: argparse.Namespace, tables: list[str], elapsed: float,
         f"CLUB. bmi: a joint MLP with hidden_layers={args.hidden}, all B^2 pairs in "
         "training, its own 70/30 split of the same samples (its API takes no split), and "
         "its test value over all pairs of the held-out set after the last step. "
-        "mi_probe: its defaults (critic=\"auto\"): for NWJ, MINE and JS (all "
+        'mi_probe: its defaults (critic="auto"): for NWJ, MINE and JS (all '
         "tasks here have d_x + d_y <= 40) a joint MLP [x, y] -> 256 -> 1 scored on the B "
         "positives and K sampled negatives per row (K cyclic shifts of the batch's y, "
         "drawn afresh each step; K = 16 for NWJ and MINE, 4 for JS), the "
@@ -475,23 +597,34 @@ def write_readme(args: argparse.Namespace, tables: list[str], elapsed: float,
         "estimate call only (imports and process start-up not counted), on a shared "
         "2-core machine (other jobs running), so ratios are rough."
     )
-    body = [intro, "",
-            f"Command (took {elapsed / 60:.1f} min on {machine()}, shared with other jobs):",
-            "", "```", command_line(), "```", ""]
+    body = [
+        intro,
+        "",
+        f"Command (took {elapsed / 60:.1f} min on {machine()}, shared with other jobs):",
+        "",
+        "```",
+        command_line(),
+        "```",
+        "",
+    ]
     if rows:
         body += ["Per task, against the best peer of each bound:", "", summary(rows), ""]
     if tables:
         body += ["All cells:", "", tables[0], ""]
     if rows and any(r["estimator"] == "club" for r in rows):
-        ref = "; ".join(f"{t}: {club_exact(TASKS[t]['d'], TASKS[t]['mi']):.2f}"
-                        for t in dict.fromkeys(r["task"] for r in rows))
+        ref = "; ".join(
+            f"{t}: {club_exact(TASKS[t]['d'], TASKS[t]['mi']):.2f}"
+            for t in dict.fromkeys(r["task"] for r in rows)
+        )
         body += [
             "CLUB is an upper bound whose value with the exact decoder p(y|x) is "
             "d rho^2 / (1 - rho^2), not the MI (" + ref + " nats). Both packages fit "
             "the same Gaussian q(y|x) by likelihood and estimate the same quantity; a "
             "decoder that has not converged has too large a variance or too flat a mean "
             "and gives a smaller number (it starts near 0), so a CLUB value closer to the "
-            "truth here means a less converged decoder, not a better estimator.", ""]
+            "truth here means a less converged decoder, not a better estimator.",
+            "",
+        ]
     if len(tables) > 1:
         body += [
             f"How each bound degrades as the true MI grows (d={args.degradation_dim}, "
@@ -499,7 +632,11 @@ def write_readme(args: argparse.Namespace, tables: list[str], elapsed: float,
             "are log B (InfoNCE with a joint critic; with the default separable "
             "critic InfoNCE's held-out ceiling is ln n) and ln n of the held-out set "
             "(the sample-size limit of any lower bound, McAllester & Stratos 2020). "
-            "Figure: `benchmarks/neural_degradation.png`.", "", tables[1], ""]
+            "Figure: `benchmarks/neural_degradation.png`.",
+            "",
+            tables[1],
+            "",
+        ]
     replace_section("Neural estimators", "\n".join(body), keep_notes=True)
 
 

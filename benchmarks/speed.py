@@ -69,9 +69,8 @@ def _estimate(name: str, x: np.ndarray, y: np.ndarray):
     """Return a zero-argument callable computing I(x; y) in nats with implementation ``name``."""
     if name in OURS:
         from mi_probe.backends import pick
-        from mi_probe.estimators.ksg import ksg_mi
-
         from mi_probe.backends._kdtree import KDTreeBackend
+        from mi_probe.estimators.ksg import ksg_mi
 
         backend: Any = "auto"
         if name == "ours-scipytree":
@@ -95,9 +94,7 @@ def _estimate(name: str, x: np.ndarray, y: np.ndarray):
     if name == "sklearn":
         from sklearn.feature_selection import mutual_info_regression
 
-        return lambda: float(
-            mutual_info_regression(x, y[:, 0], n_neighbors=K, random_state=0)[0]
-        )
+        return lambda: float(mutual_info_regression(x, y[:, 0], n_neighbors=K, random_state=0)[0])
     if name == "npeet":
         from npeet import entropy_estimators as ee
 
@@ -125,9 +122,7 @@ def worker(name: str, data: str) -> None:
     value = fn()
     wall = time.perf_counter() - t0
     cpu = _cpu_s() - c0
-    print(json.dumps(
-        {"value": value, "wall_s": wall, "cpu_s": cpu, "mem_mb": _maxrss_mb() - base}
-    ))
+    print(json.dumps({"value": value, "wall_s": wall, "cpu_s": cpu, "mem_mb": _maxrss_mb() - base}))
 
 
 # ----------------------------------------------------------------------------- driver
@@ -138,7 +133,11 @@ def _run(python: str, name: str, data: str, timeout: float) -> dict[str, Any] | 
     try:
         out = subprocess.run(
             [python, str(HERE), "--worker", name, "--data", data],
-            capture_output=True, text=True, timeout=timeout + 30, env=env, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout + 30,
+            env=env,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return None
@@ -167,13 +166,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ds", default="1,5,20")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=60.0)
-    ap.add_argument("--peer-python", default=os.environ.get(
-        "MI_PROBE_PEER_PYTHON", "/work/peers/speed-venv/bin/python"))
+    ap.add_argument(
+        "--peer-python",
+        default=os.environ.get("MI_PROBE_PEER_PYTHON", "/work/peers/speed-venv/bin/python"),
+    )
     ap.add_argument("--peers", default=",".join(PEERS))
-    ap.add_argument("--single-thread", action="store_true",
-                    help="also time ours restricted to one thread")
-    ap.add_argument("--scipy-tree", action="store_true",
-                    help="also time ours on the scipy/scikit-learn kd-tree (no native code)")
+    ap.add_argument(
+        "--single-thread", action="store_true", help="also time ours restricted to one thread"
+    )
+    ap.add_argument(
+        "--scipy-tree",
+        action="store_true",
+        help="also time ours on the scipy/scikit-learn kd-tree (no native code)",
+    )
     ap.add_argument("--markdown", help="also write the table to this file")
     ap.add_argument("--json", help="write all raw measurements to this file")
     args = ap.parse_args(argv)
@@ -198,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
                 x, y, truth = _samples(n, d, seed=n + d)
                 data = os.path.join(tmp, f"s_{n}_{d}.npz")
                 np.savez(data, x=x, y=y)
-                impls = ["ours"] + (["ours-1thread"] if args.single_thread else []) + (
-                    ["ours-scipytree"] if args.scipy_tree else [])
+                impls = (
+                    ["ours"]
+                    + (["ours-1thread"] if args.single_thread else [])
+                    + (["ours-scipytree"] if args.scipy_tree else [])
+                )
                 notes: dict[str, str] = {}
                 for p in peers:
                     if p == "sklearn" and d != 1:
@@ -228,24 +236,44 @@ def main(argv: list[str] | None = None) -> int:
                         cpus[impl].append(res["cpu_s"])
                         vals[impl] = res["value"]
                         raw.append(dict(n=n, d=d, impl=impl, rep=rep, **res))
-                        print(f"n={n} d={d} {impl:12s} {res['wall_s']:8.3f} s "
-                              f"{res['mem_mb']:8.1f} MB  I={res['value']:.4f}", flush=True)
+                        print(
+                            f"n={n} d={d} {impl:12s} {res['wall_s']:8.3f} s "
+                            f"{res['mem_mb']:8.1f} MB  I={res['value']:.4f}",
+                            flush=True,
+                        )
                 ours_t = statistics.median(times["ours"]) if times["ours"] else None
                 for impl in impls:
                     t = times[impl]
-                    rows.append(dict(
-                        n=n, d=d, impl=impl, truth=truth,
-                        wall_s=statistics.median(t) if t else None,
-                        mem_mb=statistics.median(mems[impl]) if mems[impl] else None,
-                        value=vals.get(impl),
-                        ratio=(statistics.median(t) / ours_t) if t and ours_t else None,
-                        cpu_s=statistics.median(cpus[impl]) if cpus[impl] else None,
-                        note=notes.get(impl, ""),
-                    ))
+                    rows.append(
+                        dict(
+                            n=n,
+                            d=d,
+                            impl=impl,
+                            truth=truth,
+                            wall_s=statistics.median(t) if t else None,
+                            mem_mb=statistics.median(mems[impl]) if mems[impl] else None,
+                            value=vals.get(impl),
+                            ratio=(statistics.median(t) / ours_t) if t and ours_t else None,
+                            cpu_s=statistics.median(cpus[impl]) if cpus[impl] else None,
+                            note=notes.get(impl, ""),
+                        )
+                    )
                 for impl, note in notes.items():
                     if impl not in impls:
-                        rows.append(dict(n=n, d=d, impl=impl, truth=truth, wall_s=None,
-                                         mem_mb=None, cpu_s=None, value=None, ratio=None, note=note))
+                        rows.append(
+                            dict(
+                                n=n,
+                                d=d,
+                                impl=impl,
+                                truth=truth,
+                                wall_s=None,
+                                mem_mb=None,
+                                cpu_s=None,
+                                value=None,
+                                ratio=None,
+                                note=note,
+                            )
+                        )
                 if "bmi" in times and times["bmi"] and n < max(ns):
                     # benchmark-mi's KSG is all-pairs: time grows as n^2
                     scale = (max(ns) / n) ** 2
@@ -271,6 +299,7 @@ def _markdown(rows: list[dict[str, Any]], repeats: int) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+
         def f(v: Any, fmt: str) -> str:
             return "" if v is None else format(v, fmt)
 
@@ -280,8 +309,10 @@ def _markdown(rows: list[dict[str, Any]], repeats: int) -> str:
             f"| {r['truth']:.4f} | {r['note']} |"
         )
     lines.append("")
-    lines.append(f"Medians of {repeats} interleaved repeats; 'x ours' = time / our time "
-                 "(above 1: we are faster).")
+    lines.append(
+        f"Medians of {repeats} interleaved repeats; 'x ours' = time / our time "
+        "(above 1: we are faster)."
+    )
     return "\n".join(lines)
 
 

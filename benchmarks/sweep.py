@@ -41,8 +41,14 @@ LAYERS = ["1", "3", "5", "7"]
 
 def make_mlp() -> nn.Sequential:
     return nn.Sequential(
-        nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 128), nn.Tanh(),
-        nn.Linear(128, 64), nn.Tanh(), nn.Linear(64, 10), nn.Tanh(),
+        nn.Linear(64, 128),
+        nn.Tanh(),
+        nn.Linear(128, 128),
+        nn.Tanh(),
+        nn.Linear(128, 64),
+        nn.Tanh(),
+        nn.Linear(64, 10),
+        nn.Tanh(),
     )
 
 
@@ -105,7 +111,9 @@ def main() -> None:
     t_local, r_local = timed(local, args.repeats)
     torch.set_num_threads(1)
     t_local1, r_local1 = timed(local, args.repeats)
-    t_tiny_local, _ = timed(lambda: sweep(make_tiny, tiny, tiny_data, ["1"], progress_bar=False), args.repeats)
+    t_tiny_local, _ = timed(
+        lambda: sweep(make_tiny, tiny, tiny_data, ["1"], progress_bar=False), args.repeats
+    )
     torch.set_num_threads(default_threads)
 
     t0 = time.perf_counter()
@@ -119,7 +127,9 @@ def main() -> None:
     # local run is Ray's own cost per task, not hidden by running two at once
     sweep(make_tiny, tiny[:2], tiny_data, ["1"], executor="ray", num_cpus=2, progress_bar=False)
     t_tiny_ray, _ = timed(
-        lambda: sweep(make_tiny, tiny, tiny_data, ["1"], executor="ray", num_cpus=2, progress_bar=False),
+        lambda: sweep(
+            make_tiny, tiny, tiny_data, ["1"], executor="ray", num_cpus=2, progress_bar=False
+        ),
         args.repeats,
     )
 
@@ -155,12 +165,34 @@ def main() -> None:
             "factory, scheduling, returning the rows."
         )
     rows = [
-        ["local, torch default threads (%d)" % default_threads, f"{t_local:.2f}", "-", " ".join(f"{t:.2f}" for t in r_local)],
-        ["local, 1 torch thread", f"{t_local1:.2f}", "1.00", " ".join(f"{t:.2f}" for t in r_local1)],
-        ["Ray, 2 workers x 1 CPU (warm)", f"{t_ray:.2f}", f"{t_local1 / t_ray:.2f}", " ".join(f"{t:.2f}" for t in r_ray)],
-        ["Ray, first sweep after ray.init (cold workers)", f"{t_cold:.2f}", f"{t_local1 / t_cold:.2f}", "1 run"],
+        [
+            "local, torch default threads (%d)" % default_threads,
+            f"{t_local:.2f}",
+            "-",
+            " ".join(f"{t:.2f}" for t in r_local),
+        ],
+        [
+            "local, 1 torch thread",
+            f"{t_local1:.2f}",
+            "1.00",
+            " ".join(f"{t:.2f}" for t in r_local1),
+        ],
+        [
+            "Ray, 2 workers x 1 CPU (warm)",
+            f"{t_ray:.2f}",
+            f"{t_local1 / t_ray:.2f}",
+            " ".join(f"{t:.2f}" for t in r_ray),
+        ],
+        [
+            "Ray, first sweep after ray.init (cold workers)",
+            f"{t_cold:.2f}",
+            f"{t_local1 / t_cold:.2f}",
+            "1 run",
+        ],
     ]
-    table = markdown_table(["executor", "wall time (s, median)", "speed-up vs local 1 thread", "runs (s)"], rows)
+    table = markdown_table(
+        ["executor", "wall time (s, median)", "speed-up vs local 1 thread", "runs (s)"], rows
+    )
     body = f"""
 `benchmarks/sweep.py`: one `mi_probe.sweep` of {args.checkpoints} checkpoints of a
 64-128-128-64-10 tanh MLP, 4 probed layers, binning and KDE on {args.n} probe inputs

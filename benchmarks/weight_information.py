@@ -69,8 +69,11 @@ def backpack_diag(model, x, y, extension_name: str, batch_size: int):
 
     lossf = _bp_loss()
     ext = getattr(extensions, extension_name)()
-    attr = {"SumGradSquared": "sum_grad_squared", "DiagGGNMC": "diag_ggn_mc",
-            "DiagGGNExact": "diag_ggn_exact"}[extension_name]
+    attr = {
+        "SumGradSquared": "sum_grad_squared",
+        "DiagGGNMC": "diag_ggn_mc",
+        "DiagGGNExact": "diag_ggn_exact",
+    }[extension_name]
     acc = {n: torch.zeros_like(p) for n, p in model.named_parameters()}
     for i in range(0, x.shape[0], batch_size):
         model.zero_grad()
@@ -105,9 +108,7 @@ def our_labels(model, x, batch_size: int, seed: int = 0) -> torch.Tensor:
 
 def rel_err(a: dict, b: dict) -> float:
     """max over parameters of ||a - b|| / ||b|| (float64)."""
-    return max(
-        float((a[n].double() - b[n].double()).norm() / b[n].double().norm()) for n in b
-    )
+    return max(float((a[n].double() - b[n].double()).norm() / b[n].double().norm()) for n in b)
 
 
 def interleaved(pairs: dict, device: torch.device, repeats: int) -> dict:
@@ -133,8 +134,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=250)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--reference", action="store_true",
-                    help="also time fast=False (vmap(grad) for every parameter)")
+    ap.add_argument(
+        "--reference",
+        action="store_true",
+        help="also time fast=False (vmap(grad) for every parameter)",
+    )
     ap.add_argument("--write-readme", action="store_true")
     ap.add_argument("--section-out", default=None)
     ap.add_argument("--no-tf32", action="store_true", help="full float32 matmul/conv on CUDA")
@@ -184,23 +188,44 @@ def main() -> None:
     bp_mc = backpack_diag(bp_model, x, y, "DiagGGNMC", bs)
     bp_exact = backpack_diag(bp_model, x, y, "DiagGGNExact", bs)
     rows = [
-        ["empirical", f"{med['ours_emp']:.2f}", "SumGradSquared", f"{med['bp_sgs']:.2f}",
-         f"{ratio('ours_emp', 'bp_sgs'):.2f}", f"{rel_err(f_emp, bp_emp):.1e}"],
-        ["true (1 label draw)", f"{med['ours_true']:.2f}", "DiagGGNMC", f"{med['bp_mc']:.2f}",
-         f"{ratio('ours_true', 'bp_mc'):.2f}",
-         f"{rel_err(f_true, bp_same_draws):.1e} vs SumGradSquared on our draws; "
-         f"vs DiagGGNExact: ours {rel_err(f_true, bp_exact):.2f}, DiagGGNMC "
-         f"{rel_err(bp_mc, bp_exact):.2f}"],
+        [
+            "empirical",
+            f"{med['ours_emp']:.2f}",
+            "SumGradSquared",
+            f"{med['bp_sgs']:.2f}",
+            f"{ratio('ours_emp', 'bp_sgs'):.2f}",
+            f"{rel_err(f_emp, bp_emp):.1e}",
+        ],
+        [
+            "true (1 label draw)",
+            f"{med['ours_true']:.2f}",
+            "DiagGGNMC",
+            f"{med['bp_mc']:.2f}",
+            f"{ratio('ours_true', 'bp_mc'):.2f}",
+            f"{rel_err(f_true, bp_same_draws):.1e} vs SumGradSquared on our draws; "
+            f"vs DiagGGNExact: ours {rel_err(f_true, bp_exact):.2f}, DiagGGNMC "
+            f"{rel_err(bp_mc, bp_exact):.2f}",
+        ],
     ]
     if args.reference:
         f_ref_emp, f_ref_true = ours_emp(False), ours_true(False)
         rows += [
-            ["empirical, `fast=False`", f"{med['ref_emp']:.2f}", "SumGradSquared",
-             f"{med['bp_sgs']:.2f}", f"{ratio('ref_emp', 'bp_sgs'):.2f}",
-             f"{rel_err(f_ref_emp, bp_emp):.1e}"],
-            ["true, `fast=False`", f"{med['ref_true']:.2f}", "DiagGGNMC",
-             f"{med['bp_mc']:.2f}", f"{ratio('ref_true', 'bp_mc'):.2f}",
-             f"{rel_err(f_ref_true, f_true):.1e} vs ours fast (same draws)"],
+            [
+                "empirical, `fast=False`",
+                f"{med['ref_emp']:.2f}",
+                "SumGradSquared",
+                f"{med['bp_sgs']:.2f}",
+                f"{ratio('ref_emp', 'bp_sgs'):.2f}",
+                f"{rel_err(f_ref_emp, bp_emp):.1e}",
+            ],
+            [
+                "true, `fast=False`",
+                f"{med['ref_true']:.2f}",
+                "DiagGGNMC",
+                f"{med['bp_mc']:.2f}",
+                f"{ratio('ref_true', 'bp_mc'):.2f}",
+                f"{rel_err(f_ref_true, f_true):.1e} vs ours fast (same draws)",
+            ],
         ]
     dev = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     if device.type == "cuda":
@@ -217,9 +242,14 @@ def main() -> None:
             f"torch {torch.__version__}.",
             "",
             markdown_table(
-                ["Fisher", "mi_probe (s)", "BackPACK extension", "BackPACK (s)",
-                 "ratio ours/BackPACK",
-                 "relative difference (max over tensors of ||a-b||/||b||)"],
+                [
+                    "Fisher",
+                    "mi_probe (s)",
+                    "BackPACK extension",
+                    "BackPACK (s)",
+                    "ratio ours/BackPACK",
+                    "relative difference (max over tensors of ||a-b||/||b||)",
+                ],
                 rows,
             ),
             "",

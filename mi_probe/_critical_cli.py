@@ -43,19 +43,34 @@ def add_critical_parser(subparsers: Any) -> argparse.ArgumentParser:
             "(Achille, Rovere & Soatto 2019)."
         ),
     )
-    p.add_argument("--removal", type=_removals, default=None, metavar="T,T,...",
-                   help="removal epochs, 'never' for a kept deficit (default: 0,5,10,20,never)")
-    p.add_argument("--post-epochs", type=int, default=None, help="clean epochs after removal (default: 20)")
-    p.add_argument("--lr-schedule", choices=("global", "restart", "constant"), default=None,
-                   help="learning rate: 'global' decays over the whole run (default); 'restart' "
-                        "gives every removal epoch the same clean-phase schedule; 'constant'")
+    p.add_argument(
+        "--removal",
+        type=_removals,
+        default=None,
+        metavar="T,T,...",
+        help="removal epochs, 'never' for a kept deficit (default: 0,5,10,20,never)",
+    )
+    p.add_argument(
+        "--post-epochs", type=int, default=None, help="clean epochs after removal (default: 20)"
+    )
+    p.add_argument(
+        "--lr-schedule",
+        choices=("global", "restart", "constant"),
+        default=None,
+        help="learning rate: 'global' decays over the whole run (default); 'restart' "
+        "gives every removal epoch the same clean-phase schedule; 'constant'",
+    )
     p.add_argument("--blur-size", type=int, default=None, help="downsampled side, 1-7 (default: 3)")
     p.add_argument("--repeats", type=int, default=1, help="independent seeds (default: 1)")
-    p.add_argument("--fisher-samples", type=int, default=None, help="probe subset size (default: 200)")
+    p.add_argument(
+        "--fisher-samples", type=int, default=None, help="probe subset size (default: 200)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--tiny", action="store_true", help="a seconds-long run (smoke test)")
-    p.add_argument("--out", default="mi_probe_critical", help="output folder (default: mi_probe_critical)")
+    p.add_argument(
+        "--out", default="mi_probe_critical", help="output folder (default: mi_probe_critical)"
+    )
     p.add_argument("--no-figures", action="store_true", help="write only the CSVs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -66,15 +81,20 @@ def critical_command(args: argparse.Namespace) -> int:
     from .experiments.critical_periods import TINY, critical_periods
 
     kwargs: dict[str, Any] = dict(TINY) if args.tiny else {}
-    for key, value in (("removal_epochs", args.removal), ("post_epochs", args.post_epochs),
-                       ("blur_size", args.blur_size), ("fisher_samples", args.fisher_samples),
-                       ("lr_schedule", args.lr_schedule)):
+    for key, value in (
+        ("removal_epochs", args.removal),
+        ("post_epochs", args.post_epochs),
+        ("blur_size", args.blur_size),
+        ("fisher_samples", args.fisher_samples),
+        ("lr_schedule", args.lr_schedule),
+    ):
         if value is not None:
             kwargs[key] = value
     kwargs["n_repeats"] = args.repeats
     try:
-        res = critical_periods(random_state=args.seed, device=args.device,
-                               progress=not args.no_progress, **kwargs)
+        res = critical_periods(
+            random_state=args.seed, device=args.device, progress=not args.no_progress, **kwargs
+        )
     except (ValueError, ModuleNotFoundError) as exc:
         line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"mi-probe critical-periods: error: {line}", file=sys.stderr)
@@ -83,12 +103,21 @@ def critical_command(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     res.summary.to_csv(out / "critical_periods.csv", index=False)
     res.history.to_csv(out / "critical_periods_history.csv", index=False)
-    cols = ["removal", "total_epochs", "clean_epochs", "final_lr", "test_accuracy",
-            "peak_fisher_epoch", "peak_fisher_trace"]
+    cols = [
+        "removal",
+        "total_epochs",
+        "clean_epochs",
+        "final_lr",
+        "test_accuracy",
+        "peak_fisher_epoch",
+        "peak_fisher_trace",
+    ]
     print(res.summary[cols].round(4).to_string(index=False))
     eff = res.effect()
-    print(f"drop in test accuracy from the first to the last removal epoch: "
-          f"{100 * eff['drop']:.1f} points")
+    print(
+        f"drop in test accuracy from the first to the last removal epoch: "
+        f"{100 * eff['drop']:.1f} points"
+    )
     if not args.no_figures:
         import matplotlib
 

@@ -28,27 +28,50 @@ def add_report_parser(sub: Any) -> None:
             "with torch.save, which unpickles code: only with --trust-pickle."
         ),
     )
-    rep.add_argument("model", help="PATH.py:FUNCTION, or a torch.save(model) file with --trust-pickle")
+    rep.add_argument(
+        "model", help="PATH.py:FUNCTION, or a torch.save(model) file with --trust-pickle"
+    )
     rep.add_argument("data", help=".npz or .pt file (dict of tensors) with named arrays")
     rep.add_argument("--weights", default=None, help="state_dict file for PATH.py:FUNCTION models")
-    rep.add_argument("--trust-pickle", action="store_true",
-                     help="allow loading a whole pickled model (runs code from the file)")
+    rep.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow loading a whole pickled model (runs code from the file)",
+    )
     rep.add_argument("--x", default="x", help="name of the input array (default: x)")
     rep.add_argument("--y", default=None, help="name of the label array (optional)")
-    rep.add_argument("--layers", default="all",
-                     help="comma-separated layer names (default: all leaf modules)")
     rep.add_argument(
-        "--nuisance", action="append", default=[], metavar="NAME[=ARRAY]",
-        help="repeatable: a transform family (occlusion, rotation, translation, noise, "
-             "brightness), or NAME=ARRAY for per-sample nuisance values stored in the data file",
+        "--layers", default="all", help="comma-separated layer names (default: all leaf modules)"
     )
-    rep.add_argument("--factors", default=None, help="name of the factors array, for disentanglement")
-    rep.add_argument("--out", default="mi_probe_report", help="output folder (default: mi_probe_report)")
-    rep.add_argument("--estimator", choices=("ksg", "gaussian", "binning"), default="ksg",
-                     help="estimator of I(z;n) and I(z;y) (default: ksg)")
-    rep.add_argument("--max-samples", type=int, default=2000, help="seeded subsample (default: 2000)")
-    rep.add_argument("--permutations", type=int, default=20,
-                     help="permutations for the null level of I(z;n) (default: 20)")
+    rep.add_argument(
+        "--nuisance",
+        action="append",
+        default=[],
+        metavar="NAME[=ARRAY]",
+        help="repeatable: a transform family (occlusion, rotation, translation, noise, "
+        "brightness), or NAME=ARRAY for per-sample nuisance values stored in the data file",
+    )
+    rep.add_argument(
+        "--factors", default=None, help="name of the factors array, for disentanglement"
+    )
+    rep.add_argument(
+        "--out", default="mi_probe_report", help="output folder (default: mi_probe_report)"
+    )
+    rep.add_argument(
+        "--estimator",
+        choices=("ksg", "gaussian", "binning"),
+        default="ksg",
+        help="estimator of I(z;n) and I(z;y) (default: ksg)",
+    )
+    rep.add_argument(
+        "--max-samples", type=int, default=2000, help="seeded subsample (default: 2000)"
+    )
+    rep.add_argument(
+        "--permutations",
+        type=int,
+        default=20,
+        help="permutations for the null level of I(z;n) (default: 20)",
+    )
     rep.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     rep.add_argument("--title", default="mi_probe report", help="report title")
     rep.add_argument("--no-figures", action="store_true", help="tables only")
@@ -67,7 +90,9 @@ def _load_named(path: str) -> dict[str, np.ndarray]:
         obj = torch.load(p, map_location="cpu", weights_only=True)
         if not isinstance(obj, dict):
             raise CLIError(f"{path}: a .pt data file must hold a dict of tensors")
-        return {str(k): (v.numpy() if hasattr(v, "numpy") else np.asarray(v)) for k, v in obj.items()}
+        return {
+            str(k): (v.numpy() if hasattr(v, "numpy") else np.asarray(v)) for k, v in obj.items()
+        }
     raise CLIError(f"{path}: data must be a .npz or .pt file, got {p.suffix or 'no suffix'}")
 
 
@@ -129,13 +154,23 @@ def report_command(args: argparse.Namespace) -> int:
     if args.max_samples < 10:
         raise CLIError(f"--max-samples must be >= 10, got {args.max_samples}")
     model = _load_model(args.model, args.weights, args.trust_pickle)
-    layers = "all" if args.layers == "all" else [s.strip() for s in args.layers.split(",") if s.strip()]
+    layers = (
+        "all" if args.layers == "all" else [s.strip() for s in args.layers.split(",") if s.strip()]
+    )
     try:
         df = report(
-            model, (x, y) if y is not None else x, layers=layers, nuisances=nuisances or None,
-            factors=factors, out=args.out, estimator=args.estimator,
-            n_permutations=args.permutations, max_samples=args.max_samples, title=args.title,
-            figures=not args.no_figures, random_state=args.seed,
+            model,
+            (x, y) if y is not None else x,
+            layers=layers,
+            nuisances=nuisances or None,
+            factors=factors,
+            out=args.out,
+            estimator=args.estimator,
+            n_permutations=args.permutations,
+            max_samples=args.max_samples,
+            title=args.title,
+            figures=not args.no_figures,
+            random_state=args.seed,
         )
     except ValueError as exc:
         raise CLIError(str(exc).splitlines()[0]) from None

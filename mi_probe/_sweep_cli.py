@@ -33,14 +33,26 @@ import importlib.util
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["add_sweep_parser", "sweep_command", "load_config"]
 
 _KEYS = (
-    "model", "data", "checkpoints", "layers", "estimator", "executor", "out", "device",
-    "batch_size", "max_retries", "num_cpus", "num_gpus", "params",
+    "model",
+    "data",
+    "checkpoints",
+    "layers",
+    "estimator",
+    "executor",
+    "out",
+    "device",
+    "batch_size",
+    "max_retries",
+    "num_cpus",
+    "num_gpus",
+    "params",
 )
 
 
@@ -61,8 +73,12 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("config", metavar="CONFIG.toml", help="the sweep's config file")
-    p.add_argument("--executor", choices=("local", "ray"), default=None,
-                   help="override the config's executor (ray: uses RAY_ADDRESS if set)")
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default=None,
+        help="override the config's executor (ray: uses RAY_ADDRESS if set)",
+    )
     p.add_argument("--out", default=None, help="override the config's output folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -89,7 +105,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _load_function(spec: str, base: Path, what: str) -> Callable[..., Any]:
     if not isinstance(spec, str) or ":" not in spec:
-        raise ConfigError(f"{what} must look like MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r}")
+        raise ConfigError(
+            f"{what} must look like MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r}"
+        )
     mod_name, func = spec.rsplit(":", 1)
     if mod_name.endswith(".py"):
         file = (base / mod_name).resolve()
@@ -101,7 +119,9 @@ def _load_function(spec: str, base: Path, what: str) -> Callable[..., Any]:
         try:
             module_spec.loader.exec_module(module)  # type: ignore[union-attr]
         except Exception as exc:
-            raise ConfigError(f"{what}: running {file.name} failed: {type(exc).__name__}: {exc}") from None
+            raise ConfigError(
+                f"{what}: running {file.name} failed: {type(exc).__name__}: {exc}"
+            ) from None
     else:
         sys.path.insert(0, str(base))
         try:
@@ -130,8 +150,10 @@ def _checkpoints(patterns: Any, base: Path) -> list[str]:
         if not isinstance(pat, str):
             raise ConfigError(f"checkpoints entries must be strings, got {pat!r}")
         full = str(base / os.path.expanduser(pat))
-        found = sorted(glob.glob(full), key=_natural) if glob.has_magic(full) else (
-            [full] if os.path.isfile(full) else []
+        found = (
+            sorted(glob.glob(full), key=_natural)
+            if glob.has_magic(full)
+            else ([full] if os.path.isfile(full) else [])
         )
         if not found:
             raise ConfigError(f"checkpoints: {pat!r} matches no file")
@@ -141,7 +163,9 @@ def _checkpoints(patterns: Any, base: Path) -> list[str]:
 
 def _load_data(spec: Any, base: Path) -> Any:
     if spec is None:
-        raise ConfigError("the config has no data (a .pt/.npz file with x and y, or [data] factory)")
+        raise ConfigError(
+            "the config has no data (a .pt/.npz file with x and y, or [data] factory)"
+        )
     if isinstance(spec, str):
         spec = {"path": spec}
     if not isinstance(spec, dict):
@@ -165,7 +189,9 @@ def _load_data(spec: Any, base: Path) -> Any:
         try:
             arrays = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise ConfigError(f"data file {path.name} could not be read: {type(exc).__name__}") from None
+            raise ConfigError(
+                f"data file {path.name} could not be read: {type(exc).__name__}"
+            ) from None
         if not isinstance(arrays, dict):
             raise ConfigError(f"data file {path.name} must hold a dict with {xk!r} and {yk!r}")
     else:
@@ -195,7 +221,9 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     cfg.update(sweep_table)
     unknown = sorted(set(cfg) - set(_KEYS))
     if unknown:
-        raise ConfigError(f"unknown key {unknown[0]!r} in the config; valid keys: {', '.join(_KEYS)}")
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} in the config; valid keys: {', '.join(_KEYS)}"
+        )
     model = cfg.get("model")
     if model is None:
         raise ConfigError("the config has no model (MODULE:FUNCTION or FILE.py:FUNCTION)")
@@ -241,7 +269,9 @@ def sweep_command(args: argparse.Namespace) -> int:
         print(f"mi-probe sweep: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover
-        print("mi-probe sweep: interrupted; finished rows are kept, rerun to resume", file=sys.stderr)
+        print(
+            "mi-probe sweep: interrupted; finished rows are kept, rerun to resume", file=sys.stderr
+        )
         return 130
     out = Path(kwargs["out"]) / "sweep.csv"
     n_ck = df["checkpoint"].nunique()
@@ -250,8 +280,10 @@ def sweep_command(args: argparse.Namespace) -> int:
     if failed.empty:
         return 0
     bad = failed.drop_duplicates("checkpoint")
-    print(f"mi-probe sweep: {bad.shape[0]} of {n_ck} checkpoints failed (a rerun retries them):",
-          file=sys.stderr)
+    print(
+        f"mi-probe sweep: {bad.shape[0]} of {n_ck} checkpoints failed (a rerun retries them):",
+        file=sys.stderr,
+    )
     for _, row in bad.head(5).iterrows():
         print(f"  {row['checkpoint']}: {str(row['error']).splitlines()[0][:200]}", file=sys.stderr)
     return 1

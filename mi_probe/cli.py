@@ -16,8 +16,9 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -60,19 +61,31 @@ def build_parser() -> argparse.ArgumentParser:
             "figures and a CSV to --out."
         ),
     )
-    demo.add_argument("--out", default="mi_probe_demo", help="output folder (default: mi_probe_demo)")
+    demo.add_argument(
+        "--out", default="mi_probe_demo", help="output folder (default: mi_probe_demo)"
+    )
     demo.add_argument("--epochs", type=int, default=None, help="training epochs (default: 400)")
     demo.add_argument(
-        "--activation", choices=("tanh", "relu", "both"), default="both",
+        "--activation",
+        choices=("tanh", "relu", "both"),
+        default="both",
         help="hidden non-linearity (default: both, to compare)",
     )
     demo.add_argument(
-        "--estimator", choices=("binning", "kde", "both"), default="both",
+        "--estimator",
+        choices=("binning", "kde", "both"),
+        default="both",
         help="information-plane estimator (default: both)",
     )
-    demo.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of init, split and batches (default: 0)")
-    demo.add_argument("--records", type=int, default=None, help="number of recorded epochs (default: 20)")
+    demo.add_argument(
+        "--device", default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)"
+    )
+    demo.add_argument(
+        "--seed", type=int, default=0, help="seed of init, split and batches (default: 0)"
+    )
+    demo.add_argument(
+        "--records", type=int, default=None, help="number of recorded epochs (default: 20)"
+    )
     demo.add_argument("--no-figures", action="store_true", help="write only the CSV")
 
     est = sub.add_parser(
@@ -89,18 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--x", required=True, help="name of the X array (or columns)")
     est.add_argument("--y", required=True, help="name of the Y array (or columns)")
     est.add_argument(
-        "--estimator", default="ksg", choices=sorted(MI_ESTIMATORS),
+        "--estimator",
+        default="ksg",
+        choices=sorted(MI_ESTIMATORS),
         help="estimator name (default: ksg)",
     )
     est.add_argument(
-        "--param", action="append", default=[], type=_parse_param, metavar="NAME=VALUE",
+        "--param",
+        action="append",
+        default=[],
+        type=_parse_param,
+        metavar="NAME=VALUE",
         help="estimator parameter, repeatable (e.g. --param n_neighbors=5)",
     )
     est.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    from ._critical_cli import add_critical_parser
     from ._report_cli import add_report_parser
     from ._sweep_cli import add_sweep_parser
-    from ._critical_cli import add_critical_parser
 
     add_sweep_parser(sub)
     add_report_parser(sub)
@@ -141,7 +160,9 @@ def load_arrays(path: str | Path, x: str, y: str) -> tuple[np.ndarray, np.ndarra
         raise CLIError(f"no such file: {p}")
     suffix = p.suffix.lower()
     if suffix not in _SUFFIXES:
-        raise CLIError(f"unsupported file type {suffix or '(none)'}; use one of {', '.join(_SUFFIXES)}")
+        raise CLIError(
+            f"unsupported file type {suffix or '(none)'}; use one of {', '.join(_SUFFIXES)}"
+        )
     try:
         if suffix == ".npz":
             with np.load(p, allow_pickle=False) as data:
@@ -149,7 +170,9 @@ def load_arrays(path: str | Path, x: str, y: str) -> tuple[np.ndarray, np.ndarra
         if suffix == ".npy":
             arr = np.load(p, allow_pickle=False)
             if arr.ndim != 2:
-                raise CLIError(f"{p.name} holds a {arr.ndim}-D array; a .npy file must hold a 2-D array")
+                raise CLIError(
+                    f"{p.name} holds a {arr.ndim}-D array; a .npy file must hold a 2-D array"
+                )
             return _index_columns(arr, x), _index_columns(arr, y)
         if suffix == ".csv":
             import pandas as pd
@@ -171,7 +194,9 @@ def load_arrays(path: str | Path, x: str, y: str) -> tuple[np.ndarray, np.ndarra
 
 def _pick(data: dict[str, Any], key: str, what: str) -> np.ndarray:
     if key not in data:
-        raise CLIError(f"{what} {key!r} not found; available: {', '.join(map(str, data)) or '(none)'}")
+        raise CLIError(
+            f"{what} {key!r} not found; available: {', '.join(map(str, data)) or '(none)'}"
+        )
     value = data[key]
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
@@ -272,8 +297,14 @@ def _demo(args: argparse.Namespace) -> int:
             raise CLIError(f"--device {args.device}: CUDA is not available on this machine")
     try:
         run_demo(
-            args.out, epochs=epochs, activation=args.activation, estimators=estimators,
-            seed=args.seed, device=args.device, n_records=records, figures=not args.no_figures,
+            args.out,
+            epochs=epochs,
+            activation=args.activation,
+            estimators=estimators,
+            seed=args.seed,
+            device=args.device,
+            n_records=records,
+            figures=not args.no_figures,
         )
     except ValueError as exc:
         raise CLIError(str(exc).splitlines()[0]) from None

@@ -36,8 +36,9 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +127,7 @@ def make_network(activation: str = "tanh", *, seed: int = 0) -> Any:
     gen_state = torch.get_rng_state()
     torch.manual_seed(seed)
     try:
-        mods: "OrderedDict[str, nn.Module]" = OrderedDict()
+        mods: OrderedDict[str, nn.Module] = OrderedDict()
         for i in range(5):
             mods[f"fc{i + 1}"] = nn.Linear(DIMS[i], DIMS[i + 1])
             mods[f"act{i + 1}"] = nn.Tanh() if activation == "tanh" else nn.ReLU()
@@ -266,7 +267,9 @@ def train_and_record(
     return df
 
 
-def compression(df: Any, *, estimator: str = "binning", layers: Sequence[str] = HIDDEN_LAYERS) -> Any:
+def compression(
+    df: Any, *, estimator: str = "binning", layers: Sequence[str] = HIDDEN_LAYERS
+) -> Any:
     """How much each layer's I(X;T) fell after its peak: ``max_epoch I(X;T) - final``.
 
     Parameters
@@ -293,7 +296,9 @@ def compression(df: Any, *, estimator: str = "binning", layers: Sequence[str] = 
     import pandas as pd
 
     if estimator not in set(df["estimator"]):
-        raise ValueError(f"estimator {estimator!r} is not in df; it holds {sorted(set(df['estimator']))}")
+        raise ValueError(
+            f"estimator {estimator!r} is not in df; it holds {sorted(set(df['estimator']))}"
+        )
     sub = df[(df["estimator"] == estimator) & df["layer"].astype(str).isin(list(layers))]
     keys = ["activation", "layer"] if "activation" in sub.columns else ["layer"]
     rows = []
@@ -303,7 +308,10 @@ def compression(df: Any, *, estimator: str = "binning", layers: Sequence[str] = 
         i = int(np.argmax(bits))
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         row.update(
-            peak_epoch=d["epoch"].iloc[i], peak=bits[i], final=bits[-1], compression=bits[i] - bits[-1]
+            peak_epoch=d["epoch"].iloc[i],
+            peak=bits[i],
+            final=bits[-1],
+            compression=bits[i] - bits[-1],
         )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -398,7 +406,9 @@ def _figures(table: Any, out: Path, acts: list[str], estimators: list[str]) -> N
     for i, act in enumerate(acts):
         for j, est in enumerate(estimators):
             d = table[(table["activation"] == act) & (table["estimator"] == est)]
-            label = "binning (bins of width 1/15)" if est == "binning" else "KDE (noise variance 0.1)"
+            label = (
+                "binning (bins of width 1/15)" if est == "binning" else "KDE (noise variance 0.1)"
+            )
             plot_information_plane(
                 d, estimator=est, ax=axes[i, j], title=f"{act}: {label}", legend=(j == 0)
             )
@@ -422,9 +432,7 @@ def _print_summary(table: Any, summary: Any, out: Path, estimators: list[str]) -
         print("  (binning not recorded)")
     else:
         for act, d in summary.groupby("activation", sort=False):
-            cells = "  ".join(
-                f"{r.layer} {r.peak:5.2f}->{r.final:5.2f}" for r in d.itertuples()
-            )
+            cells = "  ".join(f"{r.layer} {r.peak:5.2f}->{r.final:5.2f}" for r in d.itertuples())
             mean = d["compression"].mean()
             print(f"  {act:4s}: {cells}   mean fall {mean:.2f} bits")
         means = summary.groupby("activation")["compression"].mean()
@@ -435,4 +443,6 @@ def _print_summary(table: Any, summary: Any, out: Path, estimators: list[str]) -
                 else "the expected tanh-compresses / ReLU-does-not pattern did NOT show this run"
             )
             print(f"  -> {verdict}")
-    print(f"\nwrote {out / 'information_plane.csv'} and figures to {out}/ (values in nats in the CSV)")
+    print(
+        f"\nwrote {out / 'information_plane.csv'} and figures to {out}/ (values in nats in the CSV)"
+    )

@@ -114,8 +114,12 @@ class InformationDropout(nn.Module):
     def _kl(self, log_mean: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         log_s = self.prior_log_std
         var_p = torch.exp(2 * log_s)
-        per_unit = (log_s - torch.log(alpha)
-                    + (alpha**2 + (log_mean - self.prior_mean) ** 2) / (2 * var_p) - 0.5)
+        per_unit = (
+            log_s
+            - torch.log(alpha)
+            + (alpha**2 + (log_mean - self.prior_mean) ** 2) / (2 * var_p)
+            - 0.5
+        )
         return per_unit.sum(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,5 +132,7 @@ class InformationDropout(nn.Module):
         return torch.exp(log_mean)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"max_alpha={self.max_alpha}, min_alpha={self.min_alpha}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"max_alpha={self.max_alpha}, min_alpha={self.min_alpha}"
+        )

@@ -17,8 +17,9 @@ import datetime as _dt
 import html
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,8 +33,8 @@ from ._validation import (
     check_same_samples,
     subsample_index,
 )
-from .analysis.invariance import _materialize, _reduce, invariance
 from .analysis._nuisance import Nuisance, as_nuisance, per_sample_values
+from .analysis.invariance import _materialize, _reduce, invariance
 
 __all__ = ["report"]
 
@@ -45,8 +46,9 @@ def _nuisance_items(nuisances: Any) -> list[tuple[str, Any]]:
         return []
     if isinstance(nuisances, Mapping):
         items = [(str(k), v) for k, v in nuisances.items()]
-    elif (isinstance(nuisances, (str, Nuisance)) or callable(nuisances)
-          or hasattr(nuisances, "shape")):
+    elif (
+        isinstance(nuisances, (str, Nuisance)) or callable(nuisances) or hasattr(nuisances, "shape")
+    ):
         items = [("", nuisances)]
     else:
         items = [("", v) for v in nuisances]
@@ -234,9 +236,9 @@ def report(
     for name, t in acts.items():
         reps[name] = t.double().numpy()
 
-    from .estimators.binning import binning_entropy
     from .analysis.invariance import _MI
     from .analysis.total_correlation import gaussian_tc, ksg_tc
+    from .estimators.binning import binning_entropy
 
     mi = _MI(estimator, 3, n_bins)
     rows = []
@@ -245,28 +247,42 @@ def report(
         units = _top_variance(a, tc_units)
         if units.size >= 2:
             sub = a[:, units]
-            tc_res = (ksg_tc(sub, random_state=seed) if tc_estimator == "ksg"
-                      else gaussian_tc(sub, regularization=1e-6))
+            tc_res = (
+                ksg_tc(sub, random_state=seed)
+                if tc_estimator == "ksg"
+                else gaussian_tc(sub, regularization=1e-6)
+            )
             tc = float(tc_res.value)
         else:
             tc = 0.0
-        rows.append({
-            "layer": name,
-            "n_features": a.shape[1],
-            "I_zx": float(binning_entropy(z, n_bins=n_bins).value),
-            "I_zy": max(mi(z, y, True, seed), 0.0) if y is not None else float("nan"),
-            "tc": tc,
-        })
+        rows.append(
+            {
+                "layer": name,
+                "n_features": a.shape[1],
+                "I_zx": float(binning_entropy(z, n_bins=n_bins).value),
+                "I_zy": max(mi(z, y, True, seed), 0.0) if y is not None else float("nan"),
+                "tc": tc,
+            }
+        )
     df = pd.DataFrame(rows)
 
     inv_tables = []
     for i, (name, spec) in enumerate(items):
         nu = spec if as_nuisance(spec) is not None else check_array(spec, "nuisance")[idx]
         t = invariance(
-            model, x, layers=layers, nuisance=nu, targets=y,
-            estimator=estimator, n_components=n_components, n_bins=n_bins,
-            n_permutations=n_permutations, n_resamples=n_resamples, max_samples=None,
-            random_state=seed + 17 * (i + 1), progress_bar=progress_bar,
+            model,
+            x,
+            layers=layers,
+            nuisance=nu,
+            targets=y,
+            estimator=estimator,
+            n_components=n_components,
+            n_bins=n_bins,
+            n_permutations=n_permutations,
+            n_resamples=n_resamples,
+            max_samples=None,
+            random_state=seed + 17 * (i + 1),
+            progress_bar=progress_bar,
         )
         t["nuisance"] = name
         inv_tables.append(t)
@@ -293,15 +309,17 @@ def report(
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
         "n_samples": n,
         "layers": list(reps),
-        "nuisances": {name: (repr(as_nuisance(s)) if as_nuisance(s) is not None
-                             else "per-sample values") for name, s in items},
+        "nuisances": {
+            name: (repr(as_nuisance(s)) if as_nuisance(s) is not None else "per-sample values")
+            for name, s in items
+        },
         "estimator": estimator,
         "I_zx": f"H(bin(PCA_{n_components}(z))), {n_bins} uniform bins "
-                "(deterministic layer: I(x;z) = H(z))",
+        "(deterministic layer: I(x;z) = H(z))",
         "I_zy": f"{mi.name(True)} on the top {n_components} principal components",
         "I_zn": "see each nuisance; KSG (continuous) or Ross (discrete) on the top "
-                f"{n_components} principal components; null = 95% quantile of "
-                f"{n_permutations} permutations",
+        f"{n_components} principal components; null = 95% quantile of "
+        f"{n_permutations} permutations",
         "tc": f"{tc_estimator} total correlation of the {tc_units} highest-variance units",
         "disentanglement": (details[next(iter(details))]["settings"] if details else None),
         "max_units_disentanglement": max_units,
@@ -317,8 +335,12 @@ def report(
 
     out = Path(out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    files = {"csv": out / "results.csv", "settings": out / "settings.json",
-             "html": out / "index.html", "markdown": out / "report.md"}
+    files = {
+        "csv": out / "results.csv",
+        "settings": out / "settings.json",
+        "html": out / "index.html",
+        "markdown": out / "report.md",
+    }
     df.to_csv(files["csv"], index=False)
     files["settings"].write_text(json.dumps(settings, indent=2, default=str))
     figs: list[tuple[str, str]] = []
@@ -332,8 +354,14 @@ def report(
     return df
 
 
-def _draw(df: Any, inv_tables: list[Any], details: dict[str, Any], items: list[tuple[str, Any]],
-          folder: Path, factor_names: Any) -> list[tuple[str, str]]:
+def _draw(
+    df: Any,
+    inv_tables: list[Any],
+    details: dict[str, Any],
+    items: list[tuple[str, Any]],
+    folder: Path,
+    factor_names: Any,
+) -> list[tuple[str, str]]:
     require("matplotlib", "report figures")
     import matplotlib
 
@@ -354,32 +382,51 @@ def _draw(df: Any, inv_tables: list[Any], details: dict[str, Any], items: list[t
 
     if inv_tables:
         pd = require("pandas", "report")
-        save(plot_invariance(pd.concat(inv_tables, ignore_index=True)), "invariance.png",
-             "Invariance 1 - I(z;n)/I(x;n) per layer and nuisance (bars: half-sample intervals)")
+        save(
+            plot_invariance(pd.concat(inv_tables, ignore_index=True)),
+            "invariance.png",
+            "Invariance 1 - I(z;n)/I(x;n) per layer and nuisance (bars: half-sample intervals)",
+        )
     cols = ["I_zx", "I_zy"] + [f"I_zn[{name}]" for name, _ in items]
     cols = [c for c in cols if c in df.columns and np.isfinite(df[c].astype(float)).any()]
     if cols:
-        save(plot_layer_information(df, columns=cols, show_null=False), "information.png",
-             "Information per layer (nats): I(x;z) = H(bin z), I(z;y), I(z;n) per nuisance")
+        save(
+            plot_layer_information(df, columns=cols, show_null=False),
+            "information.png",
+            "Information per layer (nats): I(x;z) = H(bin z), I(z;y), I(z;n) per nuisance",
+        )
     for t in inv_tables:
         name = str(t["nuisance"].iloc[0])
         safe = "".join(ch if ch.isalnum() else "_" for ch in name)
-        save(plot_layer_information(t, columns=("I_zn",), show_null=True),
-             f"nuisance_{safe}.png", f"I(z;n) for nuisance '{name}' with its permutation null")
-    save(plot_layer_information(df, columns=("tc",), show_null=False), "tc.png",
-         "Total correlation TC(z) per layer (nats)")
+        save(
+            plot_layer_information(t, columns=("I_zn",), show_null=True),
+            f"nuisance_{safe}.png",
+            f"I(z;n) for nuisance '{name}' with its permutation null",
+        )
+    save(
+        plot_layer_information(df, columns=("tc",), show_null=False),
+        "tc.png",
+        "Total correlation TC(z) per layer (nats)",
+    )
     if details:
-        save(plot_disentanglement_scores(df), "disentanglement.png",
-             "Disentanglement metrics per layer")
+        save(
+            plot_disentanglement_scores(df),
+            "disentanglement.png",
+            "Disentanglement metrics per layer",
+        )
         for name, d in details.items():
             safe = "".join(ch if ch.isalnum() else "_" for ch in name)
             codes = [f"unit {u}" for u in d["units"]] or ["none"]
             fnames = list(factor_names) if factor_names is not None else None
             if len(codes) != d["mi_matrix"].shape[0]:
                 codes = None
-            save(plot_mi_heatmap(d["mi_matrix"], code_names=codes, factor_names=fnames,
-                                 max_codes=20),
-                 f"heatmap_{safe}.png", f"I(z_i; v_j) for layer '{name}' (nats, top units)")
+            save(
+                plot_mi_heatmap(
+                    d["mi_matrix"], code_names=codes, factor_names=fnames, max_codes=20
+                ),
+                f"heatmap_{safe}.png",
+                f"I(z_i; v_j) for layer '{name}' (nats, top units)",
+            )
     return figs
 
 
@@ -390,23 +437,35 @@ def _fmt_table(df: Any) -> str:
         return html.escape(str(v))
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{f(v)}</td>" for v in row) + "</tr>"
-                   for row in df.itertuples(index=False))
-    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>")
+    body = "".join(
+        "<tr>" + "".join(f"<td>{f(v)}</td>" for v in row) + "</tr>"
+        for row in df.itertuples(index=False)
+    )
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
-def _write_html(path: Path, title: str, df: Any, inv_tables: list[Any],
-                settings: dict[str, Any], figs: list[tuple[str, str]]) -> None:
+def _write_html(
+    path: Path,
+    title: str,
+    df: Any,
+    inv_tables: list[Any],
+    settings: dict[str, Any],
+    figs: list[tuple[str, str]],
+) -> None:
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="note">{settings["n_samples"]} samples, {len(settings["layers"])} rows '
-        f'(input + probed layers). All information in nats. Created {settings["created"]} '
+        f"(input + probed layers). All information in nats. Created {settings['created']} "
         "by mi_probe.</p>",
-        "<h2>Per-layer summary</h2>", _fmt_table(df),
+        "<h2>Per-layer summary</h2>",
+        _fmt_table(df),
         '<p class="note"><code>I_zn_null</code> is the 95% level of a permutation test: a '
         "layer at or below it carries no detectable nuisance information. "
         "<code>invariance</code> = 1 - I(z;n)/I(x;n). <code>bound_ok</code>: whether "
@@ -415,8 +474,10 @@ def _write_html(path: Path, title: str, df: Any, inv_tables: list[Any],
     if figs:
         parts.append("<h2>Figures</h2>")
         for rel, cap in figs:
-            parts.append(f'<figure><img src="{html.escape(rel)}" alt="{html.escape(cap)}">'
-                         f"<figcaption class=\"note\">{html.escape(cap)}</figcaption></figure>")
+            parts.append(
+                f'<figure><img src="{html.escape(rel)}" alt="{html.escape(cap)}">'
+                f'<figcaption class="note">{html.escape(cap)}</figcaption></figure>'
+            )
     for t in inv_tables:
         name = str(t["nuisance"].iloc[0])
         parts.append(f"<h2>Nuisance: {html.escape(name)}</h2>")
@@ -424,21 +485,33 @@ def _write_html(path: Path, title: str, df: Any, inv_tables: list[Any],
     parts.append("<h2>Settings</h2><table><tbody>")
     for k, v in settings.items():
         val = json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v)
-        parts.append(f"<tr><th>{html.escape(str(k))}</th><td style=\"text-align:left\">"
-                     f"{html.escape(val)}</td></tr>")
+        parts.append(
+            f'<tr><th>{html.escape(str(k))}</th><td style="text-align:left">'
+            f"{html.escape(val)}</td></tr>"
+        )
     parts.append("</tbody></table></body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
 
 
-def _write_markdown(path: Path, title: str, df: Any, settings: dict[str, Any],
-                    figs: list[tuple[str, str]]) -> None:
-    lines = [f"# {title}", "",
-             f"{settings['n_samples']} samples; all information in nats.", "",
-             "## Per-layer summary", "", _md_table(df), ""]
+def _write_markdown(
+    path: Path, title: str, df: Any, settings: dict[str, Any], figs: list[tuple[str, str]]
+) -> None:
+    lines = [
+        f"# {title}",
+        "",
+        f"{settings['n_samples']} samples; all information in nats.",
+        "",
+        "## Per-layer summary",
+        "",
+        _md_table(df),
+        "",
+    ]
     if figs:
         lines += ["## Figures", ""]
         lines += [f"![{cap}]({rel})\n" for rel, cap in figs]
     lines += ["## Settings", ""]
-    lines += [f"- **{k}**: {json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}"
-              for k, v in settings.items()]
+    lines += [
+        f"- **{k}**: {json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}"
+        for k, v in settings.items()
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

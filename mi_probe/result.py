@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["MIResult"]
 
@@ -77,7 +78,7 @@ class MIResult:
         """The value in bits (nats / ln 2)."""
         return self.value / _LN2
 
-    def with_updates(self, **changes: Any) -> "MIResult":
+    def with_updates(self, **changes: Any) -> MIResult:
         """A copy with some fields replaced; ``diagnostics`` entries are merged."""
         if "diagnostics" in changes:
             merged = dict(self.diagnostics)

@@ -16,8 +16,11 @@ def run_tutorial(script: str, cwd: Path, *args: str, **env: str) -> subprocess.C
     """Run ``tutorials/<script> --tiny <args>`` in ``cwd`` (matplotlib off-screen, 300 s cap)."""
     return subprocess.run(
         [sys.executable, str(ROOT / "tutorials" / script), "--tiny", *args],
-        capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, MPLBACKEND="Agg", **env), cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, MPLBACKEND="Agg", **env),
+        cwd=cwd,
     )
 
 

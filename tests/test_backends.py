@@ -50,8 +50,10 @@ def test_knn_parity(metric: str, d: int, seed: int) -> None:
 def test_count_within_parity(inclusive: bool, metric: str, d: int) -> None:
     p = _points(600, d, 7)
     r = np.random.default_rng(8).uniform(0.05, 1.0, 600)
-    counts = {name: np.asarray(pick(name).count_within(p, r, metric, inclusive=inclusive))
-              for name in NAMES}
+    counts = {
+        name: np.asarray(pick(name).count_within(p, r, metric, inclusive=inclusive))
+        for name in NAMES
+    }
     diff = np.abs(p[:, None, :] - p[None, :, :])
     dist = diff.max(axis=-1) if metric == "max" else np.sqrt((diff**2).sum(axis=-1))
     truth = ((dist <= r[:, None]) if inclusive else (dist < r[:, None])).sum(axis=1) - 1
@@ -153,8 +155,9 @@ def test_pick_bad_name() -> None:
 
 @pytest.mark.parametrize("metric", ["max", "l2"])
 @pytest.mark.parametrize("d", [2, 9])
-def test_native_threads_and_leaf_sizes_agree(metric: str, d: int,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_native_threads_and_leaf_sizes_agree(
+    metric: str, d: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # several threads (used from 8192 points on) and any leaf size give the same answer
     if not native_available():
         pytest.skip("native kd-tree not available")

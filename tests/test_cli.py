@@ -136,7 +136,9 @@ def test_bad_param_and_unknown_estimator(tmp_path, capsys) -> None:
     np.savez(path, a=np.arange(10.0), b=np.arange(10.0))
     code, _, err = _run(capsys, ["estimate", str(path), "--x", "a", "--y", "b", "--param", "k"])
     assert code == 2 and "NAME=VALUE" in err
-    code, _, err = _run(capsys, ["estimate", str(path), "--x", "a", "--y", "b", "--estimator", "zzz"])
+    code, _, err = _run(
+        capsys, ["estimate", str(path), "--x", "a", "--y", "b", "--estimator", "zzz"]
+    )
     assert code == 2 and "invalid choice" in err
     code, _, err = _run(
         capsys, ["estimate", str(path), "--x", "a", "--y", "b", "--param", "bogus=1"]
@@ -164,8 +166,19 @@ def test_demo_bad_options(capsys, tmp_path) -> None:
 def test_demo_tiny_run_writes_csv_and_figures(capsys, tmp_path) -> None:
     code, out, err = _run(
         capsys,
-        ["demo", "--epochs", "3", "--records", "2", "--estimator", "binning",
-         "--activation", "tanh", "--out", str(tmp_path / "o")],
+        [
+            "demo",
+            "--epochs",
+            "3",
+            "--records",
+            "2",
+            "--estimator",
+            "binning",
+            "--activation",
+            "tanh",
+            "--out",
+            str(tmp_path / "o"),
+        ],
     )
     assert code == 0, err
     df = pd.read_csv(tmp_path / "o" / "information_plane.csv")
@@ -177,8 +190,14 @@ def test_demo_tiny_run_writes_csv_and_figures(capsys, tmp_path) -> None:
 def test_console_script_module_entry() -> None:
     # the same entry point as the `mi-probe` console script, through a real process
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from mi_probe.cli import main; sys.exit(main(['estimate', 'nofile.npz', '--x', 'a', '--y', 'b']))"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mi_probe.cli import main; sys.exit(main(['estimate', 'nofile.npz', '--x', 'a', '--y', 'b']))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "mi-probe estimate: error: no such file: nofile.npz"
@@ -188,4 +207,8 @@ def test_sweep_subcommand_is_wired(capsys, tmp_path) -> None:
     code, out, _ = _run(capsys, [])
     assert "sweep" in out
     code, _, err = _run(capsys, ["sweep", str(tmp_path / "missing.toml")])
-    assert code == 2 and err.startswith("mi-probe sweep: error:") and len(err.strip().splitlines()) == 1
+    assert (
+        code == 2
+        and err.startswith("mi-probe sweep: error:")
+        and len(err.strip().splitlines()) == 1
+    )

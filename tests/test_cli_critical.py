@@ -10,8 +10,19 @@ from mi_probe.cli import main
 
 def test_critical_periods_tiny(tmp_path, capsys) -> None:
     out = tmp_path / "cp"
-    code = main(["critical-periods", "--tiny", "--removal", "0,1,never", "--post-epochs", "1",
-                 "--out", str(out), "--no-progress"])
+    code = main(
+        [
+            "critical-periods",
+            "--tiny",
+            "--removal",
+            "0,1,never",
+            "--post-epochs",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     df = pd.read_csv(out / "critical_periods.csv", dtype={"removal": str})
@@ -25,8 +36,22 @@ def test_critical_periods_tiny(tmp_path, capsys) -> None:
 
 def test_critical_periods_lr_schedule(tmp_path, capsys) -> None:
     out = tmp_path / "cp"
-    code = main(["critical-periods", "--tiny", "--removal", "0,2", "--post-epochs", "2",
-                 "--lr-schedule", "restart", "--out", str(out), "--no-progress", "--no-figures"])
+    code = main(
+        [
+            "critical-periods",
+            "--tiny",
+            "--removal",
+            "0,2",
+            "--post-epochs",
+            "2",
+            "--lr-schedule",
+            "restart",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--no-figures",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     df = pd.read_csv(out / "critical_periods.csv", dtype={"removal": str})
     assert list(df["clean_epochs"]) == [2, 2]
@@ -38,8 +63,9 @@ def test_critical_periods_lr_schedule(tmp_path, capsys) -> None:
 
 
 def test_critical_periods_bad_option(tmp_path, capsys) -> None:
-    code = main(["critical-periods", "--tiny", "--blur-size", "9", "--out", str(tmp_path),
-                 "--no-progress"])
+    code = main(
+        ["critical-periods", "--tiny", "--blur-size", "9", "--out", str(tmp_path), "--no-progress"]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "mi-probe critical-periods: error: blur_size must be <= 7" in err

@@ -5,13 +5,13 @@ import torch
 
 from mi_probe.cli import main
 
-MODEL_SRC = '''
+MODEL_SRC = """
 import torch
 
 def make_model():
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2))
-'''
+"""
 
 
 def _files(tmp_path):
@@ -27,9 +27,26 @@ def _files(tmp_path):
 def test_report_writes_the_folder(tmp_path, capsys):
     net, data = _files(tmp_path)
     out = tmp_path / "rep"
-    rc = main(["report", f"{net}:make_model", str(data), "--y", "y", "--layers", "1,2",
-               "--nuisance", "session=session", "--out", str(out), "--no-figures",
-               "--permutations", "3", "--max-samples", "120"])
+    rc = main(
+        [
+            "report",
+            f"{net}:make_model",
+            str(data),
+            "--y",
+            "y",
+            "--layers",
+            "1,2",
+            "--nuisance",
+            "session=session",
+            "--out",
+            str(out),
+            "--no-figures",
+            "--permutations",
+            "3",
+            "--max-samples",
+            "120",
+        ]
+    )
     assert rc == 0
     assert (out / "index.html").is_file() and (out / "results.csv").is_file()
     assert "wrote" in capsys.readouterr().out

@@ -45,7 +45,9 @@ def test_network_shape(activation: str) -> None:
     net = make_network(activation, seed=1)
     widths = [m.out_features for m in net if isinstance(m, torch.nn.Linear)]
     assert widths == list(DIMS[1:])
-    assert [n for n, _ in net.named_children() if n.startswith(("act", "out"))] == list(PROBED_LAYERS)
+    assert [n for n, _ in net.named_children() if n.startswith(("act", "out"))] == list(
+        PROBED_LAYERS
+    )
     rng = torch.get_rng_state()
     a, b = make_network(activation, seed=3), make_network(activation, seed=3)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
@@ -115,8 +117,13 @@ def test_kde_is_recorded_and_bounded() -> None:
 
 def test_run_demo_writes_outputs(tmp_path) -> None:
     table, summary = run_demo(
-        tmp_path, epochs=2, activation="relu", estimators=["binning"], n_records=2,
-        verbose=False, figures=False,
+        tmp_path,
+        epochs=2,
+        activation="relu",
+        estimators=["binning"],
+        n_records=2,
+        verbose=False,
+        figures=False,
     )
     assert (tmp_path / "information_plane.csv").exists()
     assert set(table["activation"]) == {"relu"}

@@ -101,8 +101,10 @@ def test_logsumexp_parity_cuda(kb, dtype):
     tol = 1e-4 if dtype == torch.float32 else 1e-10
     for v in (0.1, 2.0):
         torch.testing.assert_close(
-            kb.gaussian_logsumexp(q, p, v), TorchBackend().gaussian_logsumexp(q, p, v),
-            rtol=tol, atol=tol,
+            kb.gaussian_logsumexp(q, p, v),
+            TorchBackend().gaussian_logsumexp(q, p, v),
+            rtol=tol,
+            atol=tol,
         )
 
 

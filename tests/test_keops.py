@@ -49,11 +49,13 @@ def fake_lib_of(libs: dict[str, str | None]):
 
 
 # the machine of issue 8: CXX=/opt/gcc/bin/g++ (newer libstdc++), system g++ matches
-TRAP_WHICH = fake_which({
-    "/opt/gcc/bin/g++": "/opt/gcc/bin/g++",
-    "/usr/bin/g++": "/usr/bin/g++",
-    "g++": "/usr/bin/g++",
-})
+TRAP_WHICH = fake_which(
+    {
+        "/opt/gcc/bin/g++": "/opt/gcc/bin/g++",
+        "/usr/bin/g++": "/usr/bin/g++",
+        "g++": "/usr/bin/g++",
+    }
+)
 TRAP_LIBS = fake_lib_of({"/opt/gcc/bin/g++": OPT_LIB, "/usr/bin/g++": SYS_LIB})
 
 
@@ -112,7 +114,10 @@ def test_choose_compiler_keeps_a_matching_compiler():
 def test_choose_compiler_no_matching_fallback():
     which = fake_which({"/opt/gcc/bin/g++": "/opt/gcc/bin/g++"})
     c = _health.choose_compiler(
-        {"CXX": "/opt/gcc/bin/g++"}, loaded=SYS_REAL, lib_of=TRAP_LIBS, which=which,
+        {"CXX": "/opt/gcc/bin/g++"},
+        loaded=SYS_REAL,
+        lib_of=TRAP_LIBS,
+        which=which,
         realpath=fake_realpath,
     )
     assert not c.changed and c.cxx is None and "MI_PROBE_KEOPS_CXX" in c.reason
@@ -147,7 +152,8 @@ def fresh_health(monkeypatch, tmp_path):
 def test_configure_compiler_sets_cxx_and_a_separate_cache(monkeypatch, fresh_health):
     monkeypatch.setattr(_health, "loaded_libstdcxx", lambda maps_text=None: SYS_REAL)
     monkeypatch.setattr(
-        _health, "choose_compiler",
+        _health,
+        "choose_compiler",
         lambda env, loaded: _health.CompilerChoice("/usr/bin/g++", True, "fake trap"),
     )
     monkeypatch.delitem(sys.modules, "keopscore", raising=False)
@@ -162,7 +168,8 @@ def test_configure_compiler_sets_cxx_and_a_separate_cache(monkeypatch, fresh_hea
 
 def test_configure_compiler_too_late_once_keopscore_is_imported(monkeypatch, fresh_health):
     monkeypatch.setattr(
-        _health, "choose_compiler",
+        _health,
+        "choose_compiler",
         lambda env, loaded: _health.CompilerChoice("/usr/bin/g++", True, "fake trap"),
     )
     monkeypatch.setitem(sys.modules, "keopscore", object())
@@ -172,6 +179,7 @@ def test_configure_compiler_too_late_once_keopscore_is_imported(monkeypatch, fre
 
 
 # ----------------------------------------------------------------- health check (fakes)
+
 
 def test_probe_that_segfaults_does_not_crash_us():
     probe = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
@@ -314,6 +322,7 @@ def test_auto_on_cpu_never_picks_keops():
 
 # ------------------------------------------------------------ parity with torch (pykeops)
 
+
 @pytest.fixture(scope="module")
 def kb():
     if not has("pykeops"):
@@ -389,7 +398,9 @@ def test_gaussian_logsumexp_parity(kb, seed):
         )
     both = kb.gaussian_logsumexp(q, p, [0.5, 2.0])
     assert both.shape == (2, 200)
-    np.testing.assert_allclose(both, TB.gaussian_logsumexp(q, p, [0.5, 2.0]), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        both, TB.gaussian_logsumexp(q, p, [0.5, 2.0]), rtol=1e-10, atol=1e-10
+    )
     # closed form: one point -> -|q - p|^2 / (2 v)
     one = kb.gaussian_logsumexp(q, p[:1], 2.0)
     np.testing.assert_allclose(one, -((q - p[0]) ** 2).sum(1) / 4.0, rtol=1e-12)

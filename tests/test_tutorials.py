@@ -12,8 +12,15 @@ from tests._helpers import run_tutorial
 @pytest.mark.parametrize(
     "script, outputs",
     [
-        ("01_information_plane.py", ["information_plane.csv", "information_plane_binning.png",
-                                     "information_plane_kde.png", "mi_over_epochs_kde.png"]),
+        (
+            "01_information_plane.py",
+            [
+                "information_plane.csv",
+                "information_plane_binning.png",
+                "information_plane_kde.png",
+                "mi_over_epochs_kde.png",
+            ],
+        ),
         ("06_digits_cnn.py", ["information_plane.csv", "information_plane_binning.png"]),
     ],
 )

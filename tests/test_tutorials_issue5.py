@@ -20,7 +20,9 @@ def test_tutorial_02_invariance_tiny(tmp_path: Path) -> None:
     for name in ("index.html", "report.md", "results.csv", "figures/invariance.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     df = pd.read_csv(tmp_path / "results.csv")
-    assert {"layer", "I_zx", "I_zy", "invariance[rotation]", "invariance[occlusion]"} <= set(df.columns)
+    assert {"layer", "I_zx", "I_zy", "invariance[rotation]", "invariance[occlusion]"} <= set(
+        df.columns
+    )
     assert list(df["layer"].astype(str)) == ["input", "1", "3", "7", "8"]
 
 

@@ -16,9 +16,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_tutorial_07_random_labels_tiny(tmp_path: Path) -> None:
     env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tutorials" / "07_random_labels.py"), "--tiny",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+        [
+            sys.executable,
+            str(ROOT / "tutorials" / "07_random_labels.py"),
+            "--tiny",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     df = pd.read_csv(tmp_path / "random_labels.csv")

@@ -38,9 +38,15 @@ from mi_probe.plotting import plot_information_plane, plot_mi_over_epochs, save_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", default=bool(os.environ.get("MI_PROBE_TINY")),
-                        help="a few epochs only (smoke test); also set by MI_PROBE_TINY=1")
-    parser.add_argument("--out", default="tutorial_01_output", help="folder for the figures and CSV")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        default=bool(os.environ.get("MI_PROBE_TINY")),
+        help="a few epochs only (smoke test); also set by MI_PROBE_TINY=1",
+    )
+    parser.add_argument(
+        "--out", default="tutorial_01_output", help="folder for the figures and CSV"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,11 +61,16 @@ def main() -> None:
 
     # --- any PyTorch model works; here a small tanh network ---------------------------
     model = nn.Sequential(
-        nn.Linear(12, 10), nn.Tanh(),
-        nn.Linear(10, 7), nn.Tanh(),
-        nn.Linear(7, 5), nn.Tanh(),
-        nn.Linear(5, 4), nn.Tanh(),
-        nn.Linear(4, 3), nn.Tanh(),
+        nn.Linear(12, 10),
+        nn.Tanh(),
+        nn.Linear(10, 7),
+        nn.Tanh(),
+        nn.Linear(7, 5),
+        nn.Tanh(),
+        nn.Linear(5, 4),
+        nn.Tanh(),
+        nn.Linear(4, 3),
+        nn.Tanh(),
         nn.Linear(3, 2),
     )
 
@@ -75,11 +86,16 @@ def main() -> None:
     # kde: Gaussian noise of variance 0.1 added to each layer, as Saxe et al.
     layers = [name for name, m in model.named_modules() if isinstance(m, nn.Tanh)] + ["10"]
     recorder = mi_probe.InformationPlaneRecorder(
-        model, x, y, layers=layers,
+        model,
+        x,
+        y,
+        layers=layers,
         estimators=("binning", "kde"),
         max_samples=512 if args.tiny else None,  # a fixed random probe subset, if you like
-        params={"binning": {"strategy": "fixed", "bin_size": 2 / 30},
-                "kde": {"noise_variance": 0.1}},
+        params={
+            "binning": {"strategy": "fixed", "bin_size": 2 / 30},
+            "kde": {"noise_variance": 0.1},
+        },
     )
     record_at = set(log_spaced_epochs(epochs, 12 if not args.tiny else 3, start=0))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)

@@ -35,11 +35,15 @@ from mi_probe.report import report
 
 def make_model() -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(),      # 0, 1
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),     # 2, 3
-        nn.MaxPool2d(2), nn.Flatten(),                 # 4, 5
-        nn.Linear(16 * 4 * 4, 32), nn.ReLU(),          # 6, 7
-        nn.Linear(32, 10),                             # 8 (logits)
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),  # 0, 1
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),  # 2, 3
+        nn.MaxPool2d(2),
+        nn.Flatten(),  # 4, 5
+        nn.Linear(16 * 4 * 4, 32),
+        nn.ReLU(),  # 6, 7
+        nn.Linear(32, 10),  # 8 (logits)
     )
 
 
@@ -87,8 +91,14 @@ def main() -> None:
     cols = ["layer", "I_zn", "I_zn_null", "invariance", "invariance_low", "invariance_high", "I_zy"]
     for name, nuisance in (("rotation", rotation), ("occlusion", occlusion)):
         df = mi_probe.invariance(
-            model, (x, y), layers=layers, nuisance=nuisance, max_samples=n_est,
-            n_permutations=n_perm, n_resamples=n_res, random_state=args.seed,
+            model,
+            (x, y),
+            layers=layers,
+            nuisance=nuisance,
+            max_samples=n_est,
+            n_permutations=n_perm,
+            n_resamples=n_res,
+            random_state=args.seed,
         )
         print(f"\n{name} (estimator: {df['estimator'].iloc[0]}, nats):")
         print(df[cols].round(3).to_string(index=False))
@@ -96,10 +106,16 @@ def main() -> None:
         print(f"invariance: input 0, first probed layer {first:.2f}, logits {last:.2f}")
 
     df = report(
-        model, (x, y), layers=layers,
+        model,
+        (x, y),
+        layers=layers,
         nuisances={"rotation": rotation, "occlusion": occlusion},
-        out=args.out, max_samples=n_est, n_permutations=n_perm, n_resamples=n_res,
-        title="Digits CNN: information and invariance per layer", random_state=args.seed,
+        out=args.out,
+        max_samples=n_est,
+        n_permutations=n_perm,
+        n_resamples=n_res,
+        title="Digits CNN: information and invariance per layer",
+        random_state=args.seed,
     )
     print(f"\nreport written to {df.attrs['files']['html']}")
 

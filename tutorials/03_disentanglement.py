@@ -60,10 +60,21 @@ def sprites() -> tuple[np.ndarray, np.ndarray]:
 class VAE(nn.Module):
     def __init__(self, latent: int = 6, hidden: int = 256) -> None:
         super().__init__()
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(SIZE * SIZE, hidden), nn.ReLU(),
-                                     nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent))
-        self.decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                                     nn.ReLU(), nn.Linear(hidden, SIZE * SIZE))
+        self.encoder = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(SIZE * SIZE, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, 2 * latent),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, SIZE * SIZE),
+        )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x).chunk(2, dim=1)
@@ -94,8 +105,11 @@ def main() -> None:
     ap.add_argument("--betas", type=float, nargs="+", default=[1.0, 2.0, 4.0, 8.0, 16.0])
     ap.add_argument("--epochs", type=int, default=150)
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--out", default="tutorial05_out",
-                    help="folder for disentanglement_vs_beta.csv and tradeoff.png")
+    ap.add_argument(
+        "--out",
+        default="tutorial05_out",
+        help="folder for disentanglement_vs_beta.csv and tradeoff.png",
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     args = ap.parse_args()
 
@@ -117,19 +131,31 @@ def main() -> None:
             with torch.no_grad():
                 logits, mu, logvar = model(x)
                 rec = nn.functional.binary_cross_entropy_with_logits(
-                    logits, x.reshape(len(x), -1), reduction="sum").item() / len(x)
-            scores = mi_probe.disentanglement_scores(mu, factors, factorvae_votes=votes,
-                                                     random_state=seed)
+                    logits, x.reshape(len(x), -1), reduction="sum"
+                ).item() / len(x)
+            scores = mi_probe.disentanglement_scores(
+                mu, factors, factorvae_votes=votes, random_state=seed
+            )
             tc = mss_tc(mu, logvar, random_state=seed).value
             active = int((logvar.exp().mean(0) < 0.8).sum())  # latents the encoder uses
-            rows.append({"beta": beta, "seed": seed, "mig": scores["mig"],
-                         "dci_disentanglement": scores["dci_disentanglement"],
-                         "factorvae": scores["factorvae"], "tc": tc,
-                         "recon_nats": rec, "active_latents": active})
+            rows.append(
+                {
+                    "beta": beta,
+                    "seed": seed,
+                    "mig": scores["mig"],
+                    "dci_disentanglement": scores["dci_disentanglement"],
+                    "factorvae": scores["factorvae"],
+                    "tc": tc,
+                    "recon_nats": rec,
+                    "active_latents": active,
+                }
+            )
             r = rows[-1]
-            print(f"beta={beta:5.1f} seed={seed}: MIG {r['mig']:.3f}  DCI-D "
-                  f"{r['dci_disentanglement']:.3f}  FactorVAE {r['factorvae']:.3f}  "
-                  f"TC(q(z)) {tc:.3f} nats  recon {rec:.1f} nats  active {active}")
+            print(
+                f"beta={beta:5.1f} seed={seed}: MIG {r['mig']:.3f}  DCI-D "
+                f"{r['dci_disentanglement']:.3f}  FactorVAE {r['factorvae']:.3f}  "
+                f"TC(q(z)) {tc:.3f} nats  recon {rec:.1f} nats  active {active}"
+            )
 
     import pandas as pd
 

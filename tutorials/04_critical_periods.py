@@ -56,9 +56,13 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true", help="a few epochs on 200 digits")
     ap.add_argument("--repeats", type=int, default=1, help="independent seeds (default 1)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--lr-schedule", choices=("global", "restart", "constant"), default="global",
-                    help="'global' (default): one decay over the whole run; 'restart': the same "
-                         "clean-phase schedule for every removal epoch; 'constant'")
+    ap.add_argument(
+        "--lr-schedule",
+        choices=("global", "restart", "constant"),
+        default="global",
+        help="'global' (default): one decay over the whole run; 'restart': the same "
+        "clean-phase schedule for every removal epoch; 'constant'",
+    )
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", default=".", help="folder for critical_periods.png/.csv")
     args = ap.parse_args()
@@ -72,43 +76,71 @@ def main() -> None:
     res.history.to_csv(out / "critical_periods_history.csv", index=False)
     res.summary.to_csv(out / "critical_periods.csv", index=False)
 
-    cols = ["removal", "total_epochs", "clean_epochs", "final_lr", "test_accuracy",
-            "test_accuracy_std", "train_accuracy", "peak_fisher_epoch", "peak_fisher_trace"]
-    print("final clean test accuracy by the epoch the blur was removed "
-          f"({res.params['n_test']} test digits, {res.params['n_repeats']} repeat(s), "
-          f"learning-rate schedule {res.params['lr_schedule']!r}):")
+    cols = [
+        "removal",
+        "total_epochs",
+        "clean_epochs",
+        "final_lr",
+        "test_accuracy",
+        "test_accuracy_std",
+        "train_accuracy",
+        "peak_fisher_epoch",
+        "peak_fisher_trace",
+    ]
+    print(
+        "final clean test accuracy by the epoch the blur was removed "
+        f"({res.params['n_test']} test digits, {res.params['n_repeats']} repeat(s), "
+        f"learning-rate schedule {res.params['lr_schedule']!r}):"
+    )
     print(res.summary[cols].round(4).to_string(index=False))
 
     eff = res.effect()
     finite = res.summary[res.summary["removal_epoch"].notna()].sort_values("removal_epoch")
     acc = list(finite["test_accuracy"])
     monotone = all(a >= b for a, b in zip(acc, acc[1:]))
-    se = (eff["acc_first_removal"] * (1 - eff["acc_first_removal"])
-          / (res.params["n_test"] * res.params["n_repeats"])) ** 0.5
-    print(f"\nremoval at epoch {int(finite['removal_epoch'].iloc[0])}: "
-          f"{eff['acc_first_removal']:.3f}; at epoch {int(finite['removal_epoch'].iloc[-1])}: "
-          f"{eff['acc_last_removal']:.3f}; never removed: {eff['acc_never']:.3f}")
-    verdict = "later removal -> lower accuracy" if eff["drop"] > 0 else "no accuracy loss from later removal"
-    print(f"measured: {verdict} (drop {100 * eff['drop']:.1f} points, "
-          f"{'monotone' if monotone else 'not monotone'} in the removal epoch; "
-          f"binomial standard error of one accuracy ~{100 * se:.1f} points)")
+    se = (
+        eff["acc_first_removal"]
+        * (1 - eff["acc_first_removal"])
+        / (res.params["n_test"] * res.params["n_repeats"])
+    ) ** 0.5
+    print(
+        f"\nremoval at epoch {int(finite['removal_epoch'].iloc[0])}: "
+        f"{eff['acc_first_removal']:.3f}; at epoch {int(finite['removal_epoch'].iloc[-1])}: "
+        f"{eff['acc_last_removal']:.3f}; never removed: {eff['acc_never']:.3f}"
+    )
+    verdict = (
+        "later removal -> lower accuracy"
+        if eff["drop"] > 0
+        else "no accuracy loss from later removal"
+    )
+    print(
+        f"measured: {verdict} (drop {100 * eff['drop']:.1f} points, "
+        f"{'monotone' if monotone else 'not monotone'} in the removal epoch; "
+        f"binomial standard error of one accuracy ~{100 * se:.1f} points)"
+    )
     if res.params["n_repeats"] > 1:
         sem = eff["drop_sd"] / res.params["n_repeats"] ** 0.5
         clear = eff["drop"] > 2 * sem
-        print(f"paired drop over {res.params['n_repeats']} repeats (same initialisation and "
-              f"minibatch order): {100 * eff['drop']:.1f} +/- {100 * eff['drop_sd']:.1f} points (sd); "
-              f"{'more' if clear else 'less'} than 2 standard errors of the mean "
-              f"({100 * 2 * sem:.1f} points): "
-              f"{'an effect beyond seed noise' if clear else 'not distinguishable from seed noise'}")
+        print(
+            f"paired drop over {res.params['n_repeats']} repeats (same initialisation and "
+            f"minibatch order): {100 * eff['drop']:.1f} +/- {100 * eff['drop_sd']:.1f} points (sd); "
+            f"{'more' if clear else 'less'} than 2 standard errors of the mean "
+            f"({100 * 2 * sem:.1f} points): "
+            f"{'an effect beyond seed noise' if clear else 'not distinguishable from seed noise'}"
+        )
     if res.params["lr_schedule"] == "global":
-        print("note: with the 'global' schedule a later removal also trains its clean epochs at "
-              "a smaller learning rate; rerun with --lr-schedule restart for the control")
+        print(
+            "note: with the 'global' schedule a later removal also trains its clean epochs at "
+            "a smaller learning rate; rerun with --lr-schedule restart for the control"
+        )
     h0 = res.history[res.history["removal"] == finite["removal"].iloc[0]]
     curve = h0.groupby("epoch")["fisher_trace"].mean()
     peak = int(curve.idxmax())
-    print(f"Fisher trace (deficit removed at once): peak {curve.max():.1f} at epoch {peak} "
-          f"of {int(curve.index.max())}, final {curve.iloc[-1]:.1f} "
-          f"({'peaks early, then falls' if peak < curve.index.max() / 2 and curve.iloc[-1] < curve.max() else 'no early peak'})")
+    print(
+        f"Fisher trace (deficit removed at once): peak {curve.max():.1f} at epoch {peak} "
+        f"of {int(curve.index.max())}, final {curve.iloc[-1]:.1f} "
+        f"({'peaks early, then falls' if peak < curve.index.max() / 2 and curve.iloc[-1] < curve.max() else 'no early peak'})"
+    )
 
     import matplotlib
 

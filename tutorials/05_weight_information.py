@@ -92,8 +92,13 @@ def main() -> None:
     print("\nvariational posterior, KL(q||p) in nats vs beta:")
     for beta in (0.1, 1.0, 10.0):
         v = weight_information(
-            model, (x, y), method="variational", beta=beta, prior_std=0.1,
-            n_steps=50 if args.tiny else 300, random_state=2,
+            model,
+            (x, y),
+            method="variational",
+            beta=beta,
+            prior_std=0.1,
+            n_steps=50 if args.tiny else 300,
+            random_state=2,
         )
         print(
             f"  beta={beta:<5} KL={v['kl_total'].iloc[0]:9.1f}  "

@@ -40,8 +40,12 @@ class SmallCNN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 8 x 4 x 4
-            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 16 x 2 x 2
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 8 x 4 x 4
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 16 x 2 x 2
         )
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
 
@@ -51,9 +55,15 @@ class SmallCNN(nn.Module):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", default=bool(os.environ.get("MI_PROBE_TINY")),
-                        help="a few epochs on a subset (smoke test); also set by MI_PROBE_TINY=1")
-    parser.add_argument("--out", default="tutorial_02_output", help="folder for the figures and CSV")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        default=bool(os.environ.get("MI_PROBE_TINY")),
+        help="a few epochs on a subset (smoke test); also set by MI_PROBE_TINY=1",
+    )
+    parser.add_argument(
+        "--out", default="tutorial_02_output", help="folder for the figures and CSV"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,7 +91,10 @@ def main() -> None:
     # --- record on a fixed probe set (the training images; a subset when tiny) ---------
     layers = ["features.1", "features.4", "head.2", "head.3"]  # both conv ReLUs, fc ReLU, logits
     recorder = mi_probe.InformationPlaneRecorder(
-        model, x[tr], y[tr], layers=layers,
+        model,
+        x[tr],
+        y[tr],
+        layers=layers,
         estimators=("binning", "kde"),
         params={"binning": {"n_bins": 30, "strategy": "uniform"}, "kde": {"noise_variance": 0.1}},
         max_samples=300 if args.tiny else None,

@@ -124,17 +124,28 @@ def train_network(x, y, *, hidden: int, seed: int, n_steps: int = 1500, lr: floa
 def fit_posterior(net, w0, x, y, beta, *, prior, grid, mean, prior_std, n_steps, lr, init, seed):
     """The posterior for one beta: E_q[train loss], loss at mu, KL (nats, whole set)."""
     df = mi_probe.weight_information(
-        net, (x, y), ["0", "2"], method="variational", kind="empirical", beta=beta,
-        prior_std=prior_std, init=init, n_steps=n_steps, lr=lr, batch_size=x.shape[0],
+        net,
+        (x, y),
+        ["0", "2"],
+        method="variational",
+        kind="empirical",
+        beta=beta,
+        prior_std=prior_std,
+        init=init,
+        n_steps=n_steps,
+        lr=lr,
+        batch_size=x.shape[0],
         n_eval_samples=20,
         # the fit's noise stream is seeded with random_state + 1
         random_state=9_999 + seed,
         prior_mean=w0 if prior == "init" else None,
-        prior_std_grid=LAMBDA_GRID if grid else None, train_mean=(mean == "trained"),
+        prior_std_grid=LAMBDA_GRID if grid else None,
+        train_mean=(mean == "trained"),
     )
     first = df.iloc[0]  # the loss terms are those of the whole fit, on every row
-    terms = {k: float(first[k]) for k in ("expected_nll", "nll_at_mean", "kl_total",
-                                          "prior_choice_nats")}
+    terms = {
+        k: float(first[k]) for k in ("expected_nll", "nll_at_mean", "kl_total", "prior_choice_nats")
+    }
     per_layer = {"prior_std": dict(zip(df["layer"], df["prior_std_chosen"]))}
     return terms, per_layer
 
@@ -146,8 +157,12 @@ def transition(df: pd.DataFrame, memorised: float, chance: float) -> dict[str, f
     df = df.sort_values("beta")
     b, loss, k = (df[c].to_numpy() for c in ("beta", "train_loss", "kl_per_sample"))
     half = 0.5 * (memorised + chance)
-    out = {"half": half, "beta_switch": math.nan, "beta_pred": math.nan,
-           "kl_per_sample_memorised": math.nan}
+    out = {
+        "half": half,
+        "beta_switch": math.nan,
+        "beta_pred": math.nan,
+        "kl_per_sample_memorised": math.nan,
+    }
     up = [i for i in range(1, len(b)) if loss[i - 1] < half <= loss[i]]
     if up:
         i = up[0]
@@ -167,54 +182,98 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100, help="training digits (default 100)")
     ap.add_argument("--hidden", type=int, default=16, help="hidden units (default 16)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--prior", choices=("zero", "init"), default="init",
-                    help="prior centre: 0 or the initial weights w0 (default init)")
-    ap.add_argument("--lambda-grid", action=argparse.BooleanOptionalAction, default=True,
-                    help="prior scale per layer from a 13-value grid, log 13 nats each (default on)")
-    ap.add_argument("--mean", choices=("trained", "fixed"), default="trained",
-                    help="fit the posterior mean too, or keep it at w* (default trained)")
-    ap.add_argument("--prior-std", type=float, default=0.1,
-                    help="prior scale without --lambda-grid (default 0.1)")
+    ap.add_argument(
+        "--prior",
+        choices=("zero", "init"),
+        default="init",
+        help="prior centre: 0 or the initial weights w0 (default init)",
+    )
+    ap.add_argument(
+        "--lambda-grid",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="prior scale per layer from a 13-value grid, log 13 nats each (default on)",
+    )
+    ap.add_argument(
+        "--mean",
+        choices=("trained", "fixed"),
+        default="trained",
+        help="fit the posterior mean too, or keep it at w* (default trained)",
+    )
+    ap.add_argument(
+        "--prior-std",
+        type=float,
+        default=0.1,
+        help="prior scale without --lambda-grid (default 0.1)",
+    )
     ap.add_argument("--betas", type=float, nargs="+", default=None)
     ap.add_argument("--n-steps", type=int, default=2000, help="Adam steps per fit")
     ap.add_argument("--lr", type=float, default=1e-2, help="Adam rate of the fit (default 0.01)")
     ap.add_argument("--out", default=".", help="folder for random_labels.csv/.png")
     args = ap.parse_args()
 
-    betas = args.betas or ([0.01, 0.1, 1.0] if args.tiny else
-                           [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 3.0])
+    betas = args.betas or (
+        [0.01, 0.1, 1.0] if args.tiny else [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 3.0]
+    )
     n = 30 if args.tiny else args.n
     n_steps = 300 if args.tiny else args.n_steps
     lr = 0.05 if args.tiny else args.lr
     seeds = args.seeds[:1] if args.tiny else args.seeds
     chance = math.log(N_CLASSES)
-    config = (f"labels={args.labels} n={n} hidden={args.hidden} prior={args.prior} "
-              f"lambda={'grid' if args.lambda_grid else args.prior_std} mean={args.mean}")
+    config = (
+        f"labels={args.labels} n={n} hidden={args.hidden} prior={args.prior} "
+        f"lambda={'grid' if args.lambda_grid else args.prior_std} mean={args.mean}"
+    )
     print(config, flush=True)
 
     rows, summary = [], []
     for seed in seeds:
         x, y = make_data(seed, n, args.labels)
-        net, w0, loss_star = train_network(x, y, hidden=args.hidden, seed=seed,
-                                           n_steps=400 if args.tiny else 1500)
+        net, w0, loss_star = train_network(
+            x, y, hidden=args.hidden, seed=seed, n_steps=400 if args.tiny else 1500
+        )
         print(f"seed {seed}: training loss of w* {loss_star:.4f} nats", flush=True)
         for beta in betas:
             terms, per_layer = fit_posterior(
-                net, w0, x, y, beta, prior=args.prior, grid=args.lambda_grid, mean=args.mean,
-                prior_std=args.prior_std, n_steps=n_steps, lr=lr, init=1e-3, seed=seed)
-            rows.append({
-                "labels": args.labels, "n": n, "hidden": args.hidden, "prior": args.prior,
-                "lambda": "grid" if args.lambda_grid else args.prior_std, "mean": args.mean,
-                "seed": seed, "beta": beta, "train_loss": terms["expected_nll"],
-                "loss_at_mean": terms["nll_at_mean"], "kl": terms["kl_total"],
-                "kl_per_sample": terms["kl_total"] / n,
-                "prior_choice_nats": terms["prior_choice_nats"],
-                "prior_std_layer0": per_layer["prior_std"]["0"],
-                "prior_std_layer2": per_layer["prior_std"]["2"],
-                "loss_w_star": loss_star,
-            })
-            print(f"  beta={beta:6.3f}  E_q[train loss]={terms['expected_nll']:.3f} nats  "
-                  f"KL/N={terms['kl_total'] / n:8.3f} nats", flush=True)
+                net,
+                w0,
+                x,
+                y,
+                beta,
+                prior=args.prior,
+                grid=args.lambda_grid,
+                mean=args.mean,
+                prior_std=args.prior_std,
+                n_steps=n_steps,
+                lr=lr,
+                init=1e-3,
+                seed=seed,
+            )
+            rows.append(
+                {
+                    "labels": args.labels,
+                    "n": n,
+                    "hidden": args.hidden,
+                    "prior": args.prior,
+                    "lambda": "grid" if args.lambda_grid else args.prior_std,
+                    "mean": args.mean,
+                    "seed": seed,
+                    "beta": beta,
+                    "train_loss": terms["expected_nll"],
+                    "loss_at_mean": terms["nll_at_mean"],
+                    "kl": terms["kl_total"],
+                    "kl_per_sample": terms["kl_total"] / n,
+                    "prior_choice_nats": terms["prior_choice_nats"],
+                    "prior_std_layer0": per_layer["prior_std"]["0"],
+                    "prior_std_layer2": per_layer["prior_std"]["2"],
+                    "loss_w_star": loss_star,
+                }
+            )
+            print(
+                f"  beta={beta:6.3f}  E_q[train loss]={terms['expected_nll']:.3f} nats  "
+                f"KL/N={terms['kl_total'] / n:8.3f} nats",
+                flush=True,
+            )
         df_seed = pd.DataFrame([r for r in rows if r["seed"] == seed])
         t = transition(df_seed, memorised=loss_star, chance=chance)
         summary.append({"seed": seed, **t})
@@ -223,24 +282,33 @@ def main() -> None:
     s = pd.DataFrame(summary)
     print(f"\n{config}")
     print("training loss under q (nats), mean over seeds; KL per sample in brackets:")
-    agg = df.groupby("beta").agg(loss=("train_loss", "mean"), loss_sd=("train_loss", "std"),
-                                 kl_n=("kl_per_sample", "mean"))
+    agg = df.groupby("beta").agg(
+        loss=("train_loss", "mean"), loss_sd=("train_loss", "std"), kl_n=("kl_per_sample", "mean")
+    )
     for beta, r in agg.iterrows():
-        print(f"  beta={beta:6.3f}  {r['loss']:.3f} +/- {0 if math.isnan(r['loss_sd']) else r['loss_sd']:.3f}"
-              f"  (KL/N {r['kl_n']:.2f})")
-    print(f"\nchance = log 10 = {chance:.3f} nats; switch = the beta where the loss crosses "
-          "halfway between memorised (loss of w*) and chance")
+        print(
+            f"  beta={beta:6.3f}  {r['loss']:.3f} +/- {0 if math.isnan(r['loss_sd']) else r['loss_sd']:.3f}"
+            f"  (KL/N {r['kl_n']:.2f})"
+        )
+    print(
+        f"\nchance = log 10 = {chance:.3f} nats; switch = the beta where the loss crosses "
+        "halfway between memorised (loss of w*) and chance"
+    )
     for _, r in s.iterrows():
-        print(f"  seed {int(r['seed'])}: switch at beta = {r['beta_switch']:.3g}; "
-              f"predicted beta* = {r['beta_pred']:.3g} from KL/N = "
-              f"{r['kl_per_sample_memorised']:.2f} nats at the last memorising beta")
+        print(
+            f"  seed {int(r['seed'])}: switch at beta = {r['beta_switch']:.3g}; "
+            f"predicted beta* = {r['beta_pred']:.3g} from KL/N = "
+            f"{r['kl_per_sample_memorised']:.2f} nats at the last memorising beta"
+        )
     ok = s["beta_switch"].notna()
     if ok.any():
         sw = s.loc[ok, "beta_switch"]
         pr = s.loc[ok, "beta_pred"]
-        print(f"measured switch: beta = {sw.mean():.3g} (range {sw.min():.3g}-{sw.max():.3g}, "
-              f"{int(ok.sum())} of {len(s)} seeds); predicted beta* = {pr.mean():.3g}; "
-              f"an efficient code would switch at beta = 1")
+        print(
+            f"measured switch: beta = {sw.mean():.3g} (range {sw.min():.3g}-{sw.max():.3g}, "
+            f"{int(ok.sum())} of {len(s)} seeds); predicted beta* = {pr.mean():.3g}; "
+            f"an efficient code would switch at beta = 1"
+        )
     else:
         print("no switch inside this beta range for any seed")
     out = Path(args.out)

@@ -54,8 +54,9 @@ class NoisyClassifier(nn.Module):
         return self.head(self.noisy(x))
 
 
-def train(model: NoisyClassifier, x: torch.Tensor, y: torch.Tensor, *, epochs: int,
-          beta: float, seed: int) -> None:
+def train(
+    model: NoisyClassifier, x: torch.Tensor, y: torch.Tensor, *, epochs: int, beta: float, seed: int
+) -> None:
     """Cross-entropy plus beta times the layer's KL: the Information Bottleneck Lagrangian."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -72,8 +73,12 @@ def train(model: NoisyClassifier, x: torch.Tensor, y: torch.Tensor, *, epochs: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", default=bool(os.environ.get("MI_PROBE_TINY")),
-                        help="fewer epochs and steps (smoke test); also set by MI_PROBE_TINY=1")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        default=bool(os.environ.get("MI_PROBE_TINY")),
+        help="fewer epochs and steps (smoke test); also set by MI_PROBE_TINY=1",
+    )
     parser.add_argument("--out", default="tutorial_08_output", help="folder for the CSV and figure")
     parser.add_argument("--beta", type=float, default=0.3, help="weight of the KL term")
     parser.add_argument("--seed", type=int, default=0)
@@ -88,8 +93,10 @@ def main() -> None:
     y = torch.tensor(digits.target)
     model = NoisyClassifier()
     epochs = 5 if args.tiny else 60
-    print(f"training 64 -> InformationDropout(16) -> 10 on {len(x)} digits, "
-          f"beta={args.beta}, {epochs} epochs")
+    print(
+        f"training 64 -> InformationDropout(16) -> 10 on {len(x)} digits, "
+        f"beta={args.beta}, {epochs} epochs"
+    )
     train(model, x, y, epochs=epochs, beta=args.beta, seed=args.seed)
     with torch.no_grad():
         accuracy = float((model(x).argmax(1) == y).float().mean())
@@ -104,14 +111,18 @@ def main() -> None:
         rows.append({"method": method, "kind": kind, "nats": value, "note": note})
         print(f"  {kind:>8}  {value:6.3f} nats  {method}  {note}")
 
-    print("I(x; z) of the noisy layer, x uniform over the 1797 images "
-          f"(at most ln 1797 = {np.log(len(x)):.2f} nats):")
+    print(
+        "I(x; z) of the noisy layer, x uniform over the 1797 images "
+        f"(at most ln 1797 = {np.log(len(x)):.2f} nats):"
+    )
     # upper bounds: E_x KL(q(z|x) || r) for three choices of r
     add("KL to the layer's learned prior", "upper", own_kl, "the term in the loss")
-    add("KL to a standard normal", "upper",
-        float(gaussian_encoder_kl_bound(mu, alpha, prior="standard_normal", random_state=0)))
-    mix = gaussian_encoder_kl_bound(mu, alpha, prior="mixture", n_components=10,
-                                    random_state=0)
+    add(
+        "KL to a standard normal",
+        "upper",
+        float(gaussian_encoder_kl_bound(mu, alpha, prior="standard_normal", random_state=0)),
+    )
+    mix = gaussian_encoder_kl_bound(mu, alpha, prior="mixture", n_components=10, random_state=0)
     add("KL to a fitted 10-component mixture", "upper", float(mix))
     # the exact-noise Monte-Carlo estimate, and the pairwise bounds around it
     mc = gaussian_encoder_mi(mu, alpha, n_mc_samples=4, random_state=0)
@@ -124,12 +135,17 @@ def main() -> None:
     gen = torch.Generator().manual_seed(args.seed + 1)
     xs = x.repeat(draws, 1)
     log_z = mu.repeat(draws, 1) + alpha.repeat(draws, 1) * torch.randn(
-        draws * len(x), mu.shape[1], generator=gen)
+        draws * len(x), mu.shape[1], generator=gen
+    )
     budget = dict(max_steps=200 if args.tiny else 2000, random_state=0, progress=False)
     for name in ("infonce", "nwj"):
         r = mi_probe.estimate_mi(xs, log_z, estimator=name, **budget)
-        add(f"{name} from {len(xs)} (x, z) samples", "lower", float(r),
-            f"ceiling {r.diagnostics['ceiling']:.2f}")
+        add(
+            f"{name} from {len(xs)} (x, z) samples",
+            "lower",
+            float(r),
+            f"ceiling {r.diagnostics['ceiling']:.2f}",
+        )
 
     df = pd.DataFrame(rows)
     df.to_csv(out / "bounds.csv", index=False)

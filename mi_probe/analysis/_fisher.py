@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,9 +66,7 @@ _BUILTIN: dict[str, tuple[LossFn, Sampler]] = {
 }
 
 
-def resolve_loss(
-    loss: Any, sample_target: Any, kind: str
-) -> tuple[str, LossFn, Sampler | None]:
+def resolve_loss(loss: Any, sample_target: Any, kind: str) -> tuple[str, LossFn, Sampler | None]:
     """Return (name, summed negative log-likelihood, sampler or None)."""
     if loss is None:
         loss = "cross_entropy"
@@ -353,9 +352,7 @@ def squared_grad_sums(
     all_params = {n: p.detach() for n, p in model.named_parameters()}
     buffers = {n: b.detach() for n, b in model.named_buffers()}
     acc_dtype = torch.float64 if device.type != "mps" else torch.float32
-    sums = {
-        n: torch.zeros(all_params[n].shape, dtype=acc_dtype, device=device) for n in names
-    }
+    sums = {n: torch.zeros(all_params[n].shape, dtype=acc_dtype, device=device) for n in names}
 
     def vmap_sq(subset: Sequence[str], xs: Tensor, ys: Tensor) -> None:
         wanted = {n: all_params[n] for n in subset}

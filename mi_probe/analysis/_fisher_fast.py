@@ -31,8 +31,9 @@ Nothing here is public API.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -267,7 +268,7 @@ class FastPass:
                     self.factors[m] = KFACFactors(kind, d["weight"], d.get("bias"))
 
     @contextlib.contextmanager
-    def hooks(self) -> Iterator["FastPass"]:
+    def hooks(self) -> Iterator[FastPass]:
         handles = []
         try:
             for m in self.plan.modules:

@@ -9,7 +9,8 @@ whose information the representation should not keep.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -121,8 +122,9 @@ class Occlusion(Nuisance):
 
 def _affine(imgs: torch.Tensor, theta: torch.Tensor, mode: str) -> torch.Tensor:
     grid = F.affine_grid(theta.to(imgs.dtype), list(imgs.shape), align_corners=False)
-    return F.grid_sample(imgs, grid.to(imgs.device), mode=mode, padding_mode="zeros",
-                         align_corners=False)
+    return F.grid_sample(
+        imgs, grid.to(imgs.device), mode=mode, padding_mode="zeros", align_corners=False
+    )
 
 
 class Rotation(Nuisance):
@@ -176,8 +178,10 @@ class Translation(Nuisance):
         one, zero = torch.ones_like(dy), torch.zeros_like(dy)
         # output pixel p samples input pixel p - shift (normalised coordinates: 2/size per pixel)
         theta = torch.stack(
-            [torch.stack([one, zero, -2.0 * dx / w], 1),
-             torch.stack([zero, one, -2.0 * dy / h], 1)],
+            [
+                torch.stack([one, zero, -2.0 * dx / w], 1),
+                torch.stack([zero, one, -2.0 * dy / h], 1),
+            ],
             1,
         )
         out = _affine(imgs, theta, "nearest")
@@ -251,8 +255,9 @@ class CallableNuisance(Nuisance):
             )
         xt, params = out
         xt = torch.as_tensor(xt)
-        params = np.asarray(params.detach().cpu() if hasattr(params, "detach") else params,
-                            dtype=np.float64)
+        params = np.asarray(
+            params.detach().cpu() if hasattr(params, "detach") else params, dtype=np.float64
+        )
         if params.ndim == 1:
             params = params[:, None]
         if xt.shape[0] != x.shape[0] or params.shape[0] != x.shape[0] or params.ndim != 2:

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -35,6 +36,7 @@ from torch.func import functional_call
 
 from .._progress import progress as _progress
 from . import _fisher
+
 
 def _diag_gauss_kl(
     mu: Tensor, log_s: Tensor, prior_std: float, prior_mean: Tensor | None = None
@@ -284,9 +286,7 @@ def _fit_variational(
             for layer, ns in table
         }
         shift_layer = {
-            layer: float(
-                torch.sqrt(sum(((mu[n] - w_star[n]).double() ** 2).sum() for n in ns))
-            )
+            layer: float(torch.sqrt(sum(((mu[n] - w_star[n]).double() ** 2).sum() for n in ns)))
             for layer, ns in table
         }
         mu_eval = {n: mu[n].detach() for n in names}
@@ -317,5 +317,10 @@ def _fit_variational(
         "objective": n_train * expected_nll + beta * kl_total,
         "n_eval_data": float(count),
     }
-    per_layer = {"kl": kl_layer, "std": std_layer, "prior_std": dict(lam), "mean_shift": shift_layer}
+    per_layer = {
+        "kl": kl_layer,
+        "std": std_layer,
+        "prior_std": dict(lam),
+        "mean_shift": shift_layer,
+    }
     return per_layer, terms

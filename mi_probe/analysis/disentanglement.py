@@ -48,8 +48,13 @@ __all__ = [
 ]
 
 SCORE_KEYS = (
-    "mig", "sap", "dci_disentanglement", "dci_completeness", "dci_informativeness",
-    "modularity", "factorvae",
+    "mig",
+    "sap",
+    "dci_disentanglement",
+    "dci_completeness",
+    "dci_informativeness",
+    "modularity",
+    "factorvae",
 )
 DCI_MODELS = ("forest", "gbt", "lasso")
 
@@ -170,7 +175,11 @@ def _sap(
 
 
 def _dci(
-    z: np.ndarray, v: np.ndarray, model: str, rng: np.random.Generator, test_size: float,
+    z: np.ndarray,
+    v: np.ndarray,
+    model: str,
+    rng: np.random.Generator,
+    test_size: float,
     random_state: int,
 ) -> tuple[float, float, float, np.ndarray]:
     tr, te = _split(z.shape[0], rng, test_size)
@@ -188,8 +197,11 @@ def _dci(
             from sklearn.ensemble import RandomForestClassifier
 
             clf = RandomForestClassifier(
-                n_estimators=50, max_depth=8, max_features=None,
-                random_state=random_state, n_jobs=1,
+                n_estimators=50,
+                max_depth=8,
+                max_features=None,
+                random_state=random_state,
+                n_jobs=1,
             )
             clf.fit(zs[tr], y_tr)
             imp = clf.feature_importances_
@@ -232,8 +244,13 @@ def _dci(
 
 
 def _factorvae(
-    z: np.ndarray, v: np.ndarray, rng: np.random.Generator, batch_size: int,
-    n_train: int, n_eval: int, prune: float,
+    z: np.ndarray,
+    v: np.ndarray,
+    rng: np.random.Generator,
+    batch_size: int,
+    n_train: int,
+    n_eval: int,
+    prune: float,
 ) -> float:
     std = z.std(axis=0)
     active = std > prune * max(float(std.max()), 1e-300)
@@ -241,8 +258,9 @@ def _factorvae(
         return 0.0
     zs = z[:, active] / std[active]
     k = v.shape[1]
-    groups = [[np.flatnonzero(v[:, j] == val) for val in range(int(v[:, j].max()) + 1)]
-              for j in range(k)]
+    groups = [
+        [np.flatnonzero(v[:, j] == val) for val in range(int(v[:, j].max()) + 1)] for j in range(k)
+    ]
 
     def votes(m: int) -> np.ndarray:
         out = np.zeros((zs.shape[1], k), dtype=np.int64)
@@ -303,8 +321,13 @@ def disentanglement_details(
     sap, sap_mat = _sap(z, v, np.random.default_rng(seed), test_size)
     dis, com, info, imp = _dci(z, v, dci_model, np.random.default_rng(seed + 1), test_size, seed)
     fvae = _factorvae(
-        z, v, np.random.default_rng(seed + 2), factorvae_batch_size,
-        factorvae_votes, factorvae_votes // 2, prune_threshold,
+        z,
+        v,
+        np.random.default_rng(seed + 2),
+        factorvae_batch_size,
+        factorvae_votes,
+        factorvae_votes // 2,
+        prune_threshold,
     )
     from .total_correlation import gaussian_tc
 
@@ -324,17 +347,19 @@ def disentanglement_details(
     }
     settings = {
         "discretizer": f"{n_bins} {discretizer} bins per code over its own range "
-                       "(plug-in MI, nats)",
+        "(plug-in MI, nats)",
         "sap_predictor": "1-D decision tree (threshold) classifier per code and factor, "
-                         "test accuracy",
-        "dci_model": {"forest": "random forest (50 trees, depth 8, all features per split), "
-                                "impurity importances",
-                      "gbt": "histogram gradient boosting, permutation importances",
-                      "lasso": "L1 logistic regression, |coefficients|"}[dci_model],
+        "test accuracy",
+        "dci_model": {
+            "forest": "random forest (50 trees, depth 8, all features per split), "
+            "impurity importances",
+            "gbt": "histogram gradient boosting, permutation importances",
+            "lasso": "L1 logistic regression, |coefficients|",
+        }[dci_model],
         "dci_informativeness": "mean test accuracy over factors",
         "factorvae": f"batch {factorvae_batch_size}, {factorvae_votes} train / "
-                     f"{factorvae_votes // 2} eval votes, prune std < "
-                     f"{prune_threshold} x max",
+        f"{factorvae_votes // 2} eval votes, prune std < "
+        f"{prune_threshold} x max",
         "tc": "Gaussian total correlation of the codes (nats)",
         "test_size": test_size,
         "random_state": random_state,
@@ -431,8 +456,14 @@ def disentanglement_scores(
     True
     """
     return disentanglement_details(
-        codes, factors, n_bins=n_bins, discretizer=discretizer, dci_model=dci_model,
-        test_size=test_size, factorvae_batch_size=factorvae_batch_size,
-        factorvae_votes=factorvae_votes, prune_threshold=prune_threshold,
+        codes,
+        factors,
+        n_bins=n_bins,
+        discretizer=discretizer,
+        dci_model=dci_model,
+        test_size=test_size,
+        factorvae_batch_size=factorvae_batch_size,
+        factorvae_votes=factorvae_votes,
+        prune_threshold=prune_threshold,
         random_state=random_state,
     )["scores"]

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,10 @@ def _symbols_of(a: Any, name: str) -> tuple[np.ndarray, int]:
     if arr.dtype.kind in "biu":
         codes = check_labels(arr, name)
     else:
-        codes = check_array(arr.reshape(arr.shape[0], -1) if arr.ndim > 2 else arr, name, min_samples=1) + 0.0
+        codes = (
+            check_array(arr.reshape(arr.shape[0], -1) if arr.ndim > 2 else arr, name, min_samples=1)
+            + 0.0
+        )
     return encode_rows(codes)
 
 
@@ -341,7 +345,9 @@ def _check_params(params: Any, names: Sequence[str]) -> dict[str, dict[str, Any]
     if params is None:
         return {}
     if not isinstance(params, Mapping):
-        raise ValueError(f"params must be a mapping from estimator name to parameters, got {params!r}")
+        raise ValueError(
+            f"params must be a mapping from estimator name to parameters, got {params!r}"
+        )
     out = {}
     for key, value in params.items():
         if key not in names:
@@ -404,9 +410,7 @@ def _layer_rows(
             if est in ("binning", "kde"):
                 serious = []
             at_ceiling = bool(ceiling > 0 and float(i_xt) >= 0.99 * ceiling)
-            warning = ", ".join(
-                dict.fromkeys(f for w in serious for f in w.split(", ") if f)
-            )
+            warning = ", ".join(dict.fromkeys(f for w in serious for f in w.split(", ") if f))
             rows.append(
                 {
                     "layer": layer,
@@ -661,10 +665,18 @@ class InformationPlaneRecorder:
 
         if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
             raise ValueError(f"epoch must be a number, got {epoch!r}")
-        acts = self.probe.collect(self.x, batch_size=self.batch_size, progress_bar=self.progress_bar)
+        acts = self.probe.collect(
+            self.x, batch_size=self.batch_size, progress_bar=self.progress_bar
+        )
         new = _layer_rows(
-            acts, self.x, self.y, self.x_symbols, self.y_symbols,
-            self._estimators, self.params, model_device(self.model),
+            acts,
+            self.x,
+            self.y,
+            self.x_symbols,
+            self.y_symbols,
+            self._estimators,
+            self.params,
+            model_device(self.model),
         )
         nan = float("nan")
         for r in new:
@@ -768,7 +780,9 @@ def load_plane(path: Any) -> Any:
     else:
         df = pd.read_csv(p, dtype={"layer": str}, keep_default_na=False, na_values=[""])
         if "warning" in df.columns:  # "" (no warning) is not a missing value
-            df["warning"] = df["warning"].astype(object).where(df["warning"].notna(), "").astype(str)
+            df["warning"] = (
+                df["warning"].astype(object).where(df["warning"].notna(), "").astype(str)
+            )
     missing = [c for c in ("epoch", "layer", "estimator", "I_XT", "I_TY") if c not in df.columns]
     if missing:
         raise ValueError(f"path {str(p)!r} is not an information-plane table; missing {missing}")

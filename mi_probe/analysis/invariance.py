@@ -192,8 +192,9 @@ class _MI:
         elif self.estimator == "binning":
             from ..estimators.binning import binning_mi
 
-            r = binning_mi(z, t.astype(np.int64) if discrete else t, n_bins=self.n_bins,
-                           y_discrete=discrete)
+            r = binning_mi(
+                z, t.astype(np.int64) if discrete else t, n_bins=self.n_bins, y_discrete=discrete
+            )
         else:
             from ..estimators.gaussian import gaussian_mi
 
@@ -398,7 +399,7 @@ def invariance(
         acts = probe.collect(x, batch_size=batch_size, progress_bar=progress_bar)
 
     seed = int(rng.integers(0, 2**31 - 1))
-    reps: "OrderedDict[str, tuple[np.ndarray, int]]" = OrderedDict()
+    reps: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
     x_flat = x.reshape(n, -1).double().cpu().numpy()
     reps["input"] = (_reduce(x_flat, n_components, seed), x_flat.shape[1])
     for name, t in acts.items():
@@ -413,10 +414,12 @@ def invariance(
     def nuisance_info(z: np.ndarray) -> tuple[float, list[float], np.ndarray]:
         full = mi(z, values, discrete, seed)
         half = [mi(z[h], values[h], discrete, seed) for h in halves]
-        null = np.array([
-            mi(z, values[np.random.default_rng(int(s)).permutation(n)], discrete, int(s))
-            for s in perm_seeds
-        ])
+        null = np.array(
+            [
+                mi(z, values[np.random.default_rng(int(s)).permutation(n)], discrete, int(s))
+                for s in perm_seeds
+            ]
+        )
         return full, half, null
 
     x_red = reps["input"][0]
@@ -438,7 +441,8 @@ def invariance(
         null = float(np.quantile(nulls, 0.95)) if n_permutations else float("nan")
         p_value = (
             (1.0 + float(np.sum(nulls >= full))) / (1.0 + nulls.size)
-            if n_permutations else float("nan")
+            if n_permutations
+            else float("nan")
         )
         i_zy = max(mi(z, y, True, seed), 0.0) if y is not None else float("nan")
         i_zx = float(binning_entropy(z, n_bins=n_bins).value)
@@ -464,29 +468,31 @@ def invariance(
             zn_lo = zn_hi = float("nan")
         bound = i_zx - i_xy if y is not None else float("nan")
         flags = _row_flags(z, values, full, half, null if n_permutations else None)
-        rows.append({
-            "layer": name,
-            "I_zn": i_zn,
-            "I_zy": i_zy,
-            "I_zx": i_zx,
-            "invariance": score,
-            "I_zn_null": null,
-            "invariance_low": lo,
-            "invariance_high": hi,
-            "I_zn_low": zn_lo,
-            "I_zn_high": zn_hi,
-            "I_zn_p_value": p_value,
-            "I_xn": max(i_xn, 0.0),
-            "I_xy": max(i_xy, 0.0) if y is not None else float("nan"),
-            "bound": bound,
-            "bound_ok": bool(i_zn <= bound) if y is not None else None,
-            "n_features": n_feat,
-            "n_components": z.shape[1],
-            "nuisance": nuisance_name,
-            "estimator": mi.name(discrete),
-            "n_samples": n,
-            **flags,
-        })
+        rows.append(
+            {
+                "layer": name,
+                "I_zn": i_zn,
+                "I_zy": i_zy,
+                "I_zx": i_zx,
+                "invariance": score,
+                "I_zn_null": null,
+                "invariance_low": lo,
+                "invariance_high": hi,
+                "I_zn_low": zn_lo,
+                "I_zn_high": zn_hi,
+                "I_zn_p_value": p_value,
+                "I_xn": max(i_xn, 0.0),
+                "I_xy": max(i_xy, 0.0) if y is not None else float("nan"),
+                "bound": bound,
+                "bound_ok": bool(i_zn <= bound) if y is not None else None,
+                "n_features": n_feat,
+                "n_components": z.shape[1],
+                "nuisance": nuisance_name,
+                "estimator": mi.name(discrete),
+                "n_samples": n,
+                **flags,
+            }
+        )
     df = pd.DataFrame(rows)
     df.attrs["settings"] = {
         "nuisance": repr(family) if family is not None else "per-sample values",

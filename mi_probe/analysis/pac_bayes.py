@@ -204,6 +204,9 @@ def pac_bayes_bound_from_fit(fit: Any, **kwargs: Any) -> PACBayesBound:
     if isinstance(n_train, numbers.Real) and float(n_train).is_integer():
         n_train = int(n_train)
     return pac_bayes_bound(
-        float(row["expected_nll"]), float(row["kl_total"]), n_train, float(row["beta"]),
+        float(row["expected_nll"]),
+        float(row["kl_total"]),
+        n_train,
+        float(row["beta"]),
         **kwargs,
     )

@@ -26,18 +26,26 @@ import json
 import math
 import os
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .._deps import require
 from .._progress import progress
-from .._validation import check_choice, check_int, check_labels, check_same_samples, encode_rows, is_tensor
+from .._validation import (
+    check_choice,
+    check_int,
+    check_labels,
+    check_same_samples,
+    encode_rows,
+    is_tensor,
+)
 from .information_plane import (
-    COLUMNS,
     _FAST,
+    COLUMNS,
     _check_estimators,
     _check_params,
     _layer_rows,
@@ -123,7 +131,9 @@ def _prepare(data: Any) -> _Prepared:
         raise ValueError("data has no rows")
     ylab = check_labels(y, "data labels y")
     if ylab.shape[1] != 1:
-        raise ValueError(f"data labels y must be one column of class labels, got shape {ylab.shape}")
+        raise ValueError(
+            f"data labels y must be one column of class labels, got shape {ylab.shape}"
+        )
     ylab = ylab[:, 0]
     check_same_samples(xt.shape[0], ylab.shape[0], "data x", "y")
     x_symbols, _ = _symbols_of(xt, "data x")
@@ -133,8 +143,11 @@ def _prepare(data: Any) -> _Prepared:
 
 def _digest(prep: _Prepared | None, factory: Any) -> str:
     if prep is None:
-        return "factory:" + getattr(factory, "__module__", "?") + "." + getattr(
-            factory, "__qualname__", type(factory).__name__
+        return (
+            "factory:"
+            + getattr(factory, "__module__", "?")
+            + "."
+            + getattr(factory, "__qualname__", type(factory).__name__)
         )
     h = hashlib.sha1()
     x = prep.x.detach().cpu().contiguous().numpy()
@@ -178,7 +191,12 @@ class _RowStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         final = self.path(checkpoint, layer)
         tmp = final.with_name(f".{final.stem}.{uuid.uuid4().hex}.tmp")
-        payload = {"fingerprint": self.fingerprint, "checkpoint": checkpoint, "layer": layer, "rows": rows}
+        payload = {
+            "fingerprint": self.fingerprint,
+            "checkpoint": checkpoint,
+            "layer": layer,
+            "rows": rows,
+        }
         with open(tmp, "w") as f:
             json.dump(payload, f)
             f.flush()
@@ -271,7 +289,8 @@ def _run_checkpoint(job: _Job, data: Any) -> dict[str, list[dict[str, Any]]]:
 
     store = _RowStore(job.out, job.fingerprint) if job.out is not None else None
     todo = [
-        layer for layer in job.layers
+        layer
+        for layer in job.layers
         if layer not in job.done and (store is None or store.load(job.checkpoint, layer) is None)
     ]
     if not todo:
@@ -298,8 +317,14 @@ def _run_checkpoint(job: _Job, data: Any) -> dict[str, list[dict[str, Any]]]:
                 continue
             try:
                 new = _layer_rows(
-                    {k: acts[k] for k in keys}, prep.x, prep.y, prep.x_symbols, prep.y_symbols,
-                    est, job.params, device,
+                    {k: acts[k] for k in keys},
+                    prep.x,
+                    prep.y,
+                    prep.x_symbols,
+                    prep.y_symbols,
+                    est,
+                    job.params,
+                    device,
                 )
             except Exception as exc:  # one bad layer (e.g. NaN activations) spares the others
                 out[layer] = _error_rows(job, [layer], _error_text(exc))
@@ -361,7 +386,10 @@ def _run_ray(
     if num_gpus is None:
         num_gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     task = ray.remote(_run_checkpoint).options(
-        num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries, retry_exceptions=True,
+        num_cpus=num_cpus,
+        num_gpus=num_gpus,
+        max_retries=max_retries,
+        retry_exceptions=True,
     )
     data_arg = ray.put(data) if isinstance(data, _Prepared) else data  # sent to each node once
     refs = {task.remote(job, data_arg): job for job in jobs}
@@ -393,7 +421,9 @@ def _check_checkpoints(checkpoints: Any) -> list[tuple[str, float]]:
     if isinstance(checkpoints, Mapping):
         items = list(checkpoints.items())
         for epoch, _ in items:
-            if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
+            if isinstance(epoch, bool) or not isinstance(
+                epoch, (int, float, np.integer, np.floating)
+            ):
                 raise ValueError(
                     f"checkpoints as a mapping must map epochs (numbers) to files, got key {epoch!r}"
                 )
@@ -429,7 +459,9 @@ def _split_params(
     if len(estimators) == 1:
         params = {names[0]: dict(estimator_params)} if estimator_params else {}
     else:
-        bad = [k for k, v in estimator_params.items() if k not in names or not isinstance(v, Mapping)]
+        bad = [
+            k for k, v in estimator_params.items() if k not in names or not isinstance(v, Mapping)
+        ]
         if bad:
             raise ValueError(
                 "with several estimators, give parameters per estimator, e.g. "
@@ -566,7 +598,9 @@ def sweep(
     from ..probes import resolve_layers
 
     if not callable(model_fn):
-        raise ValueError(f"model_fn must be a function that builds the model, got {type(model_fn).__name__}")
+        raise ValueError(
+            f"model_fn must be a function that builds the model, got {type(model_fn).__name__}"
+        )
     check_choice(executor, "executor", ("local", "ray"))
     if executor == "ray":
         require("ray", "executor='ray'")
@@ -603,7 +637,9 @@ def sweep(
         "params": params,
         "data": _digest(None if factory is not None else prep, factory),
     }
-    fingerprint = hashlib.sha1(json.dumps(settings, sort_keys=True, default=repr).encode()).hexdigest()
+    fingerprint = hashlib.sha1(
+        json.dumps(settings, sort_keys=True, default=repr).encode()
+    ).hexdigest()
     store = _RowStore(out, fingerprint) if out is not None else None
 
     saved: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -619,10 +655,17 @@ def sweep(
         if len(done) < len(layer_names):
             jobs.append(
                 _Job(
-                    model_fn=model_fn, checkpoint=ck, epoch=epoch, layers=layer_names,
-                    estimators=tuple(est), params=params, device=device, batch_size=batch_size,
+                    model_fn=model_fn,
+                    checkpoint=ck,
+                    epoch=epoch,
+                    layers=layer_names,
+                    estimators=tuple(est),
+                    params=params,
+                    device=device,
+                    batch_size=batch_size,
                     out=None if out is None else os.path.abspath(os.fspath(out)),
-                    fingerprint=fingerprint, done=frozenset(done),
+                    fingerprint=fingerprint,
+                    done=frozenset(done),
                 )
             )
 
@@ -632,9 +675,13 @@ def sweep(
     elif executor == "local":
         outcomes = _run_local(jobs, task_data, max_retries)
     else:
-        outcomes = _run_ray(jobs, task_data, num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries)
+        outcomes = _run_ray(
+            jobs, task_data, num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries
+        )
     new: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for job, result, error in progress(outcomes, total=len(jobs), desc="sweep", enabled=progress_bar):
+    for job, result, error in progress(
+        outcomes, total=len(jobs), desc="sweep", enabled=progress_bar
+    ):
         if error is not None:
             text = _error_text(error)
             for layer in job.layers:
@@ -672,4 +719,3 @@ def _sweep_table(df: Any) -> Any:
     df = df[list(COLUMNS) + list(SWEEP_COLUMNS) + rest].copy()
     df["error"] = df["error"].astype(object).where(df["error"].notna(), None)
     return df.reset_index(drop=True)
-

@@ -236,8 +236,13 @@ def ksg_tc(
         estimator="ksg",
         n_samples=n,
         params=dict(
-            n_neighbors=k, metric=metric, standardize=standardize, copula=copula,
-            jitter=jitter, backend=backend, random_state=random_state,
+            n_neighbors=k,
+            metric=metric,
+            standardize=standardize,
+            copula=copula,
+            jitter=jitter,
+            backend=backend,
+            random_state=random_state,
         ),
         backend=be_name,
         diagnostics={"raw_value": raw},
@@ -327,12 +332,19 @@ def binning_tc(
         estimator="binning",
         n_samples=n,
         params=dict(
-            n_bins=n_bins, strategy=strategy, bin_size=bin_size, discrete=discrete,
-            correction=correction, random_state=random_state,
+            n_bins=n_bins,
+            strategy=strategy,
+            bin_size=bin_size,
+            discrete=discrete,
+            correction=correction,
+            random_state=random_state,
         ),
         diagnostics={
-            "raw_value": raw, "h_marginals": h_marg, "h_joint": h_joint,
-            "n_states": kz, "undersampled": under,
+            "raw_value": raw,
+            "h_marginals": h_marg,
+            "h_joint": h_joint,
+            "n_states": kz,
+            "undersampled": under,
         },
     )
 
@@ -439,9 +451,7 @@ def mss_tc(
         batch_size = check_int(batch_size, "batch_size", low=2, high=n)
     big_n = n if dataset_size is None else check_int(dataset_size, "dataset_size", low=2)
     if batch_size is not None and big_n < batch_size:
-        raise ValueError(
-            f"dataset_size={big_n} must be >= batch_size={batch_size}"
-        )
+        raise ValueError(f"dataset_size={big_n} must be >= batch_size={batch_size}")
     n_batches = check_int(n_batches, "n_batches", low=1)
     z = mu_a + np.exp(0.5 * lv_a) * rng.standard_normal(mu_a.shape)
 
@@ -479,7 +489,9 @@ def mss_tc(
         estimator="mss",
         n_samples=n,
         params=dict(
-            dataset_size=big_n, batch_size=batch_size, n_batches=n_batches,
+            dataset_size=big_n,
+            batch_size=batch_size,
+            n_batches=n_batches,
             random_state=random_state,
         ),
         diagnostics={"raw_value": raw, "method": how},

@@ -41,7 +41,8 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -655,9 +656,7 @@ def weight_information(
             else:
                 rest = [n for n in ns if n not in covered]
                 rest_f = (
-                    torch.cat([fisher[n].reshape(-1) for n in rest])
-                    if rest
-                    else f.new_zeros(0)
+                    torch.cat([fisher[n].reshape(-1) for n in rest]) if rest else f.new_zeros(0)
                 )
                 blocks = [
                     _kfac_block(
@@ -665,9 +664,7 @@ def weight_information(
                     )
                     for _, fac in mine
                 ]
-                terms = _mixed_terms(
-                    w, rest_f, blocks, n_train=N, prior_std=prior_std, beta=beta
-                )
+                terms = _mixed_terms(w, rest_f, blocks, n_train=N, prior_std=prior_std, beta=beta)
                 used = "kfac" if not rest else "kfac+diagonal"
             rows.append(
                 {

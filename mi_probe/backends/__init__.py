@@ -26,7 +26,13 @@ from ._native import NativeBackend, native_available, native_status
 from ._numpy import NumpyBackend
 
 __all__ = [
-    "BACKENDS", "METRICS", "Backend", "nudge", "pick", "keops_available", "native_available",
+    "BACKENDS",
+    "METRICS",
+    "Backend",
+    "nudge",
+    "pick",
+    "keops_available",
+    "native_available",
     "native_status",
 ]
 
@@ -80,7 +86,11 @@ def pick(backend: str | Backend, points: Any = None, *, device: Any = None) -> B
                 backend = "torch"
         elif native_available():
             backend = "native"
-        elif points is not None and getattr(points, "ndim", 2) == 2 and points.shape[1] > _KDTREE_MAX_DIM:
+        elif (
+            points is not None
+            and getattr(points, "ndim", 2) == 2
+            and points.shape[1] > _KDTREE_MAX_DIM
+        ):
             backend = "torch"
         else:
             backend = "kdtree"

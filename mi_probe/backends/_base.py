@@ -6,7 +6,8 @@ The query points are the data themselves and a point is never its own neighbour.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 __all__ = ["Backend", "METRICS", "nudge"]
 

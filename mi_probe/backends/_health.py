@@ -45,8 +45,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 __all__ = [
     "CompilerChoice",
@@ -102,7 +102,9 @@ def compiler_libstdcxx(
     try:
         res = run(
             [cxx, "-print-file-name=libstdc++.so.6"],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -125,7 +127,9 @@ def same_libstdcxx(a: str, b: str, realpath: Callable[[str], str] = os.path.real
     """
     ra, na = _real_name(a, realpath)
     rb, nb = _real_name(b, realpath)
-    return ra == rb or (na == nb and re.fullmatch(r"libstdc\+\+\.so\.\d+\.\d+\.\d+", na) is not None)
+    return ra == rb or (
+        na == nb and re.fullmatch(r"libstdc\+\+\.so\.\d+\.\d+\.\d+", na) is not None
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,12 +201,14 @@ def choose_compiler(
         cand_lib = lib_of(path)
         if cand_lib is not None and same_libstdcxx(cand_lib, loaded, realpath):
             return CompilerChoice(
-                path, True,
+                path,
+                True,
                 f"{current_path} links {lib} but this process has loaded {loaded}; "
                 f"using {path} for KeOps instead",
             )
     return CompilerChoice(
-        None, False,
+        None,
+        False,
         f"{current_path} links {lib} but this process has loaded {loaded}, and no "
         f"matching compiler was found among {list(candidates)}; set MI_PROBE_KEOPS_CXX",
     )
@@ -262,7 +268,8 @@ def configure_compiler(env: dict[str, str] | None = None) -> CompilerChoice:
 
 # ------------------------------------------------------------------------ health check
 
-_PROBE = r"""
+_PROBE = (
+    r"""
 import sys
 sys.path.insert(0, sys.argv[2])
 from mi_probe.backends._health import configure_compiler
@@ -281,7 +288,9 @@ lse = (-((xi - xj) ** 2).sum()).logsumexp(dim=1).view(-1)
 ref = torch.logsumexp(-torch.cdist(x, x) ** 2, dim=1)
 assert torch.allclose(lse, ref, atol=1e-4), "KeOps log-sum-exp disagrees with torch"
 print("%s", dev, choice.cxx or "", flush=True)
-""" % _OK_MARK
+"""
+    % _OK_MARK
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -395,7 +404,10 @@ def run_probe(
     try:
         res = subprocess.run(
             [python, "-c", probe, device, pkg_root],
-            capture_output=True, text=True, timeout=timeout, env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return False, f"the KeOps probe took longer than {timeout:.0f} s", False
@@ -497,9 +509,7 @@ def _use_compiler(cxx: str) -> None:
     _CONFIGURED = CompilerChoice(cxx, True, f"KeOps crashed with the default compiler; using {cxx}")
 
 
-def _retry_with_system_compiler(
-    cxx: str, device: str, timeout: float
-) -> tuple[str | None, str]:
+def _retry_with_system_compiler(cxx: str, device: str, timeout: float) -> tuple[str | None, str]:
     """When the probe crashed with ``cxx``, try the system g++ (the libstdc++ check
     can pass while the compiler's own headers still do not match the loaded
     runtime, as with a newer GCC in /opt). Returns (working compiler or None, note)."""

@@ -117,8 +117,12 @@ class KDTreeBackend:
             parts = list(zip(bounds[:-1], bounds[1:]))
             with ThreadPoolExecutor(n_threads) as pool:
                 res = list(
-                    pool.map(lambda se: tree.query_radius(
-                        q[se[0]:se[1]], rq[se[0]:se[1]], count_only=True), parts)
+                    pool.map(
+                        lambda se: tree.query_radius(
+                            q[se[0] : se[1]], rq[se[0] : se[1]], count_only=True
+                        ),
+                        parts,
+                    )
                 )
             counts_o = np.concatenate(res)
         counts = np.empty(n, dtype=np.int64)

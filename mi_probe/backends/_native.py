@@ -90,9 +90,15 @@ def _library_key(cc: str) -> str:
     except (OSError, subprocess.SubprocessError):
         version = []
     h = hashlib.sha256()
-    for part in (_SOURCE.read_bytes(), _JOINT_SOURCE.read_bytes(), " ".join(_FLAGS).encode(),
-                 cc.encode(),
-                 "".join(version).encode(), platform.machine().encode(), _cpu_flags().encode()):
+    for part in (
+        _SOURCE.read_bytes(),
+        _JOINT_SOURCE.read_bytes(),
+        " ".join(_FLAGS).encode(),
+        cc.encode(),
+        "".join(version).encode(),
+        platform.machine().encode(),
+        _cpu_flags().encode(),
+    ):
         h.update(part)
         h.update(b"\0")
     return h.hexdigest()[:20]
@@ -106,7 +112,9 @@ def _compile(cc: str, target: Path) -> str | None:
     try:
         proc = subprocess.run(
             [cc, *_FLAGS, "-o", tmp, str(_SOURCE), str(_JOINT_SOURCE), "-lm"],
-            capture_output=True, text=True, timeout=300,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if proc.returncode != 0:
             lines = (proc.stderr or proc.stdout).strip().splitlines()
@@ -132,13 +140,18 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     f32 = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS")
     ptr, c_double = ctypes.c_void_p, ctypes.c_double
     # parameters and Adam moments are passed as raw pointers (torch tensors' memory)
-    lib.mi_joint_scores.argtypes = [ptr] * 5 + [c_int] * 3 + [f32, f32, i64, c_i64, c_int, i64,
-                                                              c_int, f32]
+    lib.mi_joint_scores.argtypes = (
+        [ptr] * 5 + [c_int] * 3 + [f32, f32, i64, c_i64, c_int, i64, c_int, f32]
+    )
     lib.mi_joint_scores.restype = c_int
     lib.mi_joint_train.argtypes = (
-        [ptr] * 5 + [c_int] * 3 + [ptr, ptr, ctypes.POINTER(c_i64), f32, f32, i64, i64, c_i64]
-        + [c_int] * 3 + [c_double, ctypes.POINTER(c_double), ctypes.POINTER(c_int)]
-        + [c_double] * 4 + [f64]
+        [ptr] * 5
+        + [c_int] * 3
+        + [ptr, ptr, ctypes.POINTER(c_i64), f32, f32, i64, i64, c_i64]
+        + [c_int] * 3
+        + [c_double, ctypes.POINTER(c_double), ctypes.POINTER(c_int)]
+        + [c_double] * 4
+        + [f64]
     )
     lib.mi_joint_train.restype = c_int
     return lib
@@ -175,8 +188,10 @@ def _self_check(path: str) -> None:
 def _check_joint(lib: ctypes.CDLL, rng: np.random.Generator) -> bool:
     """The joint critic's scores against numpy, and one NWJ Adam step's direction."""
     dx, dy, h, b, s = 3, 2, 21, 9, 4  # h not a multiple of the kernel's 16 lanes
-    w = [(0.3 * rng.standard_normal(shape)).astype(np.float32)
-         for shape in ((h, dx), (h,), (h, dy), (h,), (1,))]
+    w = [
+        (0.3 * rng.standard_normal(shape)).astype(np.float32)
+        for shape in ((h, dx), (h,), (h, dy), (h,), (1,))
+    ]
     x = rng.standard_normal((b, dx)).astype(np.float32)
     y = rng.standard_normal((b, dy)).astype(np.float32)
     rows = np.arange(b, dtype=np.int64)
@@ -200,17 +215,44 @@ def _check_joint(lib: ctypes.CDLL, rng: np.random.Generator) -> bool:
     m1, m2 = np.zeros(n_params, np.float32), np.zeros(n_params, np.float32)
     step, log_ma, have_ma = ctypes.c_int64(0), ctypes.c_double(0.0), ctypes.c_int(0)
     values = np.empty(1)
-    if lib.mi_joint_train(*ptrs, dx, dy, h, m1.ctypes.data, m2.ctypes.data, ctypes.byref(step),
-                          x, y, rows[None, :].copy(), shifts[None, :].copy(), 1, b, s, 0, 0.0,
-                          ctypes.byref(log_ma), ctypes.byref(have_ma), 1e-3, 0.9, 0.999, 1e-8,
-                          values) != 0:
+    if (
+        lib.mi_joint_train(
+            *ptrs,
+            dx,
+            dy,
+            h,
+            m1.ctypes.data,
+            m2.ctypes.data,
+            ctypes.byref(step),
+            x,
+            y,
+            rows[None, :].copy(),
+            shifts[None, :].copy(),
+            1,
+            b,
+            s,
+            0,
+            0.0,
+            ctypes.byref(log_ma),
+            ctypes.byref(have_ma),
+            1e-3,
+            0.9,
+            0.999,
+            1e-8,
+            values,
+        )
+        != 0
+    ):
         return False
     moved = w[3] - before
     big = np.abs(grad_w2) > 1e-3
-    return (step.value == 1
-            and np.isclose(values[0], want[:, 0].mean() - np.exp(want[:, 1:] - 1.0).mean(),
-                           rtol=1e-4, atol=1e-5)
-            and np.allclose(moved[big], 1e-3 * np.sign(grad_w2[big]), rtol=1e-2))
+    return (
+        step.value == 1
+        and np.isclose(
+            values[0], want[:, 0].mean() - np.exp(want[:, 1:] - 1.0).mean(), rtol=1e-4, atol=1e-5
+        )
+        and np.allclose(moved[big], 1e-3 * np.sign(grad_w2[big]), rtol=1e-2)
+    )
 
 
 def _load() -> tuple[ctypes.CDLL | None, str]:
@@ -239,10 +281,17 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         try:
             proc = subprocess.run(
-                [sys.executable, "-c",
-                 "import sys; from mi_probe.backends._native import _self_check; "
-                 "_self_check(sys.argv[1])", str(lib_path)],
-                capture_output=True, text=True, timeout=_CHECK_TIMEOUT, env=env,
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from mi_probe.backends._native import _self_check; "
+                    "_self_check(sys.argv[1])",
+                    str(lib_path),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=_CHECK_TIMEOUT,
+                env=env,
             )
             ok, rc = proc.returncode == 0, proc.returncode
         except subprocess.TimeoutExpired:
@@ -376,15 +425,14 @@ class NativeBackend:
             raise ValueError(f"k={k} neighbours need more than {k} points, got {n}")
         dist = np.empty((n, k))
         idx = np.empty((n, k), dtype=np.int64)
-        rc = self._lib.mi_knn(p, n, d, k, _METRIC[metric], self._leaf(d, "knn"),
-                              self._threads(n), dist, idx)
+        rc = self._lib.mi_knn(
+            p, n, d, k, _METRIC[metric], self._leaf(d, "knn"), self._threads(n), dist, idx
+        )
         if rc != 0:
             raise MemoryError("the native kd-tree ran out of memory")
         return dist, idx
 
-    def count_within(
-        self, points: Any, radius: Any, metric: str, *, inclusive: bool
-    ) -> np.ndarray:
+    def count_within(self, points: Any, radius: Any, metric: str, *, inclusive: bool) -> np.ndarray:
         p = np.ascontiguousarray(points, dtype=np.float64)
         n, d = p.shape
         # the tree counts distance <= r; a strict count shrinks r by a few ulps (nudge)
@@ -392,8 +440,9 @@ class NativeBackend:
             np.maximum(nudge(np.asarray(radius, dtype=np.float64), inclusive=inclusive), 0.0)
         )
         counts = np.empty(n, dtype=np.int64)
-        rc = self._lib.mi_count(p, n, d, r, _METRIC[metric], self._leaf(d, "count"),
-                                self._threads(n), counts)
+        rc = self._lib.mi_count(
+            p, n, d, r, _METRIC[metric], self._leaf(d, "count"), self._threads(n), counts
+        )
         if rc != 0:
             raise MemoryError("the native kd-tree ran out of memory")
         return counts

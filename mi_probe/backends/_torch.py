@@ -132,9 +132,7 @@ class TorchBackend:
         tiny = out[0] < (1e-200 if q.dtype == torch.float64 else 1e-6)
         out = out.log()
         if bool(tiny.any()):
-            rows = _lse_shifted(
-                q[tiny].double().cpu().numpy(), p.double().cpu().numpy(), variances
-            )
+            rows = _lse_shifted(q[tiny].double().cpu().numpy(), p.double().cpu().numpy(), variances)
             out[:, tiny] = torch.from_numpy(rows).to(out.dtype).to(out.device)
         res = out[0] if single else out
         return res.cpu().numpy() if numpy_in else res

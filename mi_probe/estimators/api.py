@@ -129,9 +129,7 @@ def entropy(x: Any, estimator: str = "kl", **params: Any) -> MIResult:
         Unknown estimator or parameter, or bad input.
     """
     fn = get_entropy_function(estimator)
-    valid = [
-        p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY
-    ]
+    valid = [p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY]
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise ValueError(

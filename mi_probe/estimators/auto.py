@@ -62,11 +62,15 @@ def _plan(xa: np.ndarray, ya: np.ndarray) -> tuple[str, np.ndarray, np.ndarray, 
         cont, lab = (ya, xa) if dx else (xa, ya)
         if lab.shape[1] == 1:
             return (
-                "mixed+copula", copula_normalize(cont), lab,
+                "mixed+copula",
+                copula_normalize(cont),
+                lab,
                 "one side is a discrete label column, the other continuous",
             )
     return (
-        "max(gaussian,ksg,ksg_radial)+copula", copula_normalize(xa), copula_normalize(ya),
+        "max(gaussian,ksg,ksg_radial)+copula",
+        copula_normalize(xa),
+        copula_normalize(ya),
         "continuous data: three lower bounds on normal scores, the largest kept",
     )
 
@@ -247,9 +251,7 @@ def auto_mi(
 
         diag["null_ksg_rows"] = rows or n
     diag["raw_value"] = raw
-    flags: dict[str, Any] = reliability.sample_flags(
-        xa, ya, continuous=choice != "discrete"
-    )
+    flags: dict[str, Any] = reliability.sample_flags(xa, ya, continuous=choice != "discrete")
     lo_hi = None
     null_level = None
     if interval:
@@ -264,18 +266,21 @@ def auto_mi(
         )
         diag.update(info)
     if check_stability:
-        flags.update(reliability.stability_flags(
-            fn, xp, yp, raw, rng=rng, noise_sd=diag.get("sd")
-        ))
+        flags.update(reliability.stability_flags(fn, xp, yp, raw, rng=rng, noise_sd=diag.get("sd")))
     diag["flags"] = flags
     reliability.warn_flags(flags, "auto")
     return MIResult(
         value=max(raw, 0.0),
         estimator="auto",
         n_samples=xa.shape[0],
-        params=dict(interval=interval, null=null, check_stability=check_stability,
-                    n_resamples=n_resamples, n_permutations=n_permutations,
-                    random_state=random_state),
+        params=dict(
+            interval=interval,
+            null=null,
+            check_stability=check_stability,
+            n_resamples=n_resamples,
+            n_permutations=n_permutations,
+            random_state=random_state,
+        ),
         diagnostics=diag,
         interval=lo_hi,
         null=null_level,
@@ -283,6 +288,8 @@ def auto_mi(
 
 
 AutoEstimator = from_function(
-    auto_mi, "auto", doc="Automatic estimator choice; the class twin of :func:`auto_mi`.",
+    auto_mi,
+    "auto",
+    doc="Automatic estimator choice; the class twin of :func:`auto_mi`.",
     cls_name="AutoEstimator",
 )

@@ -43,8 +43,14 @@ from ._base import from_function
 from .discrete import _check_correction, _mi_from_symbols, entropy_from_counts
 
 __all__ = [
-    "STRATEGIES", "discretize", "row_key", "row_symbols", "sorted_run_lengths",
-    "binning_mi", "binning_entropy", "BinningEstimator",
+    "STRATEGIES",
+    "discretize",
+    "row_key",
+    "row_symbols",
+    "sorted_run_lengths",
+    "binning_mi",
+    "binning_entropy",
+    "BinningEstimator",
 ]
 
 STRATEGIES = ("uniform", "quantile", "fixed")
@@ -328,8 +334,12 @@ def binning_mi(
         estimator="binning",
         n_samples=xa.shape[0],
         params=dict(
-            n_bins=n_bins, strategy=strategy, bin_size=bin_size, correction=correction,
-            y_discrete=y_discrete, random_state=random_state,
+            n_bins=n_bins,
+            strategy=strategy,
+            bin_size=bin_size,
+            correction=correction,
+            y_discrete=y_discrete,
+            random_state=random_state,
         ),
         diagnostics=diag,
     )
@@ -378,7 +388,10 @@ def binning_entropy(
         estimator="binning",
         n_samples=xa.shape[0],
         params=dict(
-            n_bins=n_bins, strategy=strategy, bin_size=bin_size, correction=correction,
+            n_bins=n_bins,
+            strategy=strategy,
+            bin_size=bin_size,
+            correction=correction,
             random_state=random_state,
         ),
         diagnostics={"raw_value": h, "n_states": kx},

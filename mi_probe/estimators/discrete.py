@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_labels, check_random_state, check_same_samples, encode_rows
+from .._validation import (
+    check_choice,
+    check_labels,
+    check_random_state,
+    check_same_samples,
+    encode_rows,
+)
 from ..result import MIResult
 from ._base import from_function
 

@@ -399,9 +399,7 @@ def kde_mi(
     True
     """
     if noise_variance is not None:
-        return noisy_layer_mi(
-            x, y, noise_variance=noise_variance, bound=bound, backend=backend
-        )
+        return noisy_layer_mi(x, y, noise_variance=noise_variance, bound=bound, backend=backend)
     bandwidth = _check_bandwidth(bandwidth)
     check_choice(bound, "bound", _BOUNDS)
     check_choice(backend, "backend", BACKENDS)
@@ -424,7 +422,10 @@ def kde_mi(
         estimator="kde",
         n_samples=n,
         params=dict(
-            bandwidth=bandwidth, noise_variance=None, bound=bound, backend=backend,
+            bandwidth=bandwidth,
+            noise_variance=None,
+            bound=bound,
+            backend=backend,
             random_state=random_state,
         ),
         backend=be.name,

@@ -143,7 +143,9 @@ def mixed_mi(
         k_all[mask] = kc
     m_all = _to_numpy64(be.count_within(xs, radius, _METRIC, inclusive=True))
     raw = float(
-        digamma(n) + np.mean(digamma(k_all)) - np.mean(digamma(label_counts))
+        digamma(n)
+        + np.mean(digamma(k_all))
+        - np.mean(digamma(label_counts))
         - np.mean(digamma(m_all))
     )
     return MIResult(
@@ -151,7 +153,10 @@ def mixed_mi(
         estimator="mixed",
         n_samples=n_total,
         params=dict(
-            n_neighbors=k, standardize=standardize, jitter=jitter, backend=backend,
+            n_neighbors=k,
+            standardize=standardize,
+            jitter=jitter,
+            backend=backend,
             random_state=random_state,
         ),
         backend=be.name,

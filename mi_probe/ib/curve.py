@@ -12,8 +12,9 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -368,8 +369,22 @@ def ib_curve(
     steps = iter(_progress(range(total), total=total, desc="ib_curve", enabled=progress))
 
     with _single_thread(ops):
-        _anneal(prob, reduced, beta_arr, alpha, n_t, passes, forward, reverse, max_iter, tol,
-                perturbation, rng, ops, steps)
+        _anneal(
+            prob,
+            reduced,
+            beta_arr,
+            alpha,
+            n_t,
+            passes,
+            forward,
+            reverse,
+            max_iter,
+            tol,
+            perturbation,
+            rng,
+            ops,
+            steps,
+        )
 
     rows = []
     best: list[Fit] = []

@@ -4,6 +4,8 @@ MI over epochs. Every function takes a tidy DataFrame and returns Axes.
 Importing this package imports matplotlib; nothing in :mod:`mi_probe.analysis` does.
 """
 
+from .critical_periods import plot_critical_periods
+from .disentanglement import plot_disentanglement_scores, plot_mi_heatmap, plot_tradeoff
 from .information_plane import (
     MARKERS,
     plot_information_plane,
@@ -11,8 +13,6 @@ from .information_plane import (
     plot_mi_over_epochs,
     save_figure,
 )
-from .critical_periods import plot_critical_periods
-from .disentanglement import plot_disentanglement_scores, plot_mi_heatmap, plot_tradeoff
 from .invariance import plot_invariance, plot_layer_information
 from .weight_information import plot_weight_information
 

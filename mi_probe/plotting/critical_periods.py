@@ -44,8 +44,10 @@ def plot_critical_periods(result: Any, axes: Any = None, *, logy: bool = True) -
             "result must be a CriticalPeriodsResult (with summary and history), "
             f"got {type(result).__name__}"
         )
-    need = {"summary": ("removal", "removal_epoch", "test_accuracy"),
-            "history": ("removal", "epoch", "fisher_trace")}
+    need = {
+        "summary": ("removal", "removal_epoch", "test_accuracy"),
+        "history": ("removal", "epoch", "fisher_trace"),
+    }
     for name, df in (("summary", summary), ("history", history)):
         missing = [c for c in need[name] if c not in df.columns]
         if missing:
@@ -58,20 +60,26 @@ def plot_critical_periods(result: Any, axes: Any = None, *, logy: bool = True) -
     ax0, ax1 = axes
     finite = summary[summary["removal_epoch"].notna()].sort_values("removal_epoch")
     err = finite["test_accuracy_std"] if "test_accuracy_std" in finite else None
-    ax0.errorbar(finite["removal_epoch"], finite["test_accuracy"], yerr=err,
-                 marker="o", capsize=3, label="deficit removed")
+    ax0.errorbar(
+        finite["removal_epoch"],
+        finite["test_accuracy"],
+        yerr=err,
+        marker="o",
+        capsize=3,
+        label="deficit removed",
+    )
     never = summary[summary["removal_epoch"].isna()]
     if len(never):
-        ax0.axhline(float(never["test_accuracy"].iloc[0]), color="grey", ls="--",
-                    label="never removed")
+        ax0.axhline(
+            float(never["test_accuracy"].iloc[0]), color="grey", ls="--", label="never removed"
+        )
     ax0.set_xlabel("epoch the blur was removed")
     ax0.set_ylabel("final test accuracy (clean digits)")
     ax0.legend()
     data = history.copy()
     data["removal"] = data["removal"].astype(str)
     order = list(summary["removal"].astype(str))
-    sns.lineplot(data=data, x="epoch", y="fisher_trace", hue="removal", hue_order=order,
-                 ax=ax1)
+    sns.lineplot(data=data, x="epoch", y="fisher_trace", hue="removal", hue_order=order, ax=ax1)
     ax1.set_ylabel("Fisher trace (nats per sample)")
     ax1.legend(title="blur removed at")
     if logy:

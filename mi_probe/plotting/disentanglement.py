@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,8 +66,17 @@ def plot_mi_heatmap(
         annotate = m.shape[0] <= 15 and m.shape[1] <= 8
     if ax is None:
         _, ax = plt.subplots(figsize=(1.0 + 0.9 * m.shape[1], 1.0 + 0.3 * m.shape[0]))
-    sns.heatmap(m, ax=ax, cmap="viridis", vmin=0.0, annot=annotate, fmt=".2f",
-                xticklabels=cols, yticklabels=rows, cbar_kws={"label": "I(z_i; v_j)  (nats)"})
+    sns.heatmap(
+        m,
+        ax=ax,
+        cmap="viridis",
+        vmin=0.0,
+        annot=annotate,
+        fmt=".2f",
+        xticklabels=cols,
+        yticklabels=rows,
+        cbar_kws={"label": "I(z_i; v_j)  (nats)"},
+    )
     ax.set_xlabel("factor")
     ax.set_ylabel("code")
     return ax

@@ -8,8 +8,9 @@ PNG or SVG.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -141,9 +142,17 @@ def plot_information_plane(
         xs, ys = d["I_XT"].to_numpy() * k, d["I_TY"].to_numpy() * k
         ax.plot(xs, ys, color="0.65", lw=0.8, zorder=1)
         sc = ax.scatter(
-            xs, ys, c=d["epoch"].to_numpy(dtype=float), cmap=cmap, norm=norm,
-            marker=MARKERS[i % len(MARKERS)], s=28, edgecolors="k", linewidths=0.3,
-            zorder=2, label=str(layer),
+            xs,
+            ys,
+            c=d["epoch"].to_numpy(dtype=float),
+            cmap=cmap,
+            norm=norm,
+            marker=MARKERS[i % len(MARKERS)],
+            s=28,
+            edgecolors="k",
+            linewidths=0.3,
+            zorder=2,
+            label=str(layer),
         )
     if bound is not None:
         pd = require("pandas", "plotting")
@@ -205,14 +214,25 @@ def plot_layer_grid(
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows), sharex=sharex, sharey=sharey,
+        nrows,
+        ncols,
+        figsize=(3.2 * ncols, 2.8 * nrows),
+        sharex=sharex,
+        sharey=sharey,
         squeeze=False,
     )
     flat = axes.ravel()
     for i, layer in enumerate(order):
         plot_information_plane(
-            sub, estimator=estimator, layers=[layer], ax=flat[i], unit=unit, cmap=cmap,
-            colorbar=False, legend=False, title=str(layer),
+            sub,
+            estimator=estimator,
+            layers=[layer],
+            ax=flat[i],
+            unit=unit,
+            cmap=cmap,
+            colorbar=False,
+            legend=False,
+            title=str(layer),
         )
     for j in range(n, flat.size):
         fig.delaxes(flat[j])
@@ -266,7 +286,9 @@ def plot_mi_over_epochs(
         if q not in sub.columns:
             raise ValueError(f"quantities: {q!r} is not a column of df")
     if axes is None:
-        _, axes = plt.subplots(1, len(quantities), figsize=(4.6 * len(quantities), 3.6), squeeze=False)
+        _, axes = plt.subplots(
+            1, len(quantities), figsize=(4.6 * len(quantities), 3.6), squeeze=False
+        )
         axes = axes.ravel()
     else:
         axes = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
@@ -277,8 +299,16 @@ def plot_mi_over_epochs(
         is_mi = q.startswith("I_")
         plot_df["_value"] = plot_df[q] * (k if is_mi else 1.0)
         sns.lineplot(
-            data=plot_df, x="epoch", y="_value", hue="layer", hue_order=order, style="layer",
-            style_order=order, markers=list(MARKERS[: len(order)]), dashes=False, ax=ax,
+            data=plot_df,
+            x="epoch",
+            y="_value",
+            hue="layer",
+            hue_order=order,
+            style="layer",
+            style_order=order,
+            markers=list(MARKERS[: len(order)]),
+            dashes=False,
+            ax=ax,
             legend=ax is axes[-1],
         )
         label = {"I_XT": "I(X;T)", "I_TY": "I(T;Y)"}.get(q, q)

@@ -6,7 +6,8 @@ tables are concatenated), draws with seaborn and returns the Axes.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,13 +68,13 @@ def plot_layer_information(
     plt = require("matplotlib.pyplot", "plotting")
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5.0, 1.2 * df["layer"].nunique() + 2), 4))
-    long = df.melt(id_vars=["layer"], value_vars=list(columns), var_name="quantity",
-                   value_name="nats")
+    long = df.melt(
+        id_vars=["layer"], value_vars=list(columns), var_name="quantity", value_name="nats"
+    )
     long["quantity"] = long["quantity"].map(lambda c: _LABELS.get(c, c))
     long["layer"] = long["layer"].astype(str)
     order = list(dict.fromkeys(df["layer"].astype(str)))
-    sns.barplot(data=long, x="layer", y="nats", hue="quantity", order=order, ax=ax,
-                errorbar=None)
+    sns.barplot(data=long, x="layer", y="nats", hue="quantity", order=order, ax=ax, errorbar=None)
     if show_null and "I_zn" in columns and "I_zn_null" in df.columns:
         k = len(columns)
         width = 0.8 / k
@@ -81,8 +82,14 @@ def plot_layer_information(
         nulls = df.groupby(df["layer"].astype(str), sort=False)["I_zn_null"].mean()
         for i, layer in enumerate(order):
             x0 = i - 0.4 + pos * width
-            ax.hlines(nulls.get(layer, np.nan), x0, x0 + width, colors="k", linestyles=":",
-                      label="permutation null (95%)" if i == 0 else None)
+            ax.hlines(
+                nulls.get(layer, np.nan),
+                x0,
+                x0 + width,
+                colors="k",
+                linestyles=":",
+                label="permutation null (95%)" if i == 0 else None,
+            )
     if ax.get_legend() is not None or show_null:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_ylabel("nats")
@@ -125,8 +132,9 @@ def plot_invariance(
     use_hue = hue if hue is not None and hue in data.columns else None
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(order) + 2), 4))
-    sns.barplot(data=data, x="layer", y="invariance", hue=use_hue, order=order, ax=ax,
-                errorbar=None)
+    sns.barplot(
+        data=data, x="layer", y="invariance", hue=use_hue, order=order, ax=ax, errorbar=None
+    )
     if {"invariance_low", "invariance_high"} <= set(data.columns):
         groups = list(dict.fromkeys(data[use_hue])) if use_hue else [None]
         k = len(groups)

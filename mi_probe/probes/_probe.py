@@ -10,7 +10,8 @@ survives an exception. Probing never changes the model: weights, ``training`` fl
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Mapping, Sequence, Union
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -121,8 +122,7 @@ def resolve_layers(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec] = "
                 raise ValueError(f"layers: the model has no module of type {spec.__name__}")
         else:
             raise ValueError(
-                "layers entries must be names, modules or module types, "
-                f"got {type(spec).__name__}"
+                f"layers entries must be names, modules or module types, got {type(spec).__name__}"
             )
         for name in found:
             if name not in out:
@@ -196,7 +196,7 @@ class Probe:
         self.layers = resolve_layers(model, layers)
         self._handles: list[Any] = []
         self._pending: dict[str, list[Any]] = {}
-        self._store: "OrderedDict[str, list[torch.Tensor]]" = OrderedDict()
+        self._store: OrderedDict[str, list[torch.Tensor]] = OrderedDict()
         self._key_layer: dict[str, str] = {}
         self._to_cpu = False
         self.targets: torch.Tensor | None = None
@@ -219,7 +219,11 @@ class Probe:
         for key, t in _flatten_output(output, name):
             t = _as_rows(t.detach())
             if self._to_cpu:
-                dtype = torch.float32 if (t.dtype.is_floating_point or t.dtype == torch.bool) else t.dtype
+                dtype = (
+                    torch.float32
+                    if (t.dtype.is_floating_point or t.dtype == torch.bool)
+                    else t.dtype
+                )
                 t = t.to(device="cpu", dtype=dtype, copy=True)
             else:
                 t = t.clone()
@@ -239,11 +243,11 @@ class Probe:
             for i, pairs in enumerate(calls, start=1):
                 for key, t in pairs:
                     if len(calls) > 1:
-                        key = f"{name}:{i}" + key[len(name):]
+                        key = f"{name}:{i}" + key[len(name) :]
                     self._store.setdefault(key, []).append(t)
                     self._key_layer[key] = name
 
-    def attach(self) -> "Probe":
+    def attach(self) -> Probe:
         """Register the hooks (a no-op if already attached); returns ``self``."""
         if self._handles:
             return self
@@ -269,7 +273,7 @@ class Probe:
             h.remove()
         self._pending = {}
 
-    def __enter__(self) -> "Probe":
+    def __enter__(self) -> Probe:
         return self.attach()
 
     def __exit__(self, *exc: Any) -> None:
@@ -287,10 +291,10 @@ class Probe:
         self._store = OrderedDict()
         self._pending = {}
 
-    def _ordered(self) -> "OrderedDict[str, torch.Tensor]":
+    def _ordered(self) -> OrderedDict[str, torch.Tensor]:
         if self._pending:  # a submodule called directly, outside the model's forward
             self._commit()
-        out: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+        out: OrderedDict[str, torch.Tensor] = OrderedDict()
 
         for name in self.layers:
             for key, chunks in self._store.items():
@@ -299,7 +303,7 @@ class Probe:
         return out
 
     @property
-    def activations(self) -> "OrderedDict[str, torch.Tensor]":
+    def activations(self) -> OrderedDict[str, torch.Tensor]:
         """Everything recorded since the last :meth:`clear`: ``{key: (n, features)}``."""
         return self._ordered()
 
@@ -312,7 +316,7 @@ class Probe:
         max_samples: int | None = None,
         random_state: Any = 0,
         progress_bar: bool = True,
-    ) -> "OrderedDict[str, torch.Tensor]":
+    ) -> OrderedDict[str, torch.Tensor]:
         """Run ``data`` through the model and return every probed layer's activations.
 
         The model runs in eval mode under ``torch.no_grad()`` on its own device; its
@@ -356,7 +360,11 @@ class Probe:
         fdtype = _model_float_dtype(model)
         modes = [(m, m.training) for m in model.modules()]
         cpu_rng = torch.get_rng_state()
-        cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+        cuda_rng = (
+            torch.cuda.get_rng_state_all()
+            if torch.cuda.is_available() and torch.cuda.is_initialized()
+            else None
+        )
         was_attached = self.attached
         self.clear()
         self._to_cpu = True
@@ -366,7 +374,9 @@ class Probe:
             self.attach()
             model.eval()
             with torch.no_grad():
-                for xb, yb, pos in progress(batches, total=total, desc="collect", enabled=progress_bar):
+                for xb, yb, pos in progress(
+                    batches, total=total, desc="collect", enabled=progress_bar
+                ):
                     if xb is None:
                         continue
                     xb = xb.to(device=device, dtype=fdtype if xb.dtype.is_floating_point else None)
@@ -451,7 +461,11 @@ class Probe:
                         f"got {type(batch).__name__}"
                     )
                 xb = _to_tensor(xb, "data")
-                yb = _to_tensor(yb, "data (labels)") if yb is not None and (is_tensor(yb) or isinstance(yb, np.ndarray)) else None
+                yb = (
+                    _to_tensor(yb, "data (labels)")
+                    if yb is not None and (is_tensor(yb) or isinstance(yb, np.ndarray))
+                    else None
+                )
                 m = xb.shape[0]
                 positions = np.arange(pos, pos + m)
                 pos += m

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from ._base import Task
 from .discrete import discrete_bsc, mixed_gaussian, mixed_uniform

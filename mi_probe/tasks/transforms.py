@@ -23,7 +23,7 @@ bivariate normal.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import ndtr
@@ -63,9 +63,7 @@ def wiggly_x(t: Array) -> Array:
 
 def wiggly_y(t: Array) -> Array:
     """Strictly increasing wiggle applied to y."""
-    return (
-        t - 0.4 * np.sin(0.4 * t) + 0.17 * np.sin(1.3 * t + 3.5) + 0.02 * np.sin(4.3 * t - 2.5)
-    )
+    return t - 0.4 * np.sin(0.4 * t) + 0.17 * np.sin(1.3 * t + 3.5) + 0.02 * np.sin(4.3 * t - 2.5)
 
 
 def spiral(v: Array, i: int, j: int, speed: float) -> Array:
@@ -93,7 +91,10 @@ def spiral(v: Array, i: int, j: int, speed: float) -> Array:
 
 
 def mixture_icdf(
-    u: Array, weights: tuple[float, ...], means: tuple[float, ...], lo: float = -20.0,
+    u: Array,
+    weights: tuple[float, ...],
+    means: tuple[float, ...],
+    lo: float = -20.0,
     hi: float = 20.0,
 ) -> Array:
     """Inverse CDF of a mixture of unit-variance normals, by vectorised bisection.

@@ -36,9 +36,7 @@ def _aligned(seed: int) -> dict:
 
 
 def _fast(codes, factors, seed, **kw):
-    return disentanglement_details(
-        codes, factors, factorvae_votes=300, random_state=seed, **kw
-    )
+    return disentanglement_details(codes, factors, factorvae_votes=300, random_state=seed, **kw)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -49,8 +47,13 @@ def test_identity_representation(seed: int) -> None:
     assert 0.9 <= s["mig"] <= 1.0
     # SAP: the own code is ~100% accurate, the best other one is at chance (~0.2 + noise)
     assert s["sap"] > 0.65
-    for key in ("dci_disentanglement", "dci_completeness", "dci_informativeness",
-                "modularity", "factorvae"):
+    for key in (
+        "dci_disentanglement",
+        "dci_completeness",
+        "dci_informativeness",
+        "modularity",
+        "factorvae",
+    ):
         assert s[key] > 0.95, key
     assert s["tc"] < 0.05  # independent factors
 
@@ -59,8 +62,15 @@ def test_identity_representation(seed: int) -> None:
 def test_constant_codes_score_zero(seed: int) -> None:
     _, v, _ = _factors(seed)
     s = _fast(np.ones((N, 3)), v, seed)["scores"]
-    for key in ("mig", "sap", "dci_disentanglement", "dci_completeness", "modularity",
-                "factorvae", "tc"):
+    for key in (
+        "mig",
+        "sap",
+        "dci_disentanglement",
+        "dci_completeness",
+        "modularity",
+        "factorvae",
+        "tc",
+    ):
         assert s[key] == pytest.approx(0.0, abs=1e-9), key
     # informativeness: a predictor that sees nothing is at chance (5 classes)
     assert s["dci_informativeness"] < 0.3
@@ -109,7 +119,8 @@ def test_continuous_factors_are_binned() -> None:
 
 
 @pytest.mark.parametrize(
-    "model", [pytest.param("gbt", marks=pytest.mark.slow), "lasso"]  # gbt: ~20 s on 1 core
+    "model",
+    [pytest.param("gbt", marks=pytest.mark.slow), "lasso"],  # gbt: ~20 s on 1 core
 )
 def test_other_dci_models(model: str) -> None:
     _, v, z = _factors(0)

@@ -103,9 +103,21 @@ def test_fast_equals_reference_on_mixed_model(seed, kind, monkeypatch):
         assert _rel(got[n], ref[n]) < 1e-5, (n, _rel(got[n], ref[n]))
         assert _rel(loop[n], ref[n]) < 1e-5, n
     linear_conv = {
-        "c1.weight", "c1.bias", "c2.weight", "c2.bias", "c3.weight", "seq.weight",
-        "seq.bias", "fc.weight", "fc.bias", "twice.weight", "twice.bias", "a.weight",
-        "a.bias", "b.bias", "out.bias",
+        "c1.weight",
+        "c1.bias",
+        "c2.weight",
+        "c2.bias",
+        "c3.weight",
+        "seq.weight",
+        "seq.bias",
+        "fc.weight",
+        "fc.bias",
+        "twice.weight",
+        "twice.bias",
+        "a.weight",
+        "a.bias",
+        "b.bias",
+        "out.bias",
     }
     assert spy.fast == linear_conv
     assert spy.bad == {"out.weight"}  # the use outside out's forward was detected
@@ -123,8 +135,9 @@ def test_fast_equals_reference_extra_cases(seed):
     for n in b:
         assert _rel(a[n], b[n]) < 1e-5, n
     for vectorize in (True, False):
-        a = fisher_diagonal(model, (x, y), kind="empirical", loss=F.cross_entropy,
-                            vectorize=vectorize)
+        a = fisher_diagonal(
+            model, (x, y), kind="empirical", loss=F.cross_entropy, vectorize=vectorize
+        )
         b = fisher_diagonal(model, (x, y), kind="empirical", fast=False)
         for n in b:
             assert _rel(a[n], b[n]) < 1e-5, n
@@ -229,7 +242,12 @@ def test_kfac_equals_dense_fisher_where_exact(seed, bias):
             p.zero_()
     lam, beta, n_train = 0.7, 1.3, 200
     df = weight_information(
-        model, (x, y), kind="empirical", approximation="kfac", prior_std=lam, beta=beta,
+        model,
+        (x, y),
+        kind="empirical",
+        approximation="kfac",
+        prior_std=lam,
+        beta=beta,
         n_train=n_train,
     )
     assert df["approximation"].tolist() == ["kfac"]
@@ -237,8 +255,9 @@ def test_kfac_equals_dense_fisher_where_exact(seed, bias):
     assert df["information"].iloc[0] == pytest.approx(kl, rel=1e-6)
     assert df["mean_posterior_std"].iloc[0] == pytest.approx(std, rel=1e-6)
     # the diagonal approximation is a different (larger-information) number here
-    diag = weight_information(model, (x, y), kind="empirical", prior_std=lam, beta=beta,
-                              n_train=n_train)
+    diag = weight_information(
+        model, (x, y), kind="empirical", prior_std=lam, beta=beta, n_train=n_train
+    )
     assert diag["approximation"].tolist() == ["diagonal"]
     assert abs(diag["information"].iloc[0] - kl) > 1e-3 * kl
 
@@ -254,8 +273,15 @@ def test_kfac_true_fisher_converges_to_dense_exact(seed):
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()
-    df = weight_information(model, xs, approximation="kfac", n_label_samples=2000,
-                            batch_size=4096, random_state=seed, n_train=100)
+    df = weight_information(
+        model,
+        xs,
+        approximation="kfac",
+        n_label_samples=2000,
+        batch_size=4096,
+        random_state=seed,
+        n_train=100,
+    )
     kl, _ = _dense_information(model, x, y, 1.0, 1.0, 100)  # factorial = exact Fisher
     assert df["information"].iloc[0] == pytest.approx(kl, rel=1e-3)
 
@@ -274,8 +300,9 @@ def test_kfac_conv_covering_the_input_equals_linear(seed):
     x = torch.randn(30, 2, 3, 3, generator=g)
     y = torch.randint(0, 4, (30,), generator=g)
     a = weight_information(conv, (x, y), kind="empirical", approximation="kfac", n_train=500)
-    b = weight_information(lin, (x.flatten(1), y), kind="empirical", approximation="kfac",
-                           n_train=500)
+    b = weight_information(
+        lin, (x.flatten(1), y), kind="empirical", approximation="kfac", n_train=500
+    )
     assert a["approximation"].tolist() == b["approximation"].tolist() == ["kfac"]
     for col in ("information", "logdet_term", "trace_term", "mean_posterior_std"):
         assert a[col].iloc[0] == pytest.approx(b[col].iloc[0], rel=1e-6), col
@@ -285,15 +312,26 @@ def test_kfac_conv_factors_by_hand():
     # KFC (Grosse & Martens 2016): A = E[sum_t abar_t abar_t^T] over patches t,
     # G = E[(1/T) sum_t g_t g_t^T]; checked against a per-sample autograd construction
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(2, 3, 3, stride=2, padding=1), nn.Flatten(),
-                          nn.Linear(3 * 3 * 3, 4))
+    model = nn.Sequential(
+        nn.Conv2d(2, 3, 3, stride=2, padding=1), nn.Flatten(), nn.Linear(3 * 3 * 3, 4)
+    )
     x, y = torch.randn(15, 2, 5, 5), torch.randint(0, 4, (15,))
     from mi_probe.analysis import _fisher
 
     _, count, factors = _fisher.squared_grad_sums(
-        model.eval(), (x, y), [n for n, _ in model.named_parameters()], kind="empirical",
-        loss_name="cross_entropy", loss_fn=_fisher._ce, sampler=None, n_label_samples=1,
-        batch_size=4, generator=None, vectorize=True, show_progress=False, kfac=True,
+        model.eval(),
+        (x, y),
+        [n for n, _ in model.named_parameters()],
+        kind="empirical",
+        loss_name="cross_entropy",
+        loss_fn=_fisher._ce,
+        sampler=None,
+        n_label_samples=1,
+        batch_size=4,
+        generator=None,
+        vectorize=True,
+        show_progress=False,
+        kfac=True,
     )
     conv = model[0]
     u = F.unfold(x, 3, padding=1, stride=2).transpose(1, 2).reshape(-1, 18).double()

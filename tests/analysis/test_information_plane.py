@@ -59,7 +59,9 @@ def test_kde_plane_with_repeated_inputs(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("strategy, extra", [("uniform", {"n_bins": 8}), ("fixed", {"bin_size": 0.25})])
+@pytest.mark.parametrize(
+    "strategy, extra", [("uniform", {"n_bins": 8}), ("fixed", {"bin_size": 0.25})]
+)
 def test_binned_plane_equals_binning_mi(seed: int, strategy: str, extra: dict) -> None:
     x, y, t = _layer(seed)
     i_xt, i_ty, diag = binned_plane(t, x, y, strategy=strategy, **extra)
@@ -139,7 +141,11 @@ def test_recorder_table_and_round_trip(tmp_path) -> None:
     df = rec.dataframe
     assert list(df.columns[: len(COLUMNS)]) == list(COLUMNS)
     assert len(df) == 3 * 3 * 2
-    assert set(df["estimator"]) == {"binning", "kde"} and list(dict.fromkeys(df["layer"])) == ["1", "3", "4"]
+    assert set(df["estimator"]) == {"binning", "kde"} and list(dict.fromkeys(df["layer"])) == [
+        "1",
+        "3",
+        "4",
+    ]
     assert df["test_loss"].isna().all() and df["train_loss"].notna().all()
     assert "accuracy" in df.columns
     assert df.loc[df.estimator == "kde", "regime"].str.contains("noisy layer").all()
@@ -158,7 +164,9 @@ def test_parquet_round_trip(tmp_path) -> None:
     rec = InformationPlaneRecorder(_net(), *_data(), layers=["1"], estimators="binning")
     rec.record(0)
     rec.save(tmp_path / "p.parquet")
-    pd.testing.assert_frame_equal(load_plane(tmp_path / "p.parquet"), rec.dataframe, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        load_plane(tmp_path / "p.parquet"), rec.dataframe, check_dtype=False
+    )
 
 
 @pytest.mark.skipif(has("pyarrow"), reason="pyarrow installed")
@@ -194,8 +202,12 @@ def test_pretrained_model_loaded_from_disk(tmp_path) -> None:
     torch.save(net.state_dict(), tmp_path / "w.pt")
     fresh = _net(7)
     fresh.load_state_dict(torch.load(tmp_path / "w.pt", weights_only=True))
-    trained = information_plane(fresh, x, y, layers=["4"], estimators="binning", params={"binning": {"n_bins": 10}})
-    untrained = information_plane(_net(7), x, y, layers=["4"], estimators="binning", params={"binning": {"n_bins": 10}})
+    trained = information_plane(
+        fresh, x, y, layers=["4"], estimators="binning", params={"binning": {"n_bins": 10}}
+    )
+    untrained = information_plane(
+        _net(7), x, y, layers=["4"], estimators="binning", params={"binning": {"n_bins": 10}}
+    )
     # the trained output layer carries nearly all of H(Y) (balanced-ish labels), more than an untrained one
     h_y = float(mi_probe.entropy(y.numpy(), estimator="discrete"))
     assert trained["I_TY"].iloc[0] > 0.8 * h_y
@@ -204,7 +216,12 @@ def test_pretrained_model_loaded_from_disk(tmp_path) -> None:
 
 def test_information_plane_from_activations_and_other_estimators() -> None:
     x, y, t = _layer(0, n=500, d=2)
-    df = information_plane({"t": torch.tensor(t, dtype=torch.float32)}, x.reshape(-1, 1).astype(float), y, estimators=["mixed", "binning"])
+    df = information_plane(
+        {"t": torch.tensor(t, dtype=torch.float32)},
+        x.reshape(-1, 1).astype(float),
+        y,
+        estimators=["mixed", "binning"],
+    )
     assert list(df["estimator"]) == ["mixed", "binning"]
     row = df.iloc[0]
     assert "I(T;Y) by the mixed (Ross) estimator" in row["regime"]
@@ -215,7 +232,9 @@ def test_information_plane_from_activations_and_other_estimators() -> None:
 
 def test_max_samples_subset_is_fixed() -> None:
     x, y = _data(500)
-    rec = InformationPlaneRecorder(_net(), x, y, layers=["1"], max_samples=100, random_state=3, estimators="binning")
+    rec = InformationPlaneRecorder(
+        _net(), x, y, layers=["1"], max_samples=100, random_state=3, estimators="binning"
+    )
     assert rec.x.shape[0] == 100 and rec.y.shape[0] == 100
     rec.record(0)
     assert (rec.dataframe["n_samples"] == 100).all()
@@ -241,8 +260,14 @@ def test_log_spaced_epochs() -> None:
         ({"estimators": "nope"}, "estimators must be one of"),
         ({"estimators": [3]}, "estimators entries must be"),
         ({"estimators": 3}, "estimators must be a name"),
-        ({"params": {"kde": {"noise_variance": 0.1}}, "estimators": "binning"}, "not among the estimators"),
-        ({"params": {"binning": {"bandwidth": 1}}}, r"params\['binning'\] has unknown parameter bandwidth"),
+        (
+            {"params": {"kde": {"noise_variance": 0.1}}, "estimators": "binning"},
+            "not among the estimators",
+        ),
+        (
+            {"params": {"binning": {"bandwidth": 1}}},
+            r"params\['binning'\] has unknown parameter bandwidth",
+        ),
         ({"params": {"binning": 3}}, r"params\['binning'\] must be a mapping"),
         ({"params": [1]}, "params must be a mapping"),
         ({"max_samples": 1}, "max_samples must be >= 2"),

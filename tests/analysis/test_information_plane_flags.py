@@ -19,8 +19,13 @@ def _data(n=256, d=3, seed=0):
 def test_injective_layer_is_at_ceiling_and_constant_layer_is_not(seed):
     x, y = _data(seed=seed)
     acts = {"copy": x.copy(), "constant": np.zeros((x.shape[0], 2))}
-    df = information_plane(acts, x, y, estimators=("binning", "kde"),
-                           params={"binning": {"n_bins": 1000}, "kde": {"noise_variance": 1e-6}})
+    df = information_plane(
+        acts,
+        x,
+        y,
+        estimators=("binning", "kde"),
+        params={"binning": {"n_bins": 1000}, "kde": {"noise_variance": 1e-6}},
+    )
     copy = df[df.layer == "copy"]
     assert copy["at_ceiling"].all()
     assert np.allclose(copy["I_XT"], math.log(x.shape[0]), atol=0.01 * math.log(x.shape[0]))

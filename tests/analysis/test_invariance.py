@@ -89,8 +89,9 @@ def test_brightness_removed_by_centering(seed: int) -> None:
     rng = np.random.default_rng(seed)
     x = torch.from_numpy(rng.uniform(size=(600, 6, 6)).astype(np.float32))
     model = Branches(("keep", Keep()), ("center", Center()))
-    df = invariance(model, x, layers=["keep", "center"], nuisance="brightness",
-                    random_state=seed, **FAST).set_index("layer")
+    df = invariance(
+        model, x, layers=["keep", "center"], nuisance="brightness", random_state=seed, **FAST
+    ).set_index("layer")
     assert df.loc["keep", "I_zn"] > 10 * max(df.loc["keep", "I_zn_null"], 0.01)
     assert df.loc["center", "I_zn"] <= df.loc["center", "I_zn_null"] + 0.02
     assert df.loc["center", "invariance"] > 0.9
@@ -105,9 +106,14 @@ def test_discrete_nuisance_and_labels_use_ross(seed: int) -> None:
     y = rng.integers(0, 2, size=900)
     x = np.column_stack([nu + 0.3 * rng.standard_normal(900), 3.0 * y + rng.standard_normal(900)])
     model = Branches(("keep", Keep()), ("label", Column([1])))
-    df = invariance(model, (torch.tensor(x, dtype=torch.float32), torch.tensor(y)),
-                    layers=["keep", "label"], nuisance=nu, random_state=seed,
-                    **FAST).set_index("layer")
+    df = invariance(
+        model,
+        (torch.tensor(x, dtype=torch.float32), torch.tensor(y)),
+        layers=["keep", "label"],
+        nuisance=nu,
+        random_state=seed,
+        **FAST,
+    ).set_index("layer")
     assert df["estimator"].iloc[0].startswith("mixed")
     assert df.loc["label", "invariance"] > 0.9
     # I(z; y) for z = 3y + N(0, 1), y ~ Bernoulli(1/2): 0.5268 nats by quadrature
@@ -119,7 +125,9 @@ def test_discrete_nuisance_and_labels_use_ross(seed: int) -> None:
 
 def test_model_is_not_changed() -> None:
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(36, 8), nn.Dropout(0.5), nn.ReLU(), nn.Linear(8, 3))
+    model = nn.Sequential(
+        nn.Flatten(), nn.Linear(36, 8), nn.Dropout(0.5), nn.ReLU(), nn.Linear(8, 3)
+    )
     model.train()
     model[1].weight.requires_grad_(False)
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -128,8 +136,7 @@ def test_model_is_not_changed() -> None:
     rng_state = torch.get_rng_state()
     x = torch.rand(200, 6, 6, generator=torch.Generator().manual_seed(1))
     for nuisance in ("rotation", "occlusion", "noise", "translation", "brightness"):
-        invariance(model, x, layers=["1", "4"], nuisance=nuisance, n_permutations=2,
-                   n_resamples=0)
+        invariance(model, x, layers=["1", "4"], nuisance=nuisance, n_permutations=2, n_resamples=0)
     assert torch.equal(torch.get_rng_state(), rng_state)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert [m.training for m in model.modules()] == flags
@@ -150,7 +157,8 @@ def test_transforms_do_what_they_say() -> None:
     # rotation by 90 degrees is an exact quarter turn on the pixel grid
     r = Rotation().apply(img, np.array([[90.0]]), rng)
     assert torch.allclose(r, torch.rot90(img, k=1, dims=(-2, -1)), atol=1e-4) or torch.allclose(
-        r, torch.rot90(img, k=-1, dims=(-2, -1)), atol=1e-4)
+        r, torch.rot90(img, k=-1, dims=(-2, -1)), atol=1e-4
+    )
     assert torch.allclose(Rotation().apply(img, np.array([[0.0]]), rng), img, atol=1e-5)
     # translation: shift right by 2, down by 1, zeros shifted in
     t = Translation().apply(img, np.array([[1.0, 2.0]]), rng)
@@ -181,8 +189,7 @@ def test_callable_nuisance_and_lazy_export() -> None:
     x = torch.from_numpy(rng.uniform(size=(300, 4, 4)).astype(np.float32))
     x[:, :, :2] += 1.0  # left half brighter: a flip is visible
     model = nn.Sequential(nn.Flatten())
-    df = mi_probe.invariance(model, x, layers=["0"], nuisance=flip, n_permutations=4,
-                             n_resamples=0)
+    df = mi_probe.invariance(model, x, layers=["0"], nuisance=flip, n_permutations=4, n_resamples=0)
     assert df["nuisance"].iloc[0] == "flip"
     assert df["I_zn"].iloc[1] == pytest.approx(np.log(2), abs=0.1)  # flip fully visible
     assert df.attrs["settings"]["nuisance_discrete"] is True
@@ -192,8 +199,15 @@ def test_callable_nuisance_and_lazy_export() -> None:
 def test_other_estimators(estimator: str) -> None:
     x, nu, truth = _signal_nuisance(0, n=800)
     model = Branches(("keep", Keep()), ("signal", Column([0])))
-    df = invariance(model, x, layers=["keep", "signal"], nuisance=nu, estimator=estimator,
-                    n_permutations=5, n_resamples=0).set_index("layer")
+    df = invariance(
+        model,
+        x,
+        layers=["keep", "signal"],
+        nuisance=nu,
+        estimator=estimator,
+        n_permutations=5,
+        n_resamples=0,
+    ).set_index("layer")
     assert df.loc["signal", "invariance"] > 0.8
     if estimator == "gaussian":  # exact model class: Gaussian
         assert abs(df.loc["keep", "I_zn"] - truth) < 0.05
@@ -246,8 +260,9 @@ def test_dataloader_input_gives_the_same_table() -> None:
     kw = dict(layers=["keep"], nuisance=nu, n_permutations=3, n_resamples=0, random_state=0)
     a = invariance(model, loader, **kw)
     b = invariance(model, (x, y), **kw)
-    np.testing.assert_allclose(a[["I_zn", "I_zy", "I_zx"]].to_numpy(),
-                               b[["I_zn", "I_zy", "I_zx"]].to_numpy())
+    np.testing.assert_allclose(
+        a[["I_zn", "I_zy", "I_zx"]].to_numpy(), b[["I_zn", "I_zy", "I_zx"]].to_numpy()
+    )
     assert a["I_zy"].notna().all()
 
 
@@ -262,7 +277,8 @@ def test_rows_carry_reliability_flags(seed: int) -> None:
     assert not row.loc["keep", "not_above_null"] and row.loc["signal", "not_above_null"]
     assert not row.loc["keep", "few_samples_for_dim"]  # 1000 samples for 2 + 1 dims
     small_x, small_nu, _ = _signal_nuisance(seed, n=120)
-    small = invariance(model, small_x, layers=["keep"], nuisance=small_nu,
-                       random_state=seed, **FAST).set_index("layer")
+    small = invariance(
+        model, small_x, layers=["keep"], nuisance=small_nu, random_state=seed, **FAST
+    ).set_index("layer")
     assert small.loc["keep", "few_samples_for_dim"]  # 120 < 100 * (2 + 1)
     assert "few_samples_for_dim" in small.loc["keep", "warning"]

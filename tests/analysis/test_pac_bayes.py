@@ -81,8 +81,7 @@ def test_from_variational_fit() -> None:
     with torch.no_grad():
         net.weight.copy_(torch.tensor([[-2.0, 0, 0, 0], [2.0, 0, 0, 0]]))
         net.bias.zero_()
-    df = weight_information(net, (x, y), method="variational", beta=1.0, n_steps=50,
-                            prior_std=1.0)
+    df = weight_information(net, (x, y), method="variational", beta=1.0, n_steps=50, prior_std=1.0)
     b = pac_bayes_bound_from_fit(df, n_classes=2)
     row = df.iloc[0]
     want = (row["n_train"] * row["expected_nll"] + row["kl_total"]) / (row["n_train"] * 0.5)

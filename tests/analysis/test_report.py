@@ -23,8 +23,13 @@ from torch import nn
 from mi_probe.report import report
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 _CHECK_SCRIPT = """<script>
@@ -71,9 +76,19 @@ def render_check(html_path: Path, *, timeout: float = 90.0) -> dict:
     try:
         with tempfile.TemporaryDirectory() as profile:
             proc = subprocess.run(
-                [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
-                 "--v=0", "--virtual-time-budget=10000", "--dump-dom", probe_page.resolve().as_uri()],
-                capture_output=True, text=True, timeout=timeout,
+                [
+                    exe,
+                    *CHROMIUM_FLAGS,
+                    f"--user-data-dir={profile}",
+                    "--enable-logging=stderr",
+                    "--v=0",
+                    "--virtual-time-budget=10000",
+                    "--dump-dom",
+                    probe_page.resolve().as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
             )
     finally:
         probe_page.unlink(missing_ok=True)
@@ -83,8 +98,11 @@ def render_check(html_path: Path, *, timeout: float = 90.0) -> dict:
     import html as _html
 
     result = json.loads(_html.unescape(m.group(1)))
-    result["console"] = [line for line in proc.stderr.splitlines()
-                         if "CONSOLE" in line and ("Uncaught" in line or "rror" in line)]
+    result["console"] = [
+        line
+        for line in proc.stderr.splitlines()
+        if "CONSOLE" in line and ("Uncaught" in line or "rror" in line)
+    ]
     return result
 
 
@@ -96,10 +114,20 @@ def screenshot(html_path: Path, png: Path, *, width: int = 1280, height: int = 2
     png.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
-            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--hide-scrollbars",
-             f"--window-size={width},{height}", "--virtual-time-budget=10000",
-             f"--screenshot={png.resolve()}", html_path.resolve().as_uri()],
-            capture_output=True, text=True, timeout=120, check=True,
+            [
+                exe,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                "--hide-scrollbars",
+                f"--window-size={width},{height}",
+                "--virtual-time-budget=10000",
+                f"--screenshot={png.resolve()}",
+                html_path.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
     return png
 
@@ -131,10 +159,18 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("report")
     state = {k: t.clone() for k, t in model.state_dict().items()}
     rng_state = torch.get_rng_state()
-    df = report(model, (x, y), layers=["center", "act"],
-                nuisances={"light": "brightness", "v1": v[:, 1]}, factors=v,
-                factor_names=["a", "b"], out=out, n_permutations=4, n_resamples=2,
-                title="test report")
+    df = report(
+        model,
+        (x, y),
+        layers=["center", "act"],
+        nuisances={"light": "brightness", "v1": v[:, 1]},
+        factors=v,
+        factor_names=["a", "b"],
+        out=out,
+        n_permutations=4,
+        n_resamples=2,
+        title="test report",
+    )
     assert torch.equal(torch.get_rng_state(), rng_state)
     assert all(torch.equal(state[k], t) for k, t in model.state_dict().items())
     return df, out
@@ -145,17 +181,37 @@ def test_report_files_and_columns(built) -> None:
     for name in ("index.html", "report.md", "results.csv", "settings.json"):
         assert (out / name).is_file(), name
     assert list(df["layer"]) == ["input", "center", "act"]
-    for col in ("I_zx", "I_zy", "tc", "I_zn[light]", "I_zn_null[light]", "invariance[light]",
-                "I_zn[v1]", "invariance[v1]", "mig", "sap", "dci_disentanglement",
-                "dci_completeness", "dci_informativeness", "modularity", "factorvae"):
+    for col in (
+        "I_zx",
+        "I_zy",
+        "tc",
+        "I_zn[light]",
+        "I_zn_null[light]",
+        "invariance[light]",
+        "I_zn[v1]",
+        "invariance[v1]",
+        "mig",
+        "sap",
+        "dci_disentanglement",
+        "dci_completeness",
+        "dci_informativeness",
+        "modularity",
+        "factorvae",
+    ):
         assert col in df.columns, col
     import pandas as pd
 
     back = pd.read_csv(out / "results.csv")
     np.testing.assert_allclose(back["I_zx"], df["I_zx"])
     figs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert {"information.png", "invariance.png", "tc.png", "disentanglement.png",
-            "heatmap_center.png", "nuisance_light.png"} <= set(figs)
+    assert {
+        "information.png",
+        "invariance.png",
+        "tc.png",
+        "disentanglement.png",
+        "heatmap_center.png",
+        "nuisance_light.png",
+    } <= set(figs)
     page = (out / "index.html").read_text()
     assert page.count("<img ") == len(figs) and "<title>test report</title>" in page
     md = (out / "report.md").read_text()
@@ -180,7 +236,9 @@ def test_report_numbers_make_sense(built) -> None:
         assert ((df[col] >= 0) & (df[col] <= 1)).all(), col
 
 
-@pytest.mark.skipif(chromium() is None, reason="chromium not installed (Debian: apt-get install -y chromium)")
+@pytest.mark.skipif(
+    chromium() is None, reason="chromium not installed (Debian: apt-get install -y chromium)"
+)
 def test_report_renders_in_headless_chromium(built) -> None:
     _, out = built
     result = render_check(out / "index.html")
@@ -191,19 +249,31 @@ def test_report_renders_in_headless_chromium(built) -> None:
     assert result["tables"] >= 3
 
 
-@pytest.mark.skipif(chromium() is None, reason="chromium not installed (Debian: apt-get install -y chromium)")
+@pytest.mark.skipif(
+    chromium() is None, reason="chromium not installed (Debian: apt-get install -y chromium)"
+)
 def test_chromium_check_catches_a_missing_image(tmp_path: Path) -> None:
     page = tmp_path / "index.html"
-    page.write_text('<!DOCTYPE html><html><head><title>t</title></head><body>'
-                    '<img src="figures/missing.png"></body></html>')
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>t</title></head><body>"
+        '<img src="figures/missing.png"></body></html>'
+    )
     result = render_check(page)
     assert result["broken"] == ["figures/missing.png"] and result["errors"]
 
 
 def test_report_without_figures_or_labels(tmp_path: Path) -> None:
     model, x, _, _ = _setup(1, n=200)
-    df = report(model, x, layers=["act"], nuisances="noise", out=tmp_path / "r", figures=False,
-                n_permutations=2, n_resamples=0)
+    df = report(
+        model,
+        x,
+        layers=["act"],
+        nuisances="noise",
+        out=tmp_path / "r",
+        figures=False,
+        n_permutations=2,
+        n_resamples=0,
+    )
     assert df["I_zy"].isna().all() and "I_zn[noise]" in df.columns
     assert not (tmp_path / "r" / "figures" / "information.png").exists()
     assert (tmp_path / "r" / "index.html").is_file()
@@ -251,10 +321,19 @@ def test_plot_functions_and_their_errors() -> None:
     )
     from mi_probe.plotting.invariance import plot_invariance, plot_layer_information
 
-    df = pd.DataFrame({"layer": ["input", "a"], "I_zx": [2.0, 1.0], "I_zy": [1.0, 0.9],
-                       "I_zn": [0.5, 0.1], "I_zn_null": [0.02, 0.02], "invariance": [0.0, 0.8],
-                       "invariance_low": [0.0, 0.7], "invariance_high": [0.0, 0.9],
-                       "nuisance": ["n", "n"]})
+    df = pd.DataFrame(
+        {
+            "layer": ["input", "a"],
+            "I_zx": [2.0, 1.0],
+            "I_zy": [1.0, 0.9],
+            "I_zn": [0.5, 0.1],
+            "I_zn_null": [0.02, 0.02],
+            "invariance": [0.0, 0.8],
+            "invariance_low": [0.0, 0.7],
+            "invariance_high": [0.0, 0.9],
+            "nuisance": ["n", "n"],
+        }
+    )
     assert plot_layer_information(df).get_ylabel() == "nats"
     assert len(plot_invariance(df).patches) >= 2
     mi = np.array([[0.9, 0.0], [0.1, 0.5], [0.0, 0.0]])

@@ -39,7 +39,9 @@ class Net(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3), nn.Tanh(), nn.Linear(3, 2))
+        self.body = nn.Sequential(
+            nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3), nn.Tanh(), nn.Linear(3, 2)
+        )
         self.unused = nn.Linear(2, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,22 +93,36 @@ def _values(df: pd.DataFrame) -> pd.DataFrame:
 def test_rows_equal_the_recorders(tmp_path: Path, seed: int) -> None:
     paths = save_checkpoints(tmp_path, 3, seed)
     x, y = probe_set(seed)
-    df = sweep(make_net, paths, (x, y), LAYERS, estimator=["binning", "kde"],
-               kde={"noise_variance": 0.05}, progress_bar=False)
+    df = sweep(
+        make_net,
+        paths,
+        (x, y),
+        LAYERS,
+        estimator=["binning", "kde"],
+        kde={"noise_variance": 0.05},
+        progress_bar=False,
+    )
     assert list(df.columns[: len(COLUMNS)]) == list(COLUMNS)
-    assert list(df.columns[len(COLUMNS):len(COLUMNS) + len(SWEEP_COLUMNS)]) == list(SWEEP_COLUMNS)
+    assert list(df.columns[len(COLUMNS) : len(COLUMNS) + len(SWEEP_COLUMNS)]) == list(SWEEP_COLUMNS)
     assert len(df) == 3 * 3 * 2 and df["error"].isna().all()
     for epoch, path in enumerate(paths):
         net = make_net()
         net.load_state_dict(torch.load(path, weights_only=True))
-        rec = InformationPlaneRecorder(net, x, y, layers=LAYERS, estimators=["binning", "kde"],
-                                       params={"kde": {"noise_variance": 0.05}})
+        rec = InformationPlaneRecorder(
+            net,
+            x,
+            y,
+            layers=LAYERS,
+            estimators=["binning", "kde"],
+            params={"kde": {"noise_variance": 0.05}},
+        )
         want = rec.record(epoch)
         got = df[df["checkpoint"] == os.path.abspath(path)].reset_index(drop=True)
         assert (got["epoch"] == epoch).all()
         pd.testing.assert_frame_equal(
             got[["layer", "estimator", "regime", "n_samples", "dim"]],
-            want[["layer", "estimator", "regime", "n_samples", "dim"]], check_dtype=False,
+            want[["layer", "estimator", "regime", "n_samples", "dim"]],
+            check_dtype=False,
         )
         # the same code on the same weights: equal up to float32 summation order (1e-6 nats)
         np.testing.assert_allclose(got[["I_XT", "I_TY"]], want[["I_XT", "I_TY"]], rtol=0, atol=1e-6)
@@ -124,8 +140,16 @@ def test_closed_form_on_a_hand_built_layer(tmp_path: Path) -> None:
     torch.save({"0.weight": torch.ones(1, 1), "0.bias": torch.zeros(1)}, ident)
     x = torch.arange(16.0).repeat(4).reshape(-1, 1)
     y = (torch.arange(16).repeat(4) % 2).long()
-    df = sweep(lin, {10: zero, 20: ident}, (x, y), ["0"], estimator="binning",
-               strategy="fixed", bin_size=0.5, progress_bar=False)
+    df = sweep(
+        lin,
+        {10: zero, 20: ident},
+        (x, y),
+        ["0"],
+        estimator="binning",
+        strategy="fixed",
+        bin_size=0.5,
+        progress_bar=False,
+    )
     assert df["epoch"].tolist() == [10, 20]
     assert df["I_XT"].tolist() == pytest.approx([0.0, math.log(16)], abs=1e-12)
     assert df["I_TY"].tolist() == pytest.approx([0.0, math.log(2)], abs=1e-12)
@@ -180,8 +204,14 @@ def test_failure_then_resume_gives_every_row_once(tmp_path: Path) -> None:
 def test_a_retry_recovers_in_the_same_run(tmp_path: Path) -> None:
     paths = save_checkpoints(tmp_path / "ck", 3)
     flag = str(tmp_path / "flag")
-    df = sweep(functools.partial(flaky_net, flag, 2), paths, probe_set(0), LAYERS, max_retries=1,
-               progress_bar=False)
+    df = sweep(
+        functools.partial(flaky_net, flag, 2),
+        paths,
+        probe_set(0),
+        LAYERS,
+        max_retries=1,
+        progress_bar=False,
+    )
     assert Path(flag).exists() and df["error"].isna().all() and len(df) == 9
 
 
@@ -209,7 +239,9 @@ def test_killed_process_resumes(tmp_path: Path) -> None:
     root = str(Path(__file__).resolve().parents[2])
     script = _KILLED.format(root=root, paths=paths, layers=LAYERS, out=str(out))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+    )
     assert proc.returncode == 3, proc.stderr
     assert len(list((out / "rows").glob("*.json"))) == 2 * 3  # two checkpoints finished
     assert not list((out / "rows").glob("*.tmp"))
@@ -229,7 +261,9 @@ def test_other_settings_do_not_reuse_rows(tmp_path: Path) -> None:
     assert len(list((out / "rows").glob("*.json"))) == 3 * 2
     assert (b["I_TY"].to_numpy() < a["I_TY"].to_numpy()).all()  # more noise, less information
     assert not np.allclose(a["I_XT"], c["I_XT"])
-    again = sweep(make_net, paths, probe_set(0), ["3"], out=out, noise_variance=0.1, progress_bar=False)
+    again = sweep(
+        make_net, paths, probe_set(0), ["3"], out=out, noise_variance=0.1, progress_bar=False
+    )
     pd.testing.assert_frame_equal(_values(again), _values(a))
 
 
@@ -268,7 +302,9 @@ def test_layer_failures_spare_the_other_layers(tmp_path: Path) -> None:
     state["body.4.weight"][0, 0] = float("nan")
     path = tmp_path / "nan.pt"
     torch.save(state, path)
-    df = sweep(Net, [path], probe_set(0), ["body.1", "body.3", "body.4", "unused"], progress_bar=False)
+    df = sweep(
+        Net, [path], probe_set(0), ["body.1", "body.3", "body.4", "unused"], progress_bar=False
+    )
     err = df.set_index("layer")["error"]
     assert err[["body.1", "body.3"]].isna().all()
     assert "t contains NaN or inf" in err["body.4"]
@@ -321,13 +357,27 @@ def _net_and_paths(tmp_path: Path) -> list[str]:
         ({"data": (torch.zeros(3, 4), torch.zeros(3, 2))}, "one column of class labels"),
         ({"data": (torch.zeros(3, 4), torch.tensor([0.5, 1, 2]))}, "integer-coded"),
         ({"data": lambda: probe_set}, "must return \\(x, y\\) or a DataLoader"),
-        ({"data": torch.utils.data.DataLoader(torch.zeros(8, 4), batch_size=4)}, "yield \\(x, y, ...\\) batches"),
-        ({"data": torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(0, 4), torch.zeros(0)))},
-         "yielded no batches"),
+        (
+            {"data": torch.utils.data.DataLoader(torch.zeros(8, 4), batch_size=4)},
+            "yield \\(x, y, ...\\) batches",
+        ),
+        (
+            {
+                "data": torch.utils.data.DataLoader(
+                    torch.utils.data.TensorDataset(torch.zeros(0, 4), torch.zeros(0))
+                )
+            },
+            "yielded no batches",
+        ),
     ],
 )
 def test_bad_arguments(tmp_path: Path, kwargs: dict, match: str) -> None:
-    args = {"model_fn": make_net, "checkpoints": _net_and_paths(tmp_path), "data": probe_set(0), "layers": ["1"]}
+    args = {
+        "model_fn": make_net,
+        "checkpoints": _net_and_paths(tmp_path),
+        "data": probe_set(0),
+        "layers": ["1"],
+    }
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         sweep(progress_bar=False, **args)
@@ -342,7 +392,14 @@ def test_duplicate_checkpoints(tmp_path: Path) -> None:
 def test_ray_executor_without_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'mi-probe\[distributed\]'"):
-        sweep(make_net, _net_and_paths(tmp_path), probe_set(0), ["1"], executor="ray", progress_bar=False)
+        sweep(
+            make_net,
+            _net_and_paths(tmp_path),
+            probe_set(0),
+            ["1"],
+            executor="ray",
+            progress_bar=False,
+        )
 
 
 def test_public_name_and_progress_bar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -380,7 +437,9 @@ def test_cli_sweep_from_toml(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "    return torch.nn.Sequential(torch.nn.Linear(4, hidden), torch.nn.Tanh(),\n"
         "                               torch.nn.Linear(hidden, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))\n"
     )
-    cfg = _config(tmp_path, """
+    cfg = _config(
+        tmp_path,
+        """
         [model]
         factory = "models.py:make"
         kwargs = { hidden = 6 }
@@ -396,11 +455,18 @@ def test_cli_sweep_from_toml(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
         [params]
         noise_variance = 0.05
-    """)
+    """,
+    )
     assert _run_cli([str(cfg), "--no-progress"]) == 0
     table = pd.read_csv(tmp_path / "results" / "sweep.csv", dtype={"layer": str})
-    ref = sweep(make_net, sorted(str(p) for p in (tmp_path / "ck").glob("*.pt")), (x, y), ["1", "3"],
-                noise_variance=0.05, progress_bar=False)
+    ref = sweep(
+        make_net,
+        sorted(str(p) for p in (tmp_path / "ck").glob("*.pt")),
+        (x, y),
+        ["1", "3"],
+        noise_variance=0.05,
+        progress_bar=False,
+    )
     np.testing.assert_allclose(table[["I_XT", "I_TY"]], ref[["I_XT", "I_TY"]], atol=1e-9)
     assert "6 rows" in capsys.readouterr().out
 
@@ -415,14 +481,17 @@ def test_cli_reports_failed_checkpoints(tmp_path: Path, capsys: pytest.CaptureFi
         "    return torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(),\n"
         "                               torch.nn.Linear(6, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))\n"
     )
-    cfg = _config(tmp_path, """
+    cfg = _config(
+        tmp_path,
+        """
         model = "models.py:make"
         data = "probe.npz"
         checkpoints = ["ck/*.pt"]
         layers = ["1"]
         out = "res"
         max_retries = 0
-    """)
+    """,
+    )
     assert _run_cli([str(cfg), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "1 of 2 checkpoints failed" in err and "epoch99.pt" in err
@@ -434,27 +503,51 @@ def test_cli_reports_failed_checkpoints(tmp_path: Path, capsys: pytest.CaptureFi
         ("model = 'models.py:make'\ncheckpoints = ['*.pt']\n", "no data"),
         ("data = 'probe.npz'\ncheckpoints = ['*.pt']\n", "no model"),
         ("model = 'models.py:make'\ndata = 'probe.npz'\n", "no checkpoints"),
-        ("model = 'models.py:make'\ndata = 'probe.npz'\ncheckpoints = ['none*.pt']\n", "matches no file"),
-        ("model = 'nomodule_xyz:make'\ndata = 'probe.npz'\ncheckpoints = ['*.pt']\n", "cannot import"),
-        ("model = 'models.py:nope'\ndata = 'probe.npz'\ncheckpoints = ['*.pt']\n", "has no function 'nope'"),
+        (
+            "model = 'models.py:make'\ndata = 'probe.npz'\ncheckpoints = ['none*.pt']\n",
+            "matches no file",
+        ),
+        (
+            "model = 'nomodule_xyz:make'\ndata = 'probe.npz'\ncheckpoints = ['*.pt']\n",
+            "cannot import",
+        ),
+        (
+            "model = 'models.py:nope'\ndata = 'probe.npz'\ncheckpoints = ['*.pt']\n",
+            "has no function 'nope'",
+        ),
         ("model = 'models.py'\ndata = 'probe.npz'\ncheckpoints = ['*.pt']\n", "MODULE:FUNCTION"),
-        ("model = 'models.py:make'\ndata = 'other.npz'\ncheckpoints = ['*.pt']\n", "does not exist"),
-        ("model = 'models.py:make'\ndata = 'probe.npz'\ncheckpoints = ['*.pt']\nlayers = ['zz']\n",
-         "unknown layer 'zz'"),
-        ("model = 'models.py:make'\ndata = 'probe.npz'\ncheckpoints = ['*.pt']\nbogus = 1\n",
-         "unknown key 'bogus'"),
+        (
+            "model = 'models.py:make'\ndata = 'other.npz'\ncheckpoints = ['*.pt']\n",
+            "does not exist",
+        ),
+        (
+            "model = 'models.py:make'\ndata = 'probe.npz'\ncheckpoints = ['*.pt']\nlayers = ['zz']\n",
+            "unknown layer 'zz'",
+        ),
+        (
+            "model = 'models.py:make'\ndata = 'probe.npz'\ncheckpoints = ['*.pt']\nbogus = 1\n",
+            "unknown key 'bogus'",
+        ),
         ("model = [", "not valid TOML"),
     ],
 )
-def test_cli_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, match: str) -> None:
+def test_cli_config_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, match: str
+) -> None:
     save_checkpoints(tmp_path, 1)
     np.savez(tmp_path / "probe.npz", x=probe_set(0)[0].numpy(), y=probe_set(0)[1].numpy())
-    (tmp_path / "models.py").write_text("import torch\ndef make():\n    return torch.nn.Sequential(torch.nn.Linear(4, 2))\n")
+    (tmp_path / "models.py").write_text(
+        "import torch\ndef make():\n    return torch.nn.Sequential(torch.nn.Linear(4, 2))\n"
+    )
     cfg = tmp_path / "c.toml"
     cfg.write_text(body)
     assert _run_cli([str(cfg), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("mi-probe sweep: error:") and match in err and len(err.strip().splitlines()) == 1
+    assert (
+        err.startswith("mi-probe sweep: error:")
+        and match in err
+        and len(err.strip().splitlines()) == 1
+    )
 
 
 def test_cli_missing_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,16 +74,24 @@ def test_ray_equals_local(ray_session, tmp_path: Path) -> None:
 def test_ray_data_factory_per_worker(ray_session, tmp_path: Path) -> None:
     paths = save_checkpoints(tmp_path, 2, seed=6)
     local = sweep(make_net, paths, probe_set(6), LAYERS, progress_bar=False)
-    remote = sweep(make_net, paths, functools.partial(probe_set, 6), LAYERS, executor="ray",
-                   progress_bar=False)
+    remote = sweep(
+        make_net, paths, functools.partial(probe_set, 6), LAYERS, executor="ray", progress_bar=False
+    )
     pd.testing.assert_frame_equal(_values(remote), _values(local), atol=1e-6)
 
 
 def test_ray_retries_a_failing_task(ray_session, tmp_path: Path) -> None:
     paths = save_checkpoints(tmp_path / "ck", 4)
     flag = str(tmp_path / "flag")
-    df = sweep(functools.partial(FlakyNet, flag), paths, probe_set(0), LAYERS, executor="ray",
-               max_retries=1, progress_bar=False)
+    df = sweep(
+        functools.partial(FlakyNet, flag),
+        paths,
+        probe_set(0),
+        LAYERS,
+        executor="ray",
+        max_retries=1,
+        progress_bar=False,
+    )
     assert Path(flag).exists()  # one task did fail, and Ray's retry finished it
     assert df["error"].isna().all() and len(df) == 4 * 3
 
@@ -93,14 +101,30 @@ def test_ray_interrupted_sweep_resumes(ray_session, tmp_path: Path) -> None:
     out = tmp_path / "out"
     flag = str(tmp_path / "flag")
     model_fn = functools.partial(FlakyNet, flag)
-    first = sweep(model_fn, paths, probe_set(1), LAYERS, executor="ray", out=out, max_retries=0,
-                  progress_bar=False)
+    first = sweep(
+        model_fn,
+        paths,
+        probe_set(1),
+        LAYERS,
+        executor="ray",
+        out=out,
+        max_retries=0,
+        progress_bar=False,
+    )
     failed = first[first["error"].notna()]
     assert failed["checkpoint"].nunique() == 1 and len(failed) == 3
     assert failed["error"].str.contains("failing on purpose").all()
     assert len(list((out / "rows").glob("*.json"))) == 3 * 3
-    second = sweep(model_fn, paths, probe_set(1), LAYERS, executor="ray", out=out, max_retries=0,
-                   progress_bar=False)
+    second = sweep(
+        model_fn,
+        paths,
+        probe_set(1),
+        LAYERS,
+        executor="ray",
+        out=out,
+        max_retries=0,
+        progress_bar=False,
+    )
     assert second["error"].isna().all() and len(second) == 4 * 3
     assert not second.duplicated(["checkpoint", "layer", "estimator"]).any()
     clean = sweep(make_net, paths, probe_set(1), LAYERS, progress_bar=False)
@@ -112,8 +136,16 @@ def test_ray_corrupt_checkpoint_gives_error_rows(ray_session, tmp_path: Path) ->
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint at all")
     allp = [paths[0], str(corrupt), *paths[1:]]
-    df = sweep(make_net, allp, probe_set(2), LAYERS, executor="ray", max_retries=1,
-               out=tmp_path / "out", progress_bar=False)
+    df = sweep(
+        make_net,
+        allp,
+        probe_set(2),
+        LAYERS,
+        executor="ray",
+        max_retries=1,
+        out=tmp_path / "out",
+        progress_bar=False,
+    )
     bad = df[df["checkpoint"] == str(corrupt)]
     assert len(bad) == 3 and bad["I_XT"].isna().all()
     assert bad["error"].str.contains("could not be read with torch.load").all()

@@ -32,8 +32,14 @@ def test_independent_components_give_about_zero(seed: int) -> None:
     # 10 independent coordinates: the separately-estimated-entropies or plug-in trap
     # gives several nats (binning: ~10 nats, see the last check); ours stays near 0
     rng = np.random.default_rng(seed)
-    z = np.column_stack([rng.standard_normal(2000), rng.uniform(size=2000),
-                         rng.exponential(size=2000), *rng.standard_normal((7, 2000))])
+    z = np.column_stack(
+        [
+            rng.standard_normal(2000),
+            rng.uniform(size=2000),
+            rng.exponential(size=2000),
+            *rng.standard_normal((7, 2000)),
+        ]
+    )
     assert abs(ksg_tc(z, random_state=seed).diagnostics["raw_value"]) < 0.05
     assert gaussian_tc(z).value < 0.05  # plug-in bias ~ d(d-1)/(4n) = 0.011
     with pytest.warns(RuntimeWarning, match="undersampled"):
@@ -79,8 +85,9 @@ def test_invariant_under_per_coordinate_invertible_maps(seed: int) -> None:
     assert gaussian_tc(affine).value == pytest.approx(gaussian_tc(z).value, abs=1e-9)
     # binning with quantile bins: monotone maps keep every bin
     b1 = binning_tc(z, n_bins=4, strategy="quantile").value
-    b2 = binning_tc(np.column_stack([np.exp(z[:, 0]), z[:, 1], z[:, 2] ** 3]),
-                    n_bins=4, strategy="quantile").value
+    b2 = binning_tc(
+        np.column_stack([np.exp(z[:, 0]), z[:, 1], z[:, 2] ** 3]), n_bins=4, strategy="quantile"
+    ).value
     assert b1 == pytest.approx(b2, abs=1e-12)
 
 
@@ -107,8 +114,9 @@ def test_mss_against_closed_form(seed: int) -> None:
     logvar = np.zeros_like(mu)
     truth = _gaussian_tc_truth(cov + np.eye(3))
     assert abs(mss_tc(mu, logvar, random_state=seed).value - truth) < 0.05
-    r = mss_tc(torch.tensor(mu), torch.tensor(logvar), batch_size=200, n_batches=50,
-               random_state=seed)
+    r = mss_tc(
+        torch.tensor(mu), torch.tensor(logvar), batch_size=200, n_batches=50, random_state=seed
+    )
     assert abs(r.value - truth) < 0.08
     assert r.estimator == "mss"
 

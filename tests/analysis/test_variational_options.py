@@ -35,17 +35,30 @@ def _mlp_data(seed: int, n: int = 24):
 
 def _fit(net, x, y, seed=0, **kw):
     _, loss_fn, _ = _fisher.resolve_loss(None, None, "empirical")
-    args = dict(loss_name="cross_entropy", loss_fn=loss_fn, n_train=x.shape[0], beta=1.0,
-                prior_std=0.5, init=0.05, n_steps=0, lr=0.05, batch_size=x.shape[0],
-                n_eval_samples=2, generator=torch.Generator().manual_seed(seed),
-                progress=False)
+    args = dict(
+        loss_name="cross_entropy",
+        loss_fn=loss_fn,
+        n_train=x.shape[0],
+        beta=1.0,
+        prior_std=0.5,
+        init=0.05,
+        n_steps=0,
+        lr=0.05,
+        batch_size=x.shape[0],
+        n_eval_samples=2,
+        generator=torch.Generator().manual_seed(seed),
+        progress=False,
+    )
     args.update(kw)
     return _fit_variational(net, (x, y), TABLE, {}, **args)
 
 
 def test_kl_with_prior_mean_matches_torch():
     g = torch.Generator().manual_seed(0)
-    mu, m = torch.randn(7, generator=g, dtype=torch.float64), torch.randn(7, generator=g, dtype=torch.float64)
+    mu, m = (
+        torch.randn(7, generator=g, dtype=torch.float64),
+        torch.randn(7, generator=g, dtype=torch.float64),
+    )
     log_s = 0.3 * torch.randn(7, generator=g, dtype=torch.float64)
     q = torch.distributions.Normal(mu, torch.exp(log_s))
     p = torch.distributions.Normal(m, 0.7)
@@ -54,7 +67,8 @@ def test_kl_with_prior_mean_matches_torch():
     # no prior mean = prior at 0
     p0 = torch.distributions.Normal(torch.zeros(7, dtype=torch.float64), 0.7)
     assert float(_diag_gauss_kl(mu, log_s, 0.7)) == pytest.approx(
-        float(torch.distributions.kl_divergence(q, p0).sum()), rel=1e-12)
+        float(torch.distributions.kl_divergence(q, p0).sum()), rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -83,8 +97,15 @@ def test_grid_choice_is_the_kl_minimiser(seed):
     means = [None, torch.randn(3, generator=g) * 0.1]
     grid = torch.logspace(-2, 1, 10, dtype=torch.float64)
     i = _best_prior_std(mus, log_ss, means, grid)
-    kls = [float(sum(_diag_gauss_kl(mu.double(), ls.double(), float(lam), m if m is None else m.double())
-                     for mu, ls, m in zip(mus, log_ss, means))) for lam in grid]
+    kls = [
+        float(
+            sum(
+                _diag_gauss_kl(mu.double(), ls.double(), float(lam), m if m is None else m.double())
+                for mu, ls, m in zip(mus, log_ss, means)
+            )
+        )
+        for lam in grid
+    ]
     assert i == min(range(len(kls)), key=kls.__getitem__)
 
 
@@ -93,8 +114,7 @@ def test_fixed_mean_stays_and_trained_mean_moves():
     before = copy.deepcopy(net.state_dict())
     pl, _ = _fit(net, x, y, n_steps=30)
     assert all(v == 0.0 for v in pl["mean_shift"].values())
-    pl, _ = _fit(net, x, y, n_steps=30, train_mean=True, prior_mean=w0,
-                 prior_std_grid=[0.1, 1.0])
+    pl, _ = _fit(net, x, y, n_steps=30, train_mean=True, prior_mean=w0, prior_std_grid=[0.1, 1.0])
     assert all(v > 1e-3 for v in pl["mean_shift"].values())
     # probing never changes the model
     for k, v in net.state_dict().items():
@@ -114,9 +134,19 @@ def test_kl_goes_down_as_beta_goes_up_with_all_options(seed):
         opt.step()
     kls, losses = [], []
     for beta in (0.03, 0.3, 3.0):
-        _, t = _fit(net, x, y, seed=seed, beta=beta, n_steps=400, init=1e-2, train_mean=True,
-                    prior_mean=w0, prior_std_grid=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0],
-                    n_eval_samples=10)
+        _, t = _fit(
+            net,
+            x,
+            y,
+            seed=seed,
+            beta=beta,
+            n_steps=400,
+            init=1e-2,
+            train_mean=True,
+            prior_mean=w0,
+            prior_std_grid=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0],
+            n_eval_samples=10,
+        )
         assert t["kl_total"] >= t["prior_choice_nats"] - 1e-9
         kls.append(t["kl_total"])
         losses.append(t["expected_nll"])

@@ -124,8 +124,13 @@ def test_logistic_true_fisher_matches_closed_form(seed):
     # gradients): relative error ~1%; tolerance 5%.
     model, x, _ = _logistic_data(seed)
     F = fisher_diagonal(
-        model, x, kind="true", loss="binary_cross_entropy", n_label_samples=4000,
-        batch_size=4096, random_state=seed,
+        model,
+        x,
+        kind="true",
+        loss="binary_cross_entropy",
+        n_label_samples=4000,
+        batch_size=4096,
+        random_state=seed,
     )
     with torch.no_grad():
         p = torch.sigmoid(model(x)).reshape(-1).double()
@@ -145,8 +150,10 @@ def test_logistic_empirical_fisher_exact(seed):
         p = torch.sigmoid(model(x)).reshape(-1).double()
     r2 = (p - y.double()) ** 2
     torch.testing.assert_close(
-        F["weight"].double().reshape(-1), (r2[:, None] * x.double() ** 2).mean(0),
-        rtol=1e-5, atol=1e-8,
+        F["weight"].double().reshape(-1),
+        (r2[:, None] * x.double() ** 2).mean(0),
+        rtol=1e-5,
+        atol=1e-8,
     )
     torch.testing.assert_close(F["bias"].double().reshape(()), r2.mean(), rtol=1e-5, atol=1e-8)
 
@@ -211,7 +218,10 @@ def test_custom_loss_and_sampler():
     got_e = fisher_diagonal(model, (x, y), kind="empirical", loss=_ce_sum)
     ref_t = fisher_diagonal(model, x, random_state=3)
     got_t = fisher_diagonal(
-        model, x, loss=_ce_sum, random_state=3,
+        model,
+        x,
+        loss=_ce_sum,
+        random_state=3,
         sample_target=lambda out, g: torch.multinomial(
             torch.softmax(out.double(), -1), 1, generator=g
         ).reshape(-1),
@@ -359,8 +369,18 @@ def test_variational_matches_exact_optimum_for_linear_gaussian(seed):
         model.weight.copy_(sol[:d].T)
         model.bias.copy_(sol[d])
     df = weight_information(
-        model, (x, y), method="variational", loss="gaussian", prior_std=lam, beta=beta,
-        init=0.3, n_steps=600, lr=0.05, batch_size=n, random_state=seed, n_eval_samples=200,
+        model,
+        (x, y),
+        method="variational",
+        loss="gaussian",
+        prior_std=lam,
+        beta=beta,
+        init=0.3,
+        n_steps=600,
+        lr=0.05,
+        batch_size=n,
+        random_state=seed,
+        n_eval_samples=200,
     )
     xx = torch.cat([x, torch.ones(n, 1)], 1).double()
     s2 = 1.0 / ((xx**2).sum(0) / beta + 1.0 / lam**2)
@@ -383,8 +403,15 @@ def test_variational_kl_nonnegative_and_decreasing_in_beta(seed):
     kls = []
     for beta in (0.2, 1.0, 5.0):
         df = weight_information(
-            model, (x, y), method="variational", beta=beta, init=0.05, n_steps=250,
-            lr=0.05, batch_size=30, random_state=seed,
+            model,
+            (x, y),
+            method="variational",
+            beta=beta,
+            init=0.05,
+            n_steps=250,
+            lr=0.05,
+            batch_size=30,
+            random_state=seed,
         )
         assert (df["kl"] >= 0).all()
         kls.append(float(df["kl_total"].iloc[0]))
@@ -405,8 +432,14 @@ def test_variational_prior_equal_to_posterior_has_zero_kl():
     lam = 0.3
     for centre in (model, {n: p.detach().clone() for n, p in model.named_parameters()}):
         df = weight_information(
-            model, (x, y), method="variational", prior_mean=centre, prior_std=lam,
-            init=lam, n_steps=0, random_state=0,
+            model,
+            (x, y),
+            method="variational",
+            prior_mean=centre,
+            prior_std=lam,
+            init=lam,
+            n_steps=0,
+            random_state=0,
         )
         assert df["kl"].abs().max() < 1e-6
         assert (df["mean_shift"] == 0).all() and (df["prior_std_chosen"] == lam).all()
@@ -424,8 +457,15 @@ def test_variational_grid_and_trained_mean(seed):
     before = _snapshot(model)
     grid = [0.01, 0.1, 1.0]
     df = weight_information(
-        model, (x, y), ["conv", "fc"], method="variational", prior_std_grid=grid,
-        train_mean=True, n_steps=20, batch_size=16, random_state=seed,
+        model,
+        (x, y),
+        ["conv", "fc"],
+        method="variational",
+        prior_std_grid=grid,
+        train_mean=True,
+        n_steps=20,
+        batch_size=16,
+        random_state=seed,
     )
     _assert_same(before, _snapshot(model))
     assert set(df["prior_std_chosen"]) <= set(grid)

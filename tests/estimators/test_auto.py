@@ -24,19 +24,27 @@ def test_auto_is_the_default_and_records_its_choice():
 def test_auto_undoes_monotone_distortion(seed):
     x, y, truth = gaussian_pair(2000, 3, 0.5, seed)
     distorted = np.sign(x) * np.abs(x) ** 3  # half-cube-like, invertible per coordinate
-    r = auto_mi(distorted, np.arcsinh(y), interval=False, null=False,
-                check_stability=False, random_state=seed)
+    r = auto_mi(
+        distorted,
+        np.arcsinh(y),
+        interval=False,
+        null=False,
+        check_stability=False,
+        random_state=seed,
+    )
     assert abs(float(r) - truth) < max(0.05, 0.1 * truth)
 
 
 def test_permutation_null_separates_dependent_from_independent():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((1000, 1))
-    indep = auto_mi(x, rng.standard_normal((1000, 1)), interval=False,
-                    check_stability=False, random_state=0)
+    indep = auto_mi(
+        x, rng.standard_normal((1000, 1)), interval=False, check_stability=False, random_state=0
+    )
     assert indep.null < 0.05 and indep.diagnostics["p_value"] > 0.05
-    dep = auto_mi(x, x + rng.standard_normal((1000, 1)), interval=False,
-                  check_stability=False, random_state=0)
+    dep = auto_mi(
+        x, x + rng.standard_normal((1000, 1)), interval=False, check_stability=False, random_state=0
+    )
     assert float(dep) > 5 * dep.null and dep.diagnostics["p_value"] < 0.1
 
 
@@ -143,7 +151,6 @@ def test_value_does_not_depend_on_interval_null_or_stability():
 
 def test_expensive_null_uses_a_quarter_of_the_rows():
     x, y, _ = gaussian_pair(800, 3, 0.5, seed=5)
-    r = auto_mi(x, y, interval=False, check_stability=False, n_permutations=5,
-                random_state=0)
+    r = auto_mi(x, y, interval=False, check_stability=False, n_permutations=5, random_state=0)
     assert r.diagnostics["null_ksg_rows"] == 200
     assert r.null < float(r) and r.diagnostics["p_value"] == pytest.approx(1 / 6)

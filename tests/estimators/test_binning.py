@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from mi_probe import entropy, estimate_mi
+from mi_probe._validation import encode_rows
 from mi_probe.estimators.binning import (
     BinningEstimator,
     binning_entropy,
@@ -23,7 +24,6 @@ from mi_probe.estimators.binning import (
     sorted_run_lengths,
 )
 from mi_probe.estimators.discrete import discrete_entropy, discrete_mi
-from mi_probe._validation import encode_rows
 from tests._helpers import gaussian_pair
 
 SEEDS = [0, 1, 2, 3, 4]

@@ -29,7 +29,8 @@ def test_dense_covariance_closed_form(seed: int) -> None:
     a = g.standard_normal((5, 5))
     cov = a @ a.T + 0.5 * np.eye(5)
     truth = 0.5 * (
-        np.linalg.slogdet(cov[:2, :2])[1] + np.linalg.slogdet(cov[2:, 2:])[1]
+        np.linalg.slogdet(cov[:2, :2])[1]
+        + np.linalg.slogdet(cov[2:, 2:])[1]
         - np.linalg.slogdet(cov)[1]
     )
     z = g.multivariate_normal(np.zeros(5), cov, 20_000)

@@ -130,9 +130,7 @@ def test_scaling_and_shift_change_nothing(algorithm: int) -> None:
     base = float(ksg_mi(x, y, algorithm=algorithm, jitter=0.0))
     x2 = x * np.array([1000.0, -0.001]) + 5.0
     y2 = y * 1e-4 - 3.0
-    assert float(ksg_mi(x2, y2, algorithm=algorithm, jitter=0.0)) == pytest.approx(
-        base, abs=1e-9
-    )
+    assert float(ksg_mi(x2, y2, algorithm=algorithm, jitter=0.0)) == pytest.approx(base, abs=1e-9)
 
 
 @pytest.mark.parametrize("algorithm", [1, 2])
@@ -141,9 +139,7 @@ def test_monotone_maps_keep_truth(algorithm: int) -> None:
     # same tolerance of the truth (KSG itself is only rank-invariant in 1-D)
     for seed in SEEDS:
         x, y, truth = gaussian_pair(N, 1, 0.6, seed)
-        est = _raw(
-            ksg_mi(np.exp(x / 2), np.arcsinh(3 * y), algorithm=algorithm, random_state=seed)
-        )
+        est = _raw(ksg_mi(np.exp(x / 2), np.arcsinh(3 * y), algorithm=algorithm, random_state=seed))
         assert abs(est - truth) <= _tol(truth), (seed, est, truth)
 
 

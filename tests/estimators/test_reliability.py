@@ -47,8 +47,9 @@ def test_subsample_interval_sd_matches_spread_over_datasets(seed):
     # the half-sample sd estimates the sd of the full-n estimate: compare with the
     # spread of the estimate over 40 independent data sets (tolerance: factor 1.6)
     n, d, rho = 800, 1, 0.6
-    spread = np.std([_gauss_fn(*gaussian_pair(n, d, rho, 1000 + i)[:2], 0)
-                     for i in range(40)], ddof=1)
+    spread = np.std(
+        [_gauss_fn(*gaussian_pair(n, d, rho, 1000 + i)[:2], 0) for i in range(40)], ddof=1
+    )
     x, y, _ = gaussian_pair(n, d, rho, seed)
     _, info = reliability.subsample_interval(
         _gauss_fn, x, y, _gauss_fn(x, y, 0), n_resamples=30, rng=np.random.default_rng(seed)
@@ -61,15 +62,15 @@ def test_permutation_null_of_independent_data(seed):
     rng = np.random.default_rng(seed)
     x, y = rng.standard_normal((1000, 2)), rng.standard_normal((1000, 2))
     value = _gauss_fn(x, y, 0)
-    level, info = reliability.permutation_null(_gauss_fn, x, y, value, n_permutations=40,
-                                               rng=rng)
+    level, info = reliability.permutation_null(_gauss_fn, x, y, value, n_permutations=40, rng=rng)
     # 2 n I ~ chi2(d_x d_y = 4) under independence: 95% level 9.49 / 2000 = 0.0047
     assert 0.002 < level < 0.01
     assert abs(info["null_mean"]) < 0.005
     dep_x, dep_y, _ = gaussian_pair(1000, 2, 0.3, seed)
     dep = _gauss_fn(dep_x, dep_y, 0)
-    level, info = reliability.permutation_null(_gauss_fn, dep_x, dep_y, dep,
-                                               n_permutations=40, rng=rng)
+    level, info = reliability.permutation_null(
+        _gauss_fn, dep_x, dep_y, dep, n_permutations=40, rng=rng
+    )
     assert dep > 5 * level and info["p_value"] == pytest.approx(1 / 41)
 
 
@@ -83,18 +84,19 @@ def test_stability_flags_trend_vs_noise():
     assert out["unstable_in_n"]
     assert set(out["estimates_by_n"]) == {"n/4", "n/2", "n"}
     # the same spread is not flagged when the estimate's own noise explains it
-    out = reliability.stability_flags(trending, x, y, value, rng=np.random.default_rng(0),
-                                      noise_sd=0.1)
+    out = reliability.stability_flags(
+        trending, x, y, value, rng=np.random.default_rng(0), noise_sd=0.1
+    )
     assert not out["unstable_in_n"]
 
 
 def test_sample_flags_and_warning():
     rng = np.random.default_rng(0)
-    flags = reliability.sample_flags(rng.standard_normal((300, 2)),
-                                     rng.standard_normal((300, 2)))
+    flags = reliability.sample_flags(rng.standard_normal((300, 2)), rng.standard_normal((300, 2)))
     assert flags["few_samples_for_dim"] and not flags["many_ties"]
-    ties = reliability.sample_flags(rng.integers(0, 3, (5000, 1)).astype(float),
-                                    rng.standard_normal((5000, 1)))
+    ties = reliability.sample_flags(
+        rng.integers(0, 3, (5000, 1)).astype(float), rng.standard_normal((5000, 1))
+    )
     assert ties["many_ties"] and not ties["few_samples_for_dim"]
     with pytest.warns(RuntimeWarning, match="unreliable: few_samples_for_dim"):
         reliability.warn_flags(flags, "test")
@@ -120,8 +122,14 @@ def test_flags_for_plain_and_neural_like_results():
     assert row["null"] is None and row["warning"] == ""
     row = reliability.flags_for(plain, x, y)  # sample flags from the data
     assert row["few_samples_for_dim"] is True and row["warning"] == "few_samples_for_dim"
-    neural = MIResult(value=2.0, estimator="infonce", n_samples=100, params={},
-                      diagnostics={"at_ceiling": True}, null=2.5)
+    neural = MIResult(
+        value=2.0,
+        estimator="infonce",
+        n_samples=100,
+        params={},
+        diagnostics={"at_ceiling": True},
+        null=2.5,
+    )
     row = reliability.flags_for(neural)
     assert row["at_ceiling"] is True and row["not_above_null"] is True
     assert row["warning"] == "at_ceiling"

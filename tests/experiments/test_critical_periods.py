@@ -21,10 +21,24 @@ def tiny():
 def test_columns_and_shapes(tiny) -> None:
     s, h = tiny.summary, tiny.history
     assert list(s["removal"]) == ["0", "2", "never"]
-    assert {"removal_epoch", "total_epochs", "test_accuracy", "train_accuracy",
-            "peak_fisher_epoch", "peak_fisher_trace"} <= set(s.columns)
-    assert {"repeat", "removal", "epoch", "blurred", "lr", "train_loss", "test_accuracy",
-            "fisher_trace"} <= set(h.columns)
+    assert {
+        "removal_epoch",
+        "total_epochs",
+        "test_accuracy",
+        "train_accuracy",
+        "peak_fisher_epoch",
+        "peak_fisher_trace",
+    } <= set(s.columns)
+    assert {
+        "repeat",
+        "removal",
+        "epoch",
+        "blurred",
+        "lr",
+        "train_loss",
+        "test_accuracy",
+        "fisher_trace",
+    } <= set(h.columns)
     # removal t trains t + post_epochs epochs; never trains max(t) + post_epochs
     assert list(s["total_epochs"]) == [3, 5, 5]
     assert math.isnan(s["removal_epoch"].iloc[2])
@@ -112,8 +126,9 @@ def test_repeats_give_std() -> None:
     assert set(res.history["repeat"]) == {0, 1}
     assert np.isfinite(res.summary["test_accuracy_std"]).all()
     assert res.effect()["drop_sd"] == 0.0  # one removal epoch: every paired drop is 0
-    res = critical_periods(progress=False, **{**TINY, "removal_epochs": (0, 1), "post_epochs": 1,
-                                              "n_repeats": 2})
+    res = critical_periods(
+        progress=False, **{**TINY, "removal_epochs": (0, 1), "post_epochs": 1, "n_repeats": 2}
+    )
     h = res.history
     last = h[h["epoch"] == h.groupby(["repeat", "removal"])["epoch"].transform("max")]
     acc = last.pivot(index="repeat", columns="removal", values="test_accuracy")

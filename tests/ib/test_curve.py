@@ -89,8 +89,9 @@ def test_curve_is_monotone_and_concave_with_slope_one_over_beta(seed: int) -> No
 @pytest.mark.parametrize("seed", SEEDS)
 def test_deterministic_ib_gives_hard_encoders(seed: int) -> None:
     pxy = random_pxy(seed, n_x=6)
-    curve, enc = ib_curve(pxy, np.geomspace(0.5, 1e3, 15), alpha=0.0, random_state=seed,
-                          return_encoders=True)
+    curve, enc = ib_curve(
+        pxy, np.geomspace(0.5, 1e3, 15), alpha=0.0, random_state=seed, return_encoders=True
+    )
     assert set(np.unique(enc)) <= {0.0, 1.0}
     np.testing.assert_array_equal(enc.sum(axis=2), 1.0)
     # deterministic encoder: H(T|X) = 0, so I(X;T) = H(T)
@@ -106,8 +107,9 @@ def test_deterministic_ib_gives_hard_encoders(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_encoders_reproduce_the_reported_quantities(alpha: float, seed: int) -> None:
     pxy = random_pxy(seed)
-    curve, enc = ib_curve(pxy, [0.5, 3.0, 20.0], alpha=alpha, random_state=seed,
-                          return_encoders=True)
+    curve, enc = ib_curve(
+        pxy, [0.5, 3.0, 20.0], alpha=alpha, random_state=seed, return_encoders=True
+    )
     assert list(curve.columns) == list(COLUMNS)
     assert enc.shape == (3, pxy.shape[0], pxy.shape[0])
     np.testing.assert_allclose(enc.sum(axis=2), 1.0, atol=1e-12)

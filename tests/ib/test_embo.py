@@ -42,8 +42,10 @@ def _embo_python() -> str:
     exe = os.environ.get("MI_PROBE_EMBO_PYTHON")
     if exe and os.path.exists(exe):
         return exe
-    pytest.skip("embo is not installed: pip install embo, or set MI_PROBE_EMBO_PYTHON to a "
-                "python that has it")
+    pytest.skip(
+        "embo is not installed: pip install embo, or set MI_PROBE_EMBO_PYTHON to a "
+        "python that has it"
+    )
 
 
 def _embo_curve(pxy: np.ndarray, betas: np.ndarray, seed: int) -> np.ndarray:
@@ -52,10 +54,24 @@ def _embo_curve(pxy: np.ndarray, betas: np.ndarray, seed: int) -> np.ndarray:
 
     embo's update is q(t|x) ~ q(t) exp(-beta KL) with the KL in bits, so its beta is our
     beta times ln 2 (our updates and Lagrangian are both in nats)."""
-    payload = json.dumps({"pxy": pxy.tolist(), "betas": list(map(float, np.asarray(betas) * np.log(2))), "seed": seed,
-                          "restarts": 3, "iterations": 2000, "rtol": 1e-10})
-    out = subprocess.run([_embo_python(), "-c", _SCRIPT], input=payload, capture_output=True,
-                         text=True, check=True, timeout=600)
+    payload = json.dumps(
+        {
+            "pxy": pxy.tolist(),
+            "betas": list(map(float, np.asarray(betas) * np.log(2))),
+            "seed": seed,
+            "restarts": 3,
+            "iterations": 2000,
+            "rtol": 1e-10,
+        }
+    )
+    out = subprocess.run(
+        [_embo_python(), "-c", _SCRIPT],
+        input=payload,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     return np.array(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

@@ -16,8 +16,12 @@ def test_binary_source_hamming_matches_h_p_minus_h_d(p: float) -> None:
     # so D(beta) = 1 / (1 + e^beta). Above D_max = min(p, 1-p) the rate is 0.
     d_max = min(p, 1 - p)
     beta_c = np.log((1 - d_max) / d_max)
-    betas = np.concatenate([np.linspace(0.5 * beta_c, 0.8 * beta_c, 4) if beta_c > 0 else [],
-                            np.linspace(1.2 * beta_c + 0.1, 12.0, 8)])
+    betas = np.concatenate(
+        [
+            np.linspace(0.5 * beta_c, 0.8 * beta_c, 4) if beta_c > 0 else [],
+            np.linspace(1.2 * beta_c + 0.1, 12.0, 8),
+        ]
+    )
     rd = rate_distortion([1 - p, p], 1 - np.eye(2), betas)
     assert rd.converged.all()
     above = rd.beta > beta_c
@@ -92,8 +96,10 @@ def test_bad_input_raises(args: tuple, match: str) -> None:
         rate_distortion(*args)
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"max_iter": 0}, "max_iter must be >= 1"),
-                                                ({"tol": -1.0}, "tol must be > 0")])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"max_iter": 0}, "max_iter must be >= 1"), ({"tol": -1.0}, "tol must be > 0")],
+)
 def test_bad_parameters_raise(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         rate_distortion([0.5, 0.5], 1 - np.eye(2), **kwargs)

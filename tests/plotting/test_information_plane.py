@@ -26,9 +26,16 @@ def table() -> pd.DataFrame:
         for li, layer in enumerate(["fc1", "fc2", "out"]):
             for epoch in (1, 3, 10, 30, 100):
                 rows.append(
-                    dict(epoch=epoch, layer=layer, estimator=est,
-                         I_XT=np.log(2) * (5 - li + np.log(epoch)), I_TY=np.log(2) * min(1, epoch / 50),
-                         train_loss=1 / epoch, test_loss=np.nan, regime="r")
+                    dict(
+                        epoch=epoch,
+                        layer=layer,
+                        estimator=est,
+                        I_XT=np.log(2) * (5 - li + np.log(epoch)),
+                        I_TY=np.log(2) * min(1, epoch / 50),
+                        train_loss=1 / epoch,
+                        test_loss=np.nan,
+                        regime="r",
+                    )
                 )
     return pd.DataFrame(rows)
 

@@ -163,9 +163,7 @@ def test_tuple_and_dict_outputs() -> None:
 
 
 def _hook_count(model: nn.Module) -> int:
-    return sum(
-        len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()
-    )
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
 
 def test_hooks_removed_on_exit_and_on_exception() -> None:
@@ -174,9 +172,8 @@ def test_hooks_removed_on_exit_and_on_exception() -> None:
     with attach(net, "all"):
         assert _hook_count(net) > before
     assert _hook_count(net) == before
-    with pytest.raises(RuntimeError):
-        with attach(net, "all"):
-            net(torch.randn(2, 5))  # wrong width: the forward raises
+    with pytest.raises(RuntimeError), attach(net, "all"):
+        net(torch.randn(2, 5))  # wrong width: the forward raises
     assert _hook_count(net) == before
     probe = attach(net, "0")
     probe.remove()

@@ -73,8 +73,12 @@ def main() -> None:
         y = rng.standard_normal((6, dy)) * 1.5
         tx, ty = task.sampler.transform(x, y)
         transforms.setdefault(prefix, []).append(
-            {"x": x.tolist(), "y": y.tolist(), "tx": np.asarray(tx).tolist(),
-             "ty": np.asarray(ty).tolist()}
+            {
+                "x": x.tolist(),
+                "y": y.tolist(),
+                "tx": np.asarray(tx).tolist(),
+                "ty": np.asarray(ty).tolist(),
+            }
         )
     from bmi.benchmark.tasks.embeddings import transform_swissroll_task
 
@@ -82,13 +86,24 @@ def main() -> None:
     u = rng.uniform(0.0, 1.0, size=(6, 1))
     v = rng.uniform(0.0, 1.0, size=(6, 1))
     tx, ty = roll.sampler.transform(u, v)
-    transforms["swissroll_x"] = [{"x": u.tolist(), "y": v.tolist(), "tx": np.asarray(tx).tolist(),
-                                  "ty": np.asarray(ty).tolist()}]
+    transforms["swissroll_x"] = [
+        {
+            "x": u.tolist(),
+            "y": v.tolist(),
+            "tx": np.asarray(tx).tolist(),
+            "ty": np.asarray(ty).tolist(),
+        }
+    ]
     bim = bimodal.task_bimodal_gaussians(0.75)
     u = np.linspace(0.01, 0.99, 9).reshape(-1, 1)
     bx, by = bim.sampler.transform(u, u)
-    transforms["bimodal"] = [{"u": u.ravel().tolist(), "tx": np.asarray(bx).ravel().tolist(),
-                              "ty": np.asarray(by).ravel().tolist()}]
+    transforms["bimodal"] = [
+        {
+            "u": u.ravel().tolist(),
+            "tx": np.asarray(bx).ravel().tolist(),
+            "ty": np.asarray(by).ravel().tolist(),
+        }
+    ]
 
     out = {
         "generated_by": (

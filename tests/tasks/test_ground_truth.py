@@ -19,8 +19,12 @@ SEEDS = (0, 1, 2)
 
 @pytest.mark.parametrize(
     "task_id",
-    ["1v1-normal-0.75", "multinormal-dense-3-3-0.5", "multinormal-sparse-5-5-2-2.0",
-     "multinormal-dense-4-7-0.3"],
+    [
+        "1v1-normal-0.75",
+        "multinormal-dense-3-3-0.5",
+        "multinormal-sparse-5-5-2-2.0",
+        "multinormal-dense-4-7-0.3",
+    ],
 )
 @pytest.mark.parametrize("seed", SEEDS)
 def test_gaussian_mi_from_sample_covariance(task_id: str, seed: int) -> None:
@@ -65,10 +69,13 @@ def test_additive_noise_by_quadrature(eps: float) -> None:
         return max(0.0, min(y + eps, 1.0) - max(y - eps, 0.0)) / (2 * eps)
 
     knots = sorted({-eps, eps, 1 - eps, 1 + eps})
-    h_y = sum(integrate.quad(lambda t: -p(t) * np.log(p(t)) if p(t) > 0 else 0.0, a, b,
-                             epsabs=1e-12)[0] for a, b in zip(knots[:-1], knots[1:]))
+    h_y = sum(
+        integrate.quad(lambda t: -p(t) * np.log(p(t)) if p(t) > 0 else 0.0, a, b, epsabs=1e-12)[0]
+        for a, b in zip(knots[:-1], knots[1:])
+    )
     assert get_task(f"1v1-additive-{eps}").mutual_information() == pytest.approx(
-        h_y - np.log(2 * eps), abs=1e-8)
+        h_y - np.log(2 * eps), abs=1e-8
+    )
 
 
 # ---- Student-t ------------------------------------------------------------------------
@@ -86,8 +93,14 @@ def _mc_student_mi(dispersion: np.ndarray, dim_x: int, dof: int, n: int, seed: i
 
 
 @pytest.mark.parametrize(
-    "task_id", ["student-identity-1-1-1", "student-identity-2-2-2", "student-identity-3-3-3",
-                "student-dense-3-2-3-0.4", "student-sparse-4-4-2-2-1.5"],
+    "task_id",
+    [
+        "student-identity-1-1-1",
+        "student-identity-2-2-2",
+        "student-identity-3-3-3",
+        "student-dense-3-2-3-0.4",
+        "student-sparse-4-4-2-2-1.5",
+    ],
 )
 @pytest.mark.parametrize("seed", SEEDS)
 def test_student_closed_form_vs_monte_carlo(task_id: str, seed: int) -> None:
@@ -140,7 +153,9 @@ def test_mixed_gaussian_vs_posterior_monte_carlo(seed: int) -> None:
 
 
 def test_mixed_gaussian_limits() -> None:
-    assert get_task("mixed-gaussian-4-0.01").mutual_information() == pytest.approx(np.log(4), abs=1e-9)
+    assert get_task("mixed-gaussian-4-0.01").mutual_information() == pytest.approx(
+        np.log(4), abs=1e-9
+    )
     assert get_task("mixed-gaussian-1-0.3").mutual_information() == pytest.approx(0.0, abs=1e-8)
     assert get_task("mixed-gaussian-2-100.0").mutual_information() < 1e-4
 

@@ -88,8 +88,11 @@ def test_transformed_samples_are_the_map_of_the_base_samples() -> None:
 
 
 def test_unknown_id_lists_close_matches() -> None:
-    with pytest.raises(ValueError, match=r"unknown task id 'multinormal-dens-5-5-0.5'.*"
-                       r"close matches: .*multinormal-dense-5-5-0.5"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown task id 'multinormal-dens-5-5-0.5'.*"
+        r"close matches: .*multinormal-dense-5-5-0.5",
+    ):
         get_task("multinormal-dens-5-5-0.5")
     with pytest.raises(ValueError, match="unknown task id 'nonsense'"):
         get_task("nonsense")

@@ -21,7 +21,7 @@ InfoNCE); anything else trains with autograd.
 from __future__ import annotations
 
 import ctypes
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -50,8 +50,10 @@ def _parameters(critic: JointCritic) -> list[torch.Tensor] | None:
     if len(head) != 1 or not isinstance(head[0], torch.nn.Linear):
         return None
     params = [critic.wx.weight, critic.wx.bias, critic.wy.weight, head[0].weight, head[0].bias]
-    if any(p is None or p.device.type != "cpu" or p.dtype != torch.float32
-           or not p.is_contiguous() for p in params):
+    if any(
+        p is None or p.device.type != "cpu" or p.dtype != torch.float32 or not p.is_contiguous()
+        for p in params
+    ):
         return None
     return params
 
@@ -78,9 +80,17 @@ class NativeJointTrainer:
         MINE's moving-average decay.
     """
 
-    def __init__(self, lib: ctypes.CDLL, critic: JointCritic, params: list[torch.Tensor],
-                 x_train: torch.Tensor, y_train: torch.Tensor, code: int,
-                 learning_rate: float, ema_decay: float | None) -> None:
+    def __init__(
+        self,
+        lib: ctypes.CDLL,
+        critic: JointCritic,
+        params: list[torch.Tensor],
+        x_train: torch.Tensor,
+        y_train: torch.Tensor,
+        code: int,
+        learning_rate: float,
+        ema_decay: float | None,
+    ) -> None:
         self._lib = lib
         self.critic = critic
         self._params = params
@@ -99,9 +109,15 @@ class NativeJointTrainer:
         self._decay = 0.0 if ema_decay is None else float(ema_decay)
 
     @classmethod
-    def create(cls, critic: torch.nn.Module, x_train: torch.Tensor, y_train: torch.Tensor,
-               code: int | None, learning_rate: float, ema_decay: float | None
-               ) -> "NativeJointTrainer | None":
+    def create(
+        cls,
+        critic: torch.nn.Module,
+        x_train: torch.Tensor,
+        y_train: torch.Tensor,
+        code: int | None,
+        learning_rate: float,
+        ema_decay: float | None,
+    ) -> NativeJointTrainer | None:
         """A trainer, or None (autograd trains instead) when the kernel does not apply."""
         if code is None or not isinstance(critic, JointCritic):
             return None
@@ -139,18 +155,39 @@ class NativeJointTrainer:
         s = _with_positives(shifts, b)
         values = np.empty(m)
         rc = self._lib.mi_joint_train(
-            *self._pointers(), self._dx, self._dy, self._h,
-            self._m1.ctypes.data, self._m2.ctypes.data, ctypes.byref(self._step),
-            self._x, self._y, r, s, m, b, s.shape[1], self._code, self._decay,
-            ctypes.byref(self._log_ma), ctypes.byref(self._have_ma),
-            self._lr, 0.9, 0.999, 1e-8, values,
+            *self._pointers(),
+            self._dx,
+            self._dy,
+            self._h,
+            self._m1.ctypes.data,
+            self._m2.ctypes.data,
+            ctypes.byref(self._step),
+            self._x,
+            self._y,
+            r,
+            s,
+            m,
+            b,
+            s.shape[1],
+            self._code,
+            self._decay,
+            ctypes.byref(self._log_ma),
+            ctypes.byref(self._have_ma),
+            self._lr,
+            0.9,
+            0.999,
+            1e-8,
+            values,
         )
         if rc != 0:
             raise MemoryError("the native joint-critic kernel ran out of memory")
         return values
 
     def heldout_scores(
-        self, x: torch.Tensor, y: torch.Tensor, blocks: Sequence[torch.Tensor],
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        blocks: Sequence[torch.Tensor],
         shifts: Sequence[torch.Tensor | None],
     ) -> Callable[[], tuple[torch.Tensor, torch.Tensor]]:
         """A function giving the current critic's scores of fixed held-out blocks.
@@ -184,8 +221,20 @@ class NativeJointTrainer:
 
         def score() -> tuple[torch.Tensor, torch.Tensor]:
             out = np.empty((rows.size, s), dtype=np.float32)
-            rc = self._lib.mi_joint_scores(*self._pointers(), self._dx, self._dy, self._h,
-                                           xa, ya, rows, n_blocks, b, sh, s, out)
+            rc = self._lib.mi_joint_scores(
+                *self._pointers(),
+                self._dx,
+                self._dy,
+                self._h,
+                xa,
+                ya,
+                rows,
+                n_blocks,
+                b,
+                sh,
+                s,
+                out,
+            )
             if rc != 0:
                 raise MemoryError("the native joint-critic kernel ran out of memory")
             scores = torch.from_numpy(out)
@@ -198,6 +247,8 @@ def _with_positives(shifts: Sequence[torch.Tensor | None], b: int) -> np.ndarray
     """The kernel's shift rows: 0 (the positives) then each entry's shifts (None: all)."""
     every_row = torch.arange(1, b)
     zero = torch.zeros(1, dtype=torch.int64)
-    return np.ascontiguousarray(torch.stack([
-        torch.cat([zero, (every_row if sh is None else sh).to(torch.int64)]) for sh in shifts
-    ]).numpy())
+    return np.ascontiguousarray(
+        torch.stack(
+            [torch.cat([zero, (every_row if sh is None else sh).to(torch.int64)]) for sh in shifts]
+        ).numpy()
+    )

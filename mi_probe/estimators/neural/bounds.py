@@ -116,8 +116,7 @@ def _logmeanexp(v: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(v.reshape(-1), dim=0) - math.log(v.numel())
 
 
-def logmeanexp_offdiag(scores: torch.Tensor, negatives: torch.Tensor | None = None
-                       ) -> torch.Tensor:
+def logmeanexp_offdiag(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> torch.Tensor:
     """``log mean_{i != j} exp(scores[i, j])`` (scalar tensor), computed stably.
 
     With ``negatives`` given, the log-mean-exp of all its entries instead.
@@ -157,8 +156,7 @@ def nwj_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> to
     return pos.mean() - torch.exp(logmeanexp_offdiag(scores, negatives) - 1.0)
 
 
-def infonce_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None
-                  ) -> torch.Tensor:
+def infonce_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> torch.Tensor:
     """InfoNCE / CPC bound ``mean_i [f_ii - logsumexp_j f_ij] + log K``, nats.
 
     Never exceeds ``log K`` (the ceiling); low variance. ``K`` is the number of
@@ -174,8 +172,9 @@ def infonce_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None
     return (scores - torch.logsumexp(cand, dim=1)).mean() + math.log(k + 1)
 
 
-def smile_bound(scores: torch.Tensor, clip: float = 5.0,
-                negatives: torch.Tensor | None = None) -> torch.Tensor:
+def smile_bound(
+    scores: torch.Tensor, clip: float = 5.0, negatives: torch.Tensor | None = None
+) -> torch.Tensor:
     """SMILE: DV with the negative scores clipped to ``[-clip, clip]``, nats.
 
     Clipping bounds the variance of the partition-function term (at the price of a
@@ -227,8 +226,7 @@ class _JSMatrix(torch.autograd.Function):
         return out * grad
 
 
-def js_nwj_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None
-                 ) -> torch.Tensor:
+def js_nwj_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> torch.Tensor:
     """The NWJ bound of the shifted critic ``f + 1`` (tight when ``f = log p/q``), nats.
 
     The evaluation Poole et al. (2019) pair with a JS-trained critic.
@@ -237,7 +235,8 @@ def js_nwj_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None
 
 
 def mine_surrogate(
-    scores: torch.Tensor, log_moving_average: torch.Tensor,
+    scores: torch.Tensor,
+    log_moving_average: torch.Tensor,
     negatives: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """MINE's bias-corrected training objective (to maximise).

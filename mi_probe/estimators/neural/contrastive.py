@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -29,6 +30,7 @@ from ..._validation import check_int, check_positive
 from ...result import MIResult
 from .._base import from_function
 from . import bounds as B
+from ._native_critic import NativeJointTrainer, objective_code
 from .critics import (
     INFONCE_SEPARABLE_HIDDEN,
     SeparableCritic,
@@ -37,7 +39,6 @@ from .critics import (
     resolve_critic,
     sample_shifts,
 )
-from ._native_critic import NativeJointTrainer, objective_code
 from .training import blocks, check_training_params, fit, prepare, seeded_init
 
 __all__ = [
@@ -160,12 +161,18 @@ def _run(
 ) -> MIResult:
     """Shared driver: prepare data, train the critic, evaluate the bound held out."""
     bs, steps, lr, every, patience = check_training_params(
-        params["batch_size"], params["max_steps"], params["learning_rate"],
-        params["eval_every"], params["patience"],
+        params["batch_size"],
+        params["max_steps"],
+        params["learning_rate"],
+        params["eval_every"],
+        params["patience"],
     )
     data = prepare(
-        x, y, validation_fraction=params["validation_fraction"],
-        standardize=params["standardize"], device=params["device"],
+        x,
+        y,
+        validation_fraction=params["validation_fraction"],
+        standardize=params["standardize"],
+        device=params["device"],
         random_state=params["random_state"],
     )
     d_x, d_y = data.x_train.shape[1], data.y_train.shape[1]
@@ -176,7 +183,9 @@ def _run(
     critic = seeded_init(
         data.seed,
         lambda: make_critic(
-            critic_name, d_x, d_y,
+            critic_name,
+            d_x,
+            d_y,
             hidden_dims=hidden,
             embed_dim=params["embed_dim"],
         ),
@@ -189,7 +198,9 @@ def _run(
     # shifts for a joint critic with the other bounds
     sampled = joint and kind != "infonce"
     k_train = _check_negatives(
-        params["n_negatives"], "n_negatives", b_train,
+        params["n_negatives"],
+        "n_negatives",
+        b_train,
         min(DEFAULT_NEGATIVES.get(kind, 16), b_train - 1) if sampled else b_train - 1,
     )
     # InfoNCE with a separable critic scores each held-out row against all held-out
@@ -204,32 +215,46 @@ def _run(
         val_blocks = blocks(data.n_val, bs, data.seed, data.device)
         block = int(val_blocks[0].numel())
         k_eval = _check_negatives(
-            params["eval_negatives"], "eval_negatives", block,
+            params["eval_negatives"],
+            "eval_negatives",
+            block,
             min(DEFAULT_EVAL_NEGATIVES, block - 1) if sampled else block - 1,
         )
     eval_gen = torch.Generator().manual_seed(data.seed + 3)
-    val_shifts = [None if k_eval == block - 1 else sample_shifts(block, k_eval, eval_gen)
-                  for _ in val_blocks]
+    val_shifts = [
+        None if k_eval == block - 1 else sample_shifts(block, k_eval, eval_gen) for _ in val_blocks
+    ]
 
     # one hidden layer on the CPU: the compiled kernel trains and scores (same
     # batches, shifts and arithmetic as autograd below, to float32 rounding)
     native = NativeJointTrainer.create(
-        critic, data.x_train, data.y_train, objective_code(train_bound, ema_decay), lr,
+        critic,
+        data.x_train,
+        data.y_train,
+        objective_code(train_bound, ema_decay),
+        lr,
         ema_decay,
     )
 
-    native_heldout = None if native is None else native.heldout_scores(
-        data.x_val, data.y_val, val_blocks, val_shifts)
+    native_heldout = (
+        None
+        if native is None
+        else native.heldout_scores(data.x_val, data.y_val, val_blocks, val_shifts)
+    )
 
     def held_out() -> float:
         if native_heldout is not None:
             return float(eval_bound(*native_heldout()))
         if all_rows:
-            vals = [infonce_all_rows(critic, data.x_val[i], data.y_val[i]) * i.numel()
-                    for i in val_blocks]
+            vals = [
+                infonce_all_rows(critic, data.x_val[i], data.y_val[i]) * i.numel()
+                for i in val_blocks
+            ]
             return float(torch.stack(vals).sum()) / data.n_val
-        parts = [pair_scores(critic, data.x_val[i], data.y_val[i], sh)
-                 for i, sh in zip(val_blocks, val_shifts)]
+        parts = [
+            pair_scores(critic, data.x_val[i], data.y_val[i], sh)
+            for i, sh in zip(val_blocks, val_shifts)
+        ]
         pos = torch.cat([p for p, _ in parts])
         neg = torch.cat([q for _, q in parts])
         return float(eval_bound(pos, neg))
@@ -268,10 +293,19 @@ def _run(
         return list(native.train(rows, [draw_shifts(rows.shape[1]) for _ in rows]))
 
     result = fit(
-        critic, objective=objective, evaluate=held_out, n_train=data.n_train,
-        batch_size=bs, max_steps=steps, learning_rate=lr, eval_every=every,
-        patience=patience, seed=data.seed, show_progress=bool(params["progress"]),
-        desc=kind, run_steps=None if native is None else native_steps,
+        critic,
+        objective=objective,
+        evaluate=held_out,
+        n_train=data.n_train,
+        batch_size=bs,
+        max_steps=steps,
+        learning_rate=lr,
+        eval_every=every,
+        patience=patience,
+        seed=data.seed,
+        show_progress=bool(params["progress"]),
+        desc=kind,
+        run_steps=None if native is None else native_steps,
     )
     # fit() restored the parameters of its best held-out evaluation, whose value it
     # returns (the evaluation is deterministic: fixed blocks and shifts)
@@ -447,16 +481,28 @@ def mine_mi(
     if decay >= 1.0:
         raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
     params = _params(
-        ema_decay=ema_decay, critic=critic, hidden_dims=hidden_dims, embed_dim=embed_dim,
-        n_negatives=n_negatives, eval_negatives=eval_negatives,
-        batch_size=batch_size, max_steps=max_steps, learning_rate=learning_rate,
-        validation_fraction=validation_fraction, eval_every=eval_every, patience=patience,
-        standardize=standardize, device=device, random_state=random_state, progress=progress,
+        ema_decay=ema_decay,
+        critic=critic,
+        hidden_dims=hidden_dims,
+        embed_dim=embed_dim,
+        n_negatives=n_negatives,
+        eval_negatives=eval_negatives,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        validation_fraction=validation_fraction,
+        eval_every=eval_every,
+        patience=patience,
+        standardize=standardize,
+        device=device,
+        random_state=random_state,
+        progress=progress,
     )
     if decay == 0.0:
         return _run("mine", x, y, train_bound=B.dv_bound, eval_bound=B.dv_bound, params=params)
-    return _run("mine", x, y, train_bound=None, eval_bound=B.dv_bound, params=params,
-                ema_decay=decay)
+    return _run(
+        "mine", x, y, train_bound=None, eval_bound=B.dv_bound, params=params, ema_decay=decay
+    )
 
 
 def nwj_mi(
@@ -485,11 +531,21 @@ def nwj_mi(
     ----------
     """
     params = _params(
-        critic=critic, hidden_dims=hidden_dims, embed_dim=embed_dim,
-        n_negatives=n_negatives, eval_negatives=eval_negatives,
-        batch_size=batch_size, max_steps=max_steps, learning_rate=learning_rate,
-        validation_fraction=validation_fraction, eval_every=eval_every, patience=patience,
-        standardize=standardize, device=device, random_state=random_state, progress=progress,
+        critic=critic,
+        hidden_dims=hidden_dims,
+        embed_dim=embed_dim,
+        n_negatives=n_negatives,
+        eval_negatives=eval_negatives,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        validation_fraction=validation_fraction,
+        eval_every=eval_every,
+        patience=patience,
+        standardize=standardize,
+        device=device,
+        random_state=random_state,
+        progress=progress,
     )
     return _run("nwj", x, y, train_bound=B.nwj_bound, eval_bound=B.nwj_bound, params=params)
 
@@ -529,14 +585,25 @@ def infonce_mi(
     ----------
     """
     params = _params(
-        critic=critic, hidden_dims=hidden_dims, embed_dim=embed_dim,
-        n_negatives=n_negatives, eval_negatives=eval_negatives,
-        batch_size=batch_size, max_steps=max_steps, learning_rate=learning_rate,
-        validation_fraction=validation_fraction, eval_every=eval_every, patience=patience,
-        standardize=standardize, device=device, random_state=random_state, progress=progress,
+        critic=critic,
+        hidden_dims=hidden_dims,
+        embed_dim=embed_dim,
+        n_negatives=n_negatives,
+        eval_negatives=eval_negatives,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        validation_fraction=validation_fraction,
+        eval_every=eval_every,
+        patience=patience,
+        standardize=standardize,
+        device=device,
+        random_state=random_state,
+        progress=progress,
     )
-    return _run("infonce", x, y, train_bound=B.infonce_bound, eval_bound=B.infonce_bound,
-                params=params)
+    return _run(
+        "infonce", x, y, train_bound=B.infonce_bound, eval_bound=B.infonce_bound, params=params
+    )
 
 
 def smile_mi(
@@ -570,14 +637,31 @@ def smile_mi(
     """
     tau = check_positive(clip, "clip") if clip != math.inf else math.inf
     params = _params(
-        clip=clip, critic=critic, hidden_dims=hidden_dims, embed_dim=embed_dim,
-        n_negatives=n_negatives, eval_negatives=eval_negatives,
-        batch_size=batch_size, max_steps=max_steps, learning_rate=learning_rate,
-        validation_fraction=validation_fraction, eval_every=eval_every, patience=patience,
-        standardize=standardize, device=device, random_state=random_state, progress=progress,
+        clip=clip,
+        critic=critic,
+        hidden_dims=hidden_dims,
+        embed_dim=embed_dim,
+        n_negatives=n_negatives,
+        eval_negatives=eval_negatives,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        validation_fraction=validation_fraction,
+        eval_every=eval_every,
+        patience=patience,
+        standardize=standardize,
+        device=device,
+        random_state=random_state,
+        progress=progress,
     )
-    return _run("smile", x, y, train_bound=B.js_bound,
-                eval_bound=lambda s, n: B.smile_bound(s, tau, n), params=params)
+    return _run(
+        "smile",
+        x,
+        y,
+        train_bound=B.js_bound,
+        eval_bound=lambda s, n: B.smile_bound(s, tau, n),
+        params=params,
+    )
 
 
 def js_mi(
@@ -619,38 +703,65 @@ def js_mi(
     ----------
     """
     params = _params(
-        critic=critic, hidden_dims=hidden_dims, embed_dim=embed_dim,
-        n_negatives=n_negatives, eval_negatives=eval_negatives,
-        batch_size=batch_size, max_steps=max_steps, learning_rate=learning_rate,
-        validation_fraction=validation_fraction, eval_every=eval_every, patience=patience,
-        standardize=standardize, device=device, random_state=random_state, progress=progress,
+        critic=critic,
+        hidden_dims=hidden_dims,
+        embed_dim=embed_dim,
+        n_negatives=n_negatives,
+        eval_negatives=eval_negatives,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        validation_fraction=validation_fraction,
+        eval_every=eval_every,
+        patience=patience,
+        standardize=standardize,
+        device=device,
+        random_state=random_state,
+        progress=progress,
     )
     return _run("js", x, y, train_bound=B.js_bound, eval_bound=B.dv_bound, params=params)
 
 
 for _fn in (mine_mi, nwj_mi, infonce_mi, smile_mi, js_mi):
-    _fn.__doc__ = (_fn.__doc__ or "").rstrip() + "\n" + _COMMON_DOC + "\n" + _RETURNS_DOC + (
-        "\n\n    References\n    ----------\n"
-        "    See :mod:`mi_probe.estimators.neural.contrastive`.\n"
+    _fn.__doc__ = (
+        (_fn.__doc__ or "").rstrip()
+        + "\n"
+        + _COMMON_DOC
+        + "\n"
+        + _RETURNS_DOC
+        + (
+            "\n\n    References\n    ----------\n"
+            "    See :mod:`mi_probe.estimators.neural.contrastive`.\n"
+        )
     )
 
 MINEEstimator = from_function(
-    mine_mi, "mine", cls_name="MINEEstimator",
+    mine_mi,
+    "mine",
+    cls_name="MINEEstimator",
     doc="MINE (Donsker-Varadhan) estimator; class twin of :func:`mine_mi`.",
 )
 NWJEstimator = from_function(
-    nwj_mi, "nwj", cls_name="NWJEstimator",
+    nwj_mi,
+    "nwj",
+    cls_name="NWJEstimator",
     doc="NWJ lower-bound estimator; class twin of :func:`nwj_mi`.",
 )
 InfoNCEEstimator = from_function(
-    infonce_mi, "infonce", cls_name="InfoNCEEstimator",
+    infonce_mi,
+    "infonce",
+    cls_name="InfoNCEEstimator",
     doc="InfoNCE lower-bound estimator; class twin of :func:`infonce_mi`.",
 )
 SMILEEstimator = from_function(
-    smile_mi, "smile", cls_name="SMILEEstimator",
+    smile_mi,
+    "smile",
+    cls_name="SMILEEstimator",
     doc="SMILE estimator; class twin of :func:`smile_mi`.",
 )
 JSEstimator = from_function(
-    js_mi, "js", cls_name="JSEstimator",
+    js_mi,
+    "js",
+    cls_name="JSEstimator",
     doc="JS-trained critic with DV evaluation; class twin of :func:`js_mi`.",
 )

@@ -10,7 +10,7 @@ critic then scores ``B (K + 1)`` pairs instead of ``B^2``.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -19,9 +19,15 @@ from ..._validation import check_choice, check_int
 from .bounds import split_scores
 
 __all__ = [
-    "mlp", "JointCritic", "SeparableCritic", "make_critic", "default_hidden_dims",
+    "mlp",
+    "JointCritic",
+    "SeparableCritic",
+    "make_critic",
+    "default_hidden_dims",
     "INFONCE_SEPARABLE_HIDDEN",
-    "pair_scores", "sample_shifts", "resolve_critic",
+    "pair_scores",
+    "sample_shifts",
+    "resolve_critic",
 ]
 
 CRITICS = ("auto", "separable", "joint")
@@ -113,8 +119,14 @@ class SeparableCritic(nn.Module):
     B(B-1) negatives come almost for free (Poole et al. 2019, "separable critic").
     """
 
-    def __init__(self, d_x: int, d_y: int, hidden_dims: Sequence[int], embed_dim: int,
-                 marginal_terms: bool = True) -> None:
+    def __init__(
+        self,
+        d_x: int,
+        d_y: int,
+        hidden_dims: Sequence[int],
+        embed_dim: int,
+        marginal_terms: bool = True,
+    ) -> None:
         super().__init__()
         self.marginal_terms = bool(marginal_terms)
         extra = 1 if self.marginal_terms else 0

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -246,12 +247,13 @@ def fit(
     pos = 0
     step = 0
     stopped = False
-    for step in _progress(range(1, max_steps + 1), total=max_steps, desc=desc,
-                          enabled=show_progress):
+    for step in _progress(
+        range(1, max_steps + 1), total=max_steps, desc=desc, enabled=show_progress
+    ):
         if pos + b > n_train:
             perm = torch.randperm(n_train, generator=gen)
             pos = 0
-        idx = perm[pos:pos + b].to(device)
+        idx = perm[pos : pos + b].to(device)
         pos += b
         if not model.training:
             # once per stretch between evaluations: train() walks every submodule
@@ -303,5 +305,4 @@ def blocks(n: int, block: int, seed: int, device: torch.device) -> list[torch.Te
     perm = torch.randperm(n, generator=gen).to(device)
     size = min(block, n)
     count = max(1, n // size)
-    return [perm[i * size:(i + 1) * size] for i in range(count)]
-
+    return [perm[i * size : (i + 1) * size] for i in range(count)]

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -78,7 +79,7 @@ class GaussianDecoder(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance, each ``(B, d_y)``."""
         out = self.net(x)
-        mu, logvar = out[:, : self.d_y], out[:, self.d_y:]
+        mu, logvar = out[:, : self.d_y], out[:, self.d_y :]
         return mu, logvar.clamp(-12.0, 12.0)
 
     def log_prob(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -87,16 +88,20 @@ class GaussianDecoder(nn.Module):
         return -0.5 * (((y - mu) ** 2) * torch.exp(-logvar) + logvar + _LOG2PI).sum(1)
 
 
-def _decoder_fit(
-    kind: str, x: Any, y: Any, params: dict[str, Any]
-) -> tuple[Any, Any, Any]:
+def _decoder_fit(kind: str, x: Any, y: Any, params: dict[str, Any]) -> tuple[Any, Any, Any]:
     bs, steps, lr, every, patience = check_training_params(
-        params["batch_size"], params["max_steps"], params["learning_rate"],
-        params["eval_every"], params["patience"],
+        params["batch_size"],
+        params["max_steps"],
+        params["learning_rate"],
+        params["eval_every"],
+        params["patience"],
     )
     data = prepare(
-        x, y, validation_fraction=params["validation_fraction"],
-        standardize=params["standardize"], device=params["device"],
+        x,
+        y,
+        validation_fraction=params["validation_fraction"],
+        standardize=params["standardize"],
+        device=params["device"],
         random_state=params["random_state"],
     )
     d_x, d_y = data.x_train.shape[1], data.y_train.shape[1]
@@ -118,9 +123,18 @@ def _decoder_fit(
         return float(dec.log_prob(data.x_val, data.y_val).mean())
 
     res = fit(
-        dec, objective=objective, evaluate=held_out_loglik, n_train=data.n_train,
-        batch_size=bs, max_steps=steps, learning_rate=lr, eval_every=every,
-        patience=patience, seed=data.seed, show_progress=bool(params["progress"]), desc=kind,
+        dec,
+        objective=objective,
+        evaluate=held_out_loglik,
+        n_train=data.n_train,
+        batch_size=bs,
+        max_steps=steps,
+        learning_rate=lr,
+        eval_every=every,
+        patience=patience,
+        seed=data.seed,
+        show_progress=bool(params["progress"]),
+        desc=kind,
     )
     return data, dec, res
 
@@ -132,8 +146,10 @@ def _gaussian_entropy(y: torch.Tensor) -> float:
     cov = np.atleast_2d(np.cov(a, rowvar=False))
     eig = np.linalg.eigvalsh(cov)
     if eig.min() <= 1e-10 * max(eig.max(), 1e-300):
-        raise ValueError("y has a singular covariance on the held-out split; "
-                         "y_entropy='gaussian' needs full-rank y")
+        raise ValueError(
+            "y has a singular covariance on the held-out split; "
+            "y_entropy='gaussian' needs full-rank y"
+        )
     return 0.5 * (d * (1.0 + _LOG2PI) + float(np.sum(np.log(eig))))
 
 
@@ -151,8 +167,14 @@ def _result(kind: str, raw: float, data: Any, res: Any, params: dict, extra: dic
         "device": str(data.device),
     }
     diag.update(extra)
-    return MIResult(max(raw, 0.0), kind, data.n_train + data.n_val, params=params,
-                    backend="torch", diagnostics=diag)
+    return MIResult(
+        max(raw, 0.0),
+        kind,
+        data.n_train + data.n_val,
+        params=params,
+        backend="torch",
+        diagnostics=diag,
+    )
 
 
 _TRAIN_DOC = """
@@ -190,7 +212,8 @@ def ba_mi(
     random_state: Any = None,
     progress: bool = True,
 ) -> MIResult:
-    """Barber-Agakov lower bound ``I(x; y) >= H(y) + E_p[log q(y|x)]`` in nats.
+    (
+        """Barber-Agakov lower bound ``I(x; y) >= H(y) + E_p[log q(y|x)]`` in nats.
 
     A Gaussian decoder q(y|x) is fitted by maximum likelihood on the training split;
     the bound is evaluated on the held-out split.
@@ -203,7 +226,9 @@ def ba_mi(
         H(y) in nats (of y as given). A known value keeps the result a lower bound.
         ``"gaussian"`` uses the entropy of a Gaussian with y's held-out covariance,
         exact for Gaussian y and an over-estimate otherwise (then the result is an
-        estimate, not a bound).""" + _TRAIN_DOC + """
+        estimate, not a bound)."""
+        + _TRAIN_DOC
+        + """
 
     Returns
     -------
@@ -216,18 +241,30 @@ def ba_mi(
     ValueError
         Bad input, a bad ``y_entropy``, or a bad training setting.
     """
+    )
     if isinstance(y_entropy, str):
         check_choice(y_entropy, "y_entropy", ("gaussian",))
-    elif (isinstance(y_entropy, bool) or not isinstance(y_entropy, numbers.Real)
-          or not math.isfinite(y_entropy)):
+    elif (
+        isinstance(y_entropy, bool)
+        or not isinstance(y_entropy, numbers.Real)
+        or not math.isfinite(y_entropy)
+    ):
         raise ValueError(
             f"y_entropy must be a finite number of nats or 'gaussian', got {y_entropy!r}"
         )
     params = dict(
-        y_entropy=y_entropy, hidden_dims=hidden_dims, batch_size=batch_size,
-        max_steps=max_steps, learning_rate=learning_rate,
-        validation_fraction=validation_fraction, eval_every=eval_every, patience=patience,
-        standardize=standardize, device=device, random_state=random_state, progress=progress,
+        y_entropy=y_entropy,
+        hidden_dims=hidden_dims,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        validation_fraction=validation_fraction,
+        eval_every=eval_every,
+        patience=patience,
+        standardize=standardize,
+        device=device,
+        random_state=random_state,
+        progress=progress,
     )
     data, dec, res = _decoder_fit("ba", x, y, params)
     with torch.no_grad():
@@ -237,9 +274,18 @@ def ba_mi(
     else:  # entropy of the standardised y the decoder sees
         h_y = float(y_entropy) - float(np.sum(np.log(data.y_scale)))
     raw = h_y - ce
-    return _result("ba", raw, data, res, params,
-                   {"bound": "lower" if y_entropy != "gaussian" else "estimate",
-                    "h_y": h_y, "cross_entropy": ce})
+    return _result(
+        "ba",
+        raw,
+        data,
+        res,
+        params,
+        {
+            "bound": "lower" if y_entropy != "gaussian" else "estimate",
+            "h_y": h_y,
+            "cross_entropy": ce,
+        },
+    )
 
 
 def club_mi(
@@ -258,7 +304,8 @@ def club_mi(
     random_state: Any = None,
     progress: bool = True,
 ) -> MIResult:
-    """CLUB upper bound ``E_p(x,y)[log q(y|x)] - E_p(x)p(y)[log q(y|x)]`` in nats.
+    (
+        """CLUB upper bound ``E_p(x,y)[log q(y|x)] - E_p(x)p(y)[log q(y|x)]`` in nats.
 
     A Gaussian decoder q(y|x) is fitted by maximum likelihood; the negative term
     averages over all ``n^2`` held-out pairs, in closed form from y's moments (O(n d)).
@@ -266,7 +313,9 @@ def club_mi(
     Parameters
     ----------
     x : array-like or tensor, shape (n_samples,) or (n_samples, d_x)
-    y : array-like or tensor, shape (n_samples,) or (n_samples, d_y)""" + _TRAIN_DOC + """
+    y : array-like or tensor, shape (n_samples,) or (n_samples, d_y)"""
+        + _TRAIN_DOC
+        + """
 
     Returns
     -------
@@ -286,11 +335,19 @@ def club_mi(
     channel of correlation rho it equals ``d rho^2 / (1 - rho^2)`` per the ``d``
     coordinates, against the truth ``-d/2 log(1 - rho^2)``.
     """
+    )
     params = dict(
-        hidden_dims=hidden_dims, batch_size=batch_size, max_steps=max_steps,
-        learning_rate=learning_rate, validation_fraction=validation_fraction,
-        eval_every=eval_every, patience=patience, standardize=standardize, device=device,
-        random_state=random_state, progress=progress,
+        hidden_dims=hidden_dims,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        validation_fraction=validation_fraction,
+        eval_every=eval_every,
+        patience=patience,
+        standardize=standardize,
+        device=device,
+        random_state=random_state,
+        progress=progress,
     )
     data, dec, res = _decoder_fit("club", x, y, params)
     with torch.no_grad():
@@ -298,12 +355,18 @@ def club_mi(
         mu, logvar = (t.double() for t in dec(data.x_val))
         inv = torch.exp(-logvar)
         pos = -0.5 * (((yv - mu) ** 2) * inv).sum(1).mean()
-        m1, m2 = yv.mean(0), (yv ** 2).mean(0)
+        m1, m2 = yv.mean(0), (yv**2).mean(0)
         # mean over j of (y_j - mu_i)^2 = m2 - 2 mu_i m1 + mu_i^2
-        neg = -0.5 * ((m2 - 2 * mu * m1 + mu ** 2) * inv).sum(1).mean()
+        neg = -0.5 * ((m2 - 2 * mu * m1 + mu**2) * inv).sum(1).mean()
     raw = float(pos - neg)
-    return _result("club", raw, data, res, params,
-                   {"bound": "upper", "positive": float(pos), "negative": float(neg)})
+    return _result(
+        "club",
+        raw,
+        data,
+        res,
+        params,
+        {"bound": "upper", "positive": float(pos), "negative": float(neg)},
+    )
 
 
 # ----------------------------------------------------------------- Gaussian encoders
@@ -399,14 +462,24 @@ def gaussian_encoder_kl_bound(
     m, s = _check_encoder(mean, std)
     check_choice(prior, "prior", ("standard_normal", "mixture"))
     n, d = m.shape
-    params = dict(prior=prior, n_components=n_components, n_mc_samples=n_mc_samples,
-                  n_iter=n_iter,
-                  random_state=random_state)
+    params = dict(
+        prior=prior,
+        n_components=n_components,
+        n_mc_samples=n_mc_samples,
+        n_iter=n_iter,
+        random_state=random_state,
+    )
     if prior == "standard_normal":
         kl = 0.5 * (s**2 + m**2 - 1.0 - 2.0 * torch.log(s)).sum(1)
         val = float(kl.mean())
-        return MIResult(val, "gaussian_encoder_kl", n, params=params, backend="torch",
-                        diagnostics={"raw_value": val, "bound": "upper", "prior": prior})
+        return MIResult(
+            val,
+            "gaussian_encoder_kl",
+            n,
+            params=params,
+            backend="torch",
+            diagnostics={"raw_value": val, "bound": "upper", "prior": prior},
+        )
     k = check_int(n_components, "n_components", low=1)
     mc = check_int(n_mc_samples, "n_mc_samples", low=1)
     it = check_int(n_iter, "n_iter", low=1)
@@ -414,7 +487,7 @@ def gaussian_encoder_kl_bound(
         raise ValueError(f"mean has {n} rows; the mixture prior needs at least 4 (two folds of 2)")
     rng = check_random_state(random_state)
     perm = torch.as_tensor(rng.permutation(n))
-    folds = (perm[: n // 2], perm[n // 2:])
+    folds = (perm[: n // 2], perm[n // 2 :])
     gen = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
 
     def draw(idx: torch.Tensor) -> torch.Tensor:
@@ -432,9 +505,14 @@ def gaussian_encoder_kl_bound(
         neg_entropy = -0.5 * (d * (1.0 + _LOG2PI) + 2.0 * torch.log(s[eval_idx]).sum(1))
         total += float(neg_entropy.sum()) - float(log_r.sum()) / mc
     val = total / n
-    return MIResult(val, "gaussian_encoder_kl", n, params=params, backend="torch",
-                    diagnostics={"raw_value": val, "bound": "upper", "prior": prior,
-                                 "n_components": comps})
+    return MIResult(
+        val,
+        "gaussian_encoder_kl",
+        n,
+        params=params,
+        backend="torch",
+        diagnostics={"raw_value": val, "bound": "upper", "prior": prior, "n_components": comps},
+    )
 
 
 def gaussian_encoder_mi(
@@ -519,18 +597,31 @@ def gaussian_encoder_mi(
     lower = float(torch.cat(bd_terms).mean())
     params = dict(n_mc_samples=n_mc_samples, chunk_size=chunk_size, random_state=random_state)
     return MIResult(
-        max(est, 0.0), "gaussian_encoder_mi", n, params=params, backend="torch",
-        diagnostics={"raw_value": est, "lower": lower, "upper": upper, "ceiling": log_n,
-                     "bound": "estimate"},
+        max(est, 0.0),
+        "gaussian_encoder_mi",
+        n,
+        params=params,
+        backend="torch",
+        diagnostics={
+            "raw_value": est,
+            "lower": lower,
+            "upper": upper,
+            "ceiling": log_n,
+            "bound": "estimate",
+        },
         interval=(lower, upper),
     )
 
 
 BarberAgakovEstimator = from_function(
-    ba_mi, "ba", cls_name="BarberAgakovEstimator",
+    ba_mi,
+    "ba",
+    cls_name="BarberAgakovEstimator",
     doc="Barber-Agakov lower bound with a Gaussian decoder; class twin of :func:`ba_mi`.",
 )
 CLUBEstimator = from_function(
-    club_mi, "club", cls_name="CLUBEstimator",
+    club_mi,
+    "club",
+    cls_name="CLUBEstimator",
     doc="CLUB upper bound with a Gaussian decoder; class twin of :func:`club_mi`.",
 )

@@ -25,8 +25,7 @@ from mi_probe.estimators.neural.contrastive import warn_if_saturated
 from mi_probe.estimators.neural.critics import default_hidden_dims
 from tests._helpers import gaussian_pair
 
-from ._common import FAST, LOWER, N, RHO, SEEDS, TOL
-
+from ._common import FAST, LOWER, RHO, SEEDS, TOL, N
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -45,8 +44,7 @@ def test_lower_bound_accuracy_on_gaussian(name: str, seed: int) -> None:
     expected_block = n_val if name == "infonce" else 128
     assert r.diagnostics["eval_batch_size"] == expected_block
     # critic="auto" on 1-D data: joint for every bound but InfoNCE and SMILE
-    assert r.diagnostics["critic"] == ("separable" if name in ("infonce", "smile")
-                                       else "joint")
+    assert r.diagnostics["critic"] == ("separable" if name in ("infonce", "smile") else "joint")
     assert r.diagnostics["at_ceiling"] is False
     curve = r.diagnostics["curve"]
     assert len(curve["step"]) == len(curve["train"]) == len(curve["heldout"]) >= 1
@@ -71,8 +69,14 @@ def test_infonce_joint_critic_ceiling_is_log_batch() -> None:
     x, y, truth = gaussian_pair(1000, 5, 0.95, 0)  # 5.8 nats
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        r = infonce_mi(x, y, batch_size=16, critic="joint", random_state=0,
-                       **{**FAST, "max_steps": 40, "hidden_dims": (16,)})
+        r = infonce_mi(
+            x,
+            y,
+            batch_size=16,
+            critic="joint",
+            random_state=0,
+            **{**FAST, "max_steps": 40, "hidden_dims": (16,)},
+        )
     assert r.diagnostics["eval_batch_size"] == 16
     assert r.diagnostics["ceiling"] == pytest.approx(math.log(16))
     assert r.value <= math.log(16) + 1e-6 < truth
@@ -91,8 +95,9 @@ def test_infonce_all_rows_is_infonce_bound_of_full_matrix(
     x, y = torch.randn(37, 3, generator=g), torch.randn(37, 2, generator=g)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(1)
-        critic = make_critic("separable", 3, 2, hidden_dims=(8,), embed_dim=4,
-                             marginal_terms=marginal_terms)
+        critic = make_critic(
+            "separable", 3, 2, hidden_dims=(8,), embed_dim=4, marginal_terms=marginal_terms
+        )
     with torch.no_grad():
         full = infonce_bound(critic(x, y))
         chunked = C.infonce_all_rows(critic, x, y)
@@ -129,8 +134,7 @@ def test_separable_marginal_terms_are_added_to_every_row_and_column() -> None:
         before = critic(x, y)
         critic.g[-1].bias[4] += 1.0
         assert torch.allclose(critic(x, y), before + 1.0, atol=1e-5)
-    plain = make_critic("separable", 3, 2, hidden_dims=(8,), embed_dim=4,
-                        marginal_terms=False)
+    plain = make_critic("separable", 3, 2, hidden_dims=(8,), embed_dim=4, marginal_terms=False)
     with torch.no_grad():
         assert torch.allclose(plain(x, y), plain.g(x) @ plain.h(y).T, atol=1e-6)
     assert plain.g[-1].out_features == 4
@@ -148,8 +152,9 @@ def test_warning_at_ceiling() -> None:
 def test_independent_data_gives_about_zero_and_stops_early(seed: int) -> None:
     g = np.random.default_rng(seed)
     x, y = g.standard_normal((2000, 2)), g.standard_normal((2000, 2))
-    r = nwj_mi(x, y, random_state=seed,
-               **{**FAST, "max_steps": 1000, "eval_every": 20, "patience": 2})
+    r = nwj_mi(
+        x, y, random_state=seed, **{**FAST, "max_steps": 1000, "eval_every": 20, "patience": 2}
+    )
     assert r.diagnostics["stopped_early"] and r.diagnostics["steps_run"] < 1000
     assert r.diagnostics["raw_value"] < 0.05
     assert r.value >= 0.0
@@ -158,8 +163,14 @@ def test_independent_data_gives_about_zero_and_stops_early(seed: int) -> None:
 def test_joint_critic_accuracy() -> None:
     for seed in (0, 1):
         x, y, truth = gaussian_pair(N, 1, RHO, seed)
-        r = infonce_mi(x, y, critic="joint", batch_size=64, random_state=seed,
-                       **{**FAST, "hidden_dims": (16, 16)})
+        r = infonce_mi(
+            x,
+            y,
+            critic="joint",
+            batch_size=64,
+            random_state=seed,
+            **{**FAST, "hidden_dims": (16, 16)},
+        )
         assert abs(r.value - truth) < TOL
 
 
@@ -192,12 +203,19 @@ def test_class_twin_registry_and_torch_input() -> None:
     est = InfoNCEEstimator(random_state=3, **kw)
     assert est.get_params()["random_state"] == 3 and "batch_size" in repr(est)
     a = est.estimate(x, y)
-    b = mi_probe.estimate_mi(torch.as_tensor(x), torch.as_tensor(y), estimator="infonce",
-                             random_state=3, **kw)
+    b = mi_probe.estimate_mi(
+        torch.as_tensor(x), torch.as_tensor(y), estimator="infonce", random_state=3, **kw
+    )
     assert a.value == pytest.approx(b.value, abs=1e-6)
-    names = {"mine": "MINEEstimator", "nwj": "NWJEstimator", "infonce": "InfoNCEEstimator",
-             "smile": "SMILEEstimator", "js": "JSEstimator", "ba": "BarberAgakovEstimator",
-             "club": "CLUBEstimator"}
+    names = {
+        "mine": "MINEEstimator",
+        "nwj": "NWJEstimator",
+        "infonce": "InfoNCEEstimator",
+        "smile": "SMILEEstimator",
+        "js": "JSEstimator",
+        "ba": "BarberAgakovEstimator",
+        "club": "CLUBEstimator",
+    }
     for name, cls in names.items():
         assert type(get_estimator(name)).__name__ == cls
 

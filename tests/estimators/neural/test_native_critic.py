@@ -25,7 +25,7 @@ from mi_probe.estimators.neural import bounds as B
 from mi_probe.estimators.neural.critics import make_critic, pair_scores, sample_shifts
 from tests._helpers import gaussian_pair
 
-from ._common import N, RHO, SEEDS, TOL
+from ._common import RHO, SEEDS, TOL, N
 
 needs_native = pytest.mark.skipif(
     _native.native_library() is None, reason="native library not built here"
@@ -64,10 +64,15 @@ def test_kernel_trains_as_autograd_does(name: str, monkeypatch: pytest.MonkeyPat
     # same batches, shifts and initial weights; float32 rounding apart, the same
     # training curve (60 Adam steps) and the same held-out estimate (measured: within
     # 6e-5 nats for MINE, whose moving average compounds the rounding, 2e-6 for the rest)
-    np.testing.assert_allclose(fast.diagnostics["curve"]["train"],
-                               slow.diagnostics["curve"]["train"], rtol=0, atol=2e-4)
-    np.testing.assert_allclose(fast.diagnostics["curve"]["heldout"],
-                               slow.diagnostics["curve"]["heldout"], rtol=0, atol=2e-4)
+    np.testing.assert_allclose(
+        fast.diagnostics["curve"]["train"], slow.diagnostics["curve"]["train"], rtol=0, atol=2e-4
+    )
+    np.testing.assert_allclose(
+        fast.diagnostics["curve"]["heldout"],
+        slow.diagnostics["curve"]["heldout"],
+        rtol=0,
+        atol=2e-4,
+    )
     assert fast.diagnostics["best_step"] == slow.diagnostics["best_step"]
     assert fast.value == pytest.approx(slow.value, abs=2e-4)
 
@@ -180,4 +185,3 @@ def test_a_failed_allocation_is_a_memory_error() -> None:
     score = trainer.heldout_scores(x, y, [torch.arange(10)], [torch.tensor([1, 2])])
     with pytest.raises(MemoryError, match="native joint-critic kernel ran out of memory"):
         score()
-

@@ -8,13 +8,13 @@ import warnings
 import pytest
 import torch
 
+from mi_probe.estimators.neural import bounds as B
 from mi_probe.estimators.neural import (
     infonce_mi,
     js_mi,
     make_critic,
     nwj_mi,
 )
-from mi_probe.estimators.neural import bounds as B
 from mi_probe.estimators.neural.critics import (
     AUTO_JOINT_MAX_DIM,
     pair_scores,
@@ -23,16 +23,17 @@ from mi_probe.estimators.neural.critics import (
 )
 from tests._helpers import gaussian_pair
 
-from ._common import FAST, LOWER, N, RHO, SEEDS, TOL
-
+from ._common import FAST, LOWER, RHO, SEEDS, TOL, N
 
 
 def _critics() -> list[torch.nn.Module]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        return [make_critic("joint", 3, 2, hidden_dims=(8, 8)),
-                make_critic("joint", 3, 2, hidden_dims=(8,)),
-                make_critic("separable", 3, 2, hidden_dims=(8,), embed_dim=4)]
+        return [
+            make_critic("joint", 3, 2, hidden_dims=(8, 8)),
+            make_critic("joint", 3, 2, hidden_dims=(8,)),
+            make_critic("separable", 3, 2, hidden_dims=(8,), embed_dim=4),
+        ]
 
 
 @pytest.mark.parametrize("which", [0, 1, 2])
@@ -56,7 +57,8 @@ def test_pair_scores_are_entries_of_the_full_matrix(which: int) -> None:
     for fn in (B.dv_bound, B.nwj_bound, B.infonce_bound, B.js_bound, B.js_nwj_bound):
         assert float(fn(pos_all, neg_all)) == pytest.approx(float(fn(full)), abs=1e-5)
     assert float(B.smile_bound(pos_all, 0.3, neg_all)) == pytest.approx(
-        float(B.smile_bound(full, 0.3)), abs=1e-5)
+        float(B.smile_bound(full, 0.3)), abs=1e-5
+    )
 
 
 def test_infonce_with_k_negatives_is_capped_at_log_k_plus_1() -> None:
@@ -82,8 +84,9 @@ def test_joint_critic_with_sampled_negatives_on_gaussian(name: str, seed: int) -
     # per held-out row (32 for InfoNCE, ceiling log 33 = 3.5 nats, far above 0.5)
     x, y, truth = gaussian_pair(N, 1, RHO, seed)
     k_eval = 32 if name == "infonce" else 16
-    r = LOWER[name](x, y, critic="joint", n_negatives=4, eval_negatives=k_eval,
-                    random_state=seed, **FAST)
+    r = LOWER[name](
+        x, y, critic="joint", n_negatives=4, eval_negatives=k_eval, random_state=seed, **FAST
+    )
     raw = r.diagnostics["raw_value"]
     assert abs(raw - truth) < TOL, (name, seed, raw, truth)
     assert r.diagnostics["n_negatives"] == 4
@@ -132,9 +135,16 @@ def test_infonce_joint_critic_ceiling_follows_eval_negatives() -> None:
     x, y, truth = gaussian_pair(1000, 5, 0.95, 0)  # 5.8 nats
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        r = infonce_mi(x, y, batch_size=32, critic="joint", n_negatives=7,
-                       eval_negatives=9, random_state=0,
-                       **{**FAST, "max_steps": 40, "hidden_dims": (16,)})
+        r = infonce_mi(
+            x,
+            y,
+            batch_size=32,
+            critic="joint",
+            n_negatives=7,
+            eval_negatives=9,
+            random_state=0,
+            **{**FAST, "max_steps": 40, "hidden_dims": (16,)},
+        )
     assert r.diagnostics["ceiling"] == pytest.approx(math.log(10))
     assert r.value <= math.log(10) + 1e-6 < truth
 

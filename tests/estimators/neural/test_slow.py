@@ -16,8 +16,14 @@ import pytest
 import mi_probe
 from tests._helpers import gaussian_pair
 
-SLOW = dict(max_steps=3000, batch_size=256, validation_fraction=0.2, eval_every=100,
-            patience=10, progress=False)
+SLOW = dict(
+    max_steps=3000,
+    batch_size=256,
+    validation_fraction=0.2,
+    eval_every=100,
+    patience=10,
+    progress=False,
+)
 SEEDS = (0, 1, 2)
 
 

@@ -16,7 +16,7 @@ from mi_probe.estimators.neural import (
 )
 from tests._helpers import gaussian_pair
 
-from ._common import FAST, N, RHO, SEEDS, TOL
+from ._common import FAST, RHO, SEEDS, TOL, N
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -52,8 +52,12 @@ def test_club_brackets_ba_on_average() -> None:
     for seed in SEEDS:
         x, y, truth = gaussian_pair(2000, 2, 0.5, seed)  # 0.288 nats
         kw = {**FAST, "max_steps": 150}
-        vals.append((ba_mi(x, y, random_state=seed, **kw).value,
-                     club_mi(x, y, random_state=seed, **kw).value))
+        vals.append(
+            (
+                ba_mi(x, y, random_state=seed, **kw).value,
+                club_mi(x, y, random_state=seed, **kw).value,
+            )
+        )
     ba, club = np.mean(vals, axis=0)
     assert ba < truth + 0.05 and club > truth - 0.05 and ba < club
 
