@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, machine, markdown_table, replace_section  # noqa: E402
 
 from mi_probe.analysis.information_plane import InformationPlaneRecorder, _layer_rows  # noqa: E402
-from mi_probe.demo import DEFAULTS, PROBED_LAYERS, make_network, twelve_bit_task  # noqa: E402
+from mi_probe.experiments.demo import DEFAULTS, PROBED_LAYERS, make_network, twelve_bit_task  # noqa: E402
 
 BIN = DEFAULTS["bin_size"]
 S2 = DEFAULTS["noise_variance"]

@@ -32,7 +32,7 @@ from torch import nn  # noqa: E402
 
 import mi_probe  # noqa: E402
 from mi_probe.analysis.information_plane import log_spaced_epochs  # noqa: E402
-from mi_probe.demo import twelve_bit_task  # noqa: E402
+from mi_probe.experiments.demo import twelve_bit_task  # noqa: E402
 from mi_probe.plotting import plot_information_plane, plot_mi_over_epochs, save_figure  # noqa: E402
 
 

@@ -9,7 +9,7 @@ patches as augmentation, as one trains for robustness), then measure, per layer 
 * ``I(z; y)`` for the digit labels,
 
 with ``mi_probe.invariance``, and write an HTML + Markdown report with
-``mi_probe.report.report``. Deeper layers come out more invariant than the input.
+``mi_probe.analysis.report.report``. Deeper layers come out more invariant than the input.
 
 Run::
 
@@ -30,7 +30,7 @@ from torch import nn
 
 import mi_probe
 from mi_probe.analysis.invariance import Occlusion, Rotation
-from mi_probe.report import report
+from mi_probe.analysis.report import report
 
 
 def make_model() -> nn.Sequential:

@@ -336,7 +336,7 @@ def critical_periods(
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={str(device)!r}: CUDA is not available on this machine")
 
-    from ..analysis.weight_information import fisher_diagonal
+    from ..weights.weight_information import fisher_diagonal
 
     x_tr, y_tr, x_te, y_te = _digits(random_state, n_train, test_fraction)
     x_tr, y_tr, x_te, y_te = (t.to(dev) for t in (x_tr, y_tr, x_te, y_te))

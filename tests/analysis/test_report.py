@@ -20,7 +20,7 @@ import pytest
 import torch
 from torch import nn
 
-from mi_probe.report import report
+from mi_probe.analysis.report import report
 
 CHROMIUM_FLAGS = [
     "--headless",

@@ -420,11 +420,11 @@ def _config(tmp_path: Path, body: str) -> Path:
 def _run_cli(argv: list[str]) -> int:
     import argparse
 
-    from mi_probe._sweep_cli import add_sweep_parser, sweep_command
+    from mi_probe.cli.sweep import add_parser, run
 
     parser = argparse.ArgumentParser(prog="mi-probe")
-    add_sweep_parser(parser.add_subparsers(dest="command"))
-    return sweep_command(parser.parse_args(["sweep", *argv]))
+    add_parser(parser.add_subparsers(dest="command"))
+    return run(parser.parse_args(["sweep", *argv]))
 
 
 def test_cli_sweep_from_toml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from mi_probe.analysis.pac_bayes import pac_bayes_bound, pac_bayes_bound_from_fit
+from mi_probe.weights.pac_bayes import pac_bayes_bound, pac_bayes_bound_from_fit
 
 
 def test_hand_computed_beta_one() -> None:

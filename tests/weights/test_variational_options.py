@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from mi_probe.analysis import _fisher
-from mi_probe.analysis._variational_weights import (
+from mi_probe.weights import _fisher
+from mi_probe.weights._variational_weights import (
     _best_prior_std,
     _diag_gauss_kl,
     _fit_variational,

@@ -1,4 +1,4 @@
-"""Tests for mi_probe.analysis.weight_information: Fisher diagonal vs closed forms and a
+"""Tests for mi_probe.weights.weight_information: Fisher diagonal vs closed forms and a
 per-sample autograd loop, the closed-form weight information vs a hand computation and
 torch's Gaussian KL, the variational fit vs its exact optimum, model immutability,
 the recorder and every error message."""
@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from mi_probe import WeightInformationRecorder, fisher_diagonal, weight_information
-from mi_probe.analysis._variational_weights import _diag_gauss_kl
-from mi_probe.analysis.weight_information import _gaussian_terms
+from mi_probe.weights._variational_weights import _diag_gauss_kl
+from mi_probe.weights.weight_information import _gaussian_terms
 
 SEEDS = [0, 1, 2]
 

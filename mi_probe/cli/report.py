@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from .cli import CLIError
+from ._common import CLIError
 
-__all__ = ["add_report_parser", "report_command"]
+__all__ = ["add_parser", "run"]
 
 
-def add_report_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """Register the ``report`` subcommand on an argparse subparsers object."""
     rep = sub.add_parser(
         "report",
@@ -127,10 +127,10 @@ def _load_model(spec: str, weights: str | None, trust_pickle: bool) -> Any:
     return model
 
 
-def report_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``mi-probe report``; returns the exit code."""
-    from .analysis._nuisance import BUILTIN
-    from .report import report
+    from ..analysis._nuisance import BUILTIN
+    from ..analysis.report import report
 
     arrays = _load_named(args.data)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mi_probe.demo import (
+from mi_probe.experiments.demo import (
     DIMS,
     PROBED_LAYERS,
     compression,

@@ -81,7 +81,7 @@ def test_critical_periods_bad_removal(capsys) -> None:
 def test_removals_parser() -> None:
     import argparse
 
-    from mi_probe._critical_cli import _removals
+    from mi_probe.cli.critical_periods import _removals
 
     assert _removals("0, 5,never") == [0, 5, None]
     with pytest.raises(argparse.ArgumentTypeError, match="--removal must be"):

@@ -5,7 +5,7 @@ the 4096 binary patterns of 12 bits, records the information plane of every laye
 binning and with the noisy-layer KDE estimate, and writes figures and a CSV.
 
 What the literature reports, and what this demo reproduces (checked over seeds in
-``tests/test_demo.py``): with binning, the I(X;T) of tanh layers first rises while the
+``tests/experiments/test_demo.py``): with binning, the I(X;T) of tanh layers first rises while the
 network fits the labels and then falls late in training ("compression", Shwartz-Ziv &
 Tishby 2017), because the tanh units saturate and whole groups of inputs land in the
 same bin; ReLU layers, which do not saturate, show no such late decrease (Saxe et al.
@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_choice, check_int, check_positive
+from .._validation import check_choice, check_int, check_positive
 
 __all__ = [
     "twelve_bit_task",
@@ -191,7 +191,7 @@ def train_and_record(
     import torch
     from torch import nn
 
-    from .analysis.information_plane import InformationPlaneRecorder, log_spaced_epochs
+    from ..analysis.information_plane import InformationPlaneRecorder, log_spaced_epochs
 
     check_choice(activation, "activation", ACTIVATIONS)
     epochs = check_int(epochs, "epochs", low=1)
@@ -398,7 +398,7 @@ def _figures(table: Any, out: Path, acts: list[str], estimators: list[str]) -> N
             pass
     import matplotlib.pyplot as plt
 
-    from .plotting import plot_information_plane, plot_mi_over_epochs, save_figure
+    from ..plotting import plot_information_plane, plot_mi_over_epochs, save_figure
 
     fig, axes = plt.subplots(
         len(acts), len(estimators), figsize=(5.6 * len(estimators), 4.3 * len(acts)), squeeze=False

@@ -128,7 +128,7 @@ def pac_bayes_bound(
 
     Examples
     --------
-    >>> from mi_probe.analysis.pac_bayes import pac_bayes_bound
+    >>> from mi_probe.weights.pac_bayes import pac_bayes_bound
     >>> b = pac_bayes_bound(0.1, 50.0, 1000, 1.0)
     >>> round(b.bound, 6)  # (100 + 50) / (1000 * 0.5)
     0.3

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mi_probe import fisher_diagonal, weight_information
-from mi_probe.analysis import _fisher_fast
+from mi_probe.weights import _fisher_fast
 
 SEEDS = [0, 1, 2]
 
@@ -316,7 +316,7 @@ def test_kfac_conv_factors_by_hand():
         nn.Conv2d(2, 3, 3, stride=2, padding=1), nn.Flatten(), nn.Linear(3 * 3 * 3, 4)
     )
     x, y = torch.randn(15, 2, 5, 5), torch.randint(0, 4, (15,))
-    from mi_probe.analysis import _fisher
+    from mi_probe.weights import _fisher
 
     _, count, factors = _fisher.squared_grad_sums(
         model.eval(),

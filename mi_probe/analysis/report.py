@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._deps import require
-from ._validation import (
+from .._deps import require
+from .._validation import (
     check_array,
     check_choice,
     check_int,
@@ -33,8 +33,8 @@ from ._validation import (
     check_same_samples,
     subsample_index,
 )
-from .analysis._nuisance import Nuisance, as_nuisance, per_sample_values
-from .analysis.invariance import _materialize, _reduce, invariance
+from ._nuisance import Nuisance, as_nuisance, per_sample_values
+from .invariance import _materialize, _reduce, invariance
 
 __all__ = ["report"]
 
@@ -183,7 +183,7 @@ def report(
     Examples
     --------
     >>> import tempfile, torch
-    >>> from mi_probe.report import report
+    >>> from mi_probe.analysis.report import report
     >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.ReLU())
     >>> x, y = torch.rand(300, 4, 4), torch.randint(0, 3, (300,))
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -228,7 +228,7 @@ def report(
     n = x.shape[0]
     seed = int(rng.integers(0, 2**31 - 1))
 
-    from .probes import attach
+    from ..probes import attach
 
     with attach(model, layers) as probe:
         acts = probe.collect(x, progress_bar=progress_bar)
@@ -236,9 +236,9 @@ def report(
     for name, t in acts.items():
         reps[name] = t.double().numpy()
 
-    from .analysis.invariance import _MI
-    from .analysis.total_correlation import gaussian_tc, ksg_tc
-    from .estimators.binning import binning_entropy
+    from ..estimators.binning import binning_entropy
+    from .invariance import _MI
+    from .total_correlation import gaussian_tc, ksg_tc
 
     mi = _MI(estimator, 3, n_bins)
     rows = []
@@ -292,7 +292,7 @@ def report(
 
     details: dict[str, Any] = {}
     if fac is not None:
-        from .analysis.disentanglement import SCORE_KEYS, disentanglement_details
+        from .disentanglement import SCORE_KEYS, disentanglement_details
 
         drows = []
         for name, a in reps.items():
@@ -368,8 +368,8 @@ def _draw(
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from .plotting.disentanglement import plot_disentanglement_scores, plot_mi_heatmap
-    from .plotting.invariance import plot_invariance, plot_layer_information
+    from ..plotting.disentanglement import plot_disentanglement_scores, plot_mi_heatmap
+    from ..plotting.invariance import plot_invariance, plot_layer_information
 
     figs: list[tuple[str, str]] = []
 

@@ -37,7 +37,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_sweep_parser", "sweep_command", "load_config"]
+from ._common import CLIError
+
+__all__ = ["add_parser", "run", "load_config"]
 
 _KEYS = (
     "model",
@@ -56,11 +58,11 @@ _KEYS = (
 )
 
 
-class ConfigError(Exception):
+class ConfigError(CLIError):
     """A bad config: printed as one line, exit status 2."""
 
 
-def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``sweep`` subcommand to the ``mi-probe`` subparsers; returns its parser."""
     p = subparsers.add_parser(
         "sweep",
@@ -253,9 +255,9 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     return kwargs
 
 
-def sweep_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``mi-probe sweep``; returns the exit status (0 ok, 1 failed checkpoints, 2 bad config)."""
-    from .analysis.sweep import sweep
+    from ..analysis.sweep import sweep
 
     try:
         kwargs = load_config(args.config)

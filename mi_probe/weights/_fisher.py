@@ -1,7 +1,7 @@
 """Private machinery for the weight-information analysis: data batching, built-in
 likelihoods, model-state guards and the per-sample squared-gradient accumulator.
 
-Nothing here is public API; :mod:`mi_probe.analysis.weight_information` documents it.
+Nothing here is public API; :mod:`mi_probe.weights.weight_information` documents it.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_critical_parser", "critical_command"]
+__all__ = ["add_parser", "run"]
 
 
 def _removals(text: str) -> list[Any]:
@@ -31,7 +31,7 @@ def _removals(text: str) -> list[Any]:
     return out
 
 
-def add_critical_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``critical-periods`` subcommand to the ``mi-probe`` subparsers; returns its parser."""
     p = subparsers.add_parser(
         "critical-periods",
@@ -76,9 +76,9 @@ def add_critical_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def critical_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``mi-probe critical-periods``; returns the exit status (0 ok, 2 bad option)."""
-    from .experiments.critical_periods import TINY, critical_periods
+    from ..experiments.critical_periods import TINY, critical_periods
 
     kwargs: dict[str, Any] = dict(TINY) if args.tiny else {}
     for key, value in (
@@ -122,7 +122,7 @@ def critical_command(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from .plotting.critical_periods import plot_critical_periods
+        from ..plotting.critical_periods import plot_critical_periods
 
         axes = plot_critical_periods(res)
         axes[0].figure.tight_layout()

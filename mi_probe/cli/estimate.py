@@ -1,0 +1,201 @@
+"""``mi-probe estimate``: the mutual information between two arrays stored in a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._common import CLIError, first_line, jsonable
+
+__all__ = ["add_parser", "run", "load_arrays"]
+
+_SUFFIXES = (".npy", ".npz", ".csv", ".pt", ".pth")
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--param must look like NAME=VALUE, got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register the ``estimate`` subcommand on an argparse subparsers object; returns its parser."""
+    from ..estimators._registry import MI_ESTIMATORS
+
+    est = sub.add_parser(
+        "estimate",
+        help="estimate I(X;Y) between two arrays in a .npy/.npz/.csv/.pt file",
+        description=(
+            "Estimate the mutual information between two arrays stored in FILE. "
+            ".npz and .pt (a dict of tensors, loaded with weights_only=True) hold named "
+            "arrays; .csv names columns (comma-separated lists allowed); a .npy file holds "
+            "one 2-D array whose columns are selected by index (e.g. --x 0,1 --y 2)."
+        ),
+    )
+    est.add_argument("file", help="input file")
+    est.add_argument("--x", required=True, help="name of the X array (or columns)")
+    est.add_argument("--y", required=True, help="name of the Y array (or columns)")
+    est.add_argument(
+        "--estimator",
+        default="ksg",
+        choices=sorted(MI_ESTIMATORS),
+        help="estimator name (default: ksg)",
+    )
+    est.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        type=_parse_param,
+        metavar="NAME=VALUE",
+        help="estimator parameter, repeatable (e.g. --param n_neighbors=5)",
+    )
+    est.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    return est
+
+
+# --------------------------------------------------------------------------------------
+def _columns(spec: str) -> list[str]:
+    return [c.strip() for c in spec.split(",") if c.strip()]
+
+
+def load_arrays(path: str | Path, x: str, y: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read two arrays from a ``.npy``, ``.npz``, ``.csv`` or ``.pt`` file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file. ``.pt``/``.pth`` files are read with ``torch.load(weights_only=True)``
+        (no code from the file runs) and must hold a dict of tensors/arrays.
+    x, y : str
+        Keys (``.npz``, ``.pt``), column names (``.csv``; comma-separated for several)
+        or column indices (``.npy``, a 2-D array; comma-separated).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+
+    Raises
+    ------
+    CLIError
+        Missing file, unsupported suffix, missing key or column, unreadable file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"no such file: {p}")
+    suffix = p.suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise CLIError(
+            f"unsupported file type {suffix or '(none)'}; use one of {', '.join(_SUFFIXES)}"
+        )
+    try:
+        if suffix == ".npz":
+            with np.load(p, allow_pickle=False) as data:
+                return _pick(dict(data.items()), x, "key"), _pick(dict(data.items()), y, "key")
+        if suffix == ".npy":
+            arr = np.load(p, allow_pickle=False)
+            if arr.ndim != 2:
+                raise CLIError(
+                    f"{p.name} holds a {arr.ndim}-D array; a .npy file must hold a 2-D array"
+                )
+            return _index_columns(arr, x), _index_columns(arr, y)
+        if suffix == ".csv":
+            import pandas as pd
+
+            df = pd.read_csv(p)
+            return _csv_columns(df, x), _csv_columns(df, y)
+        import torch
+
+        data = torch.load(p, weights_only=True, map_location="cpu")
+        if not isinstance(data, dict):
+            raise CLIError(f"{p.name} must hold a dict of tensors, got {type(data).__name__}")
+        return _pick(data, x, "key"), _pick(data, y, "key")
+    except CLIError:
+        raise
+    except Exception as exc:  # unreadable / unsafe file: one line, no traceback
+        raise CLIError(f"could not read {p.name}: {first_line(exc)}") from None
+
+
+def _pick(data: dict[str, Any], key: str, what: str) -> np.ndarray:
+    if key not in data:
+        raise CLIError(
+            f"{what} {key!r} not found; available: {', '.join(map(str, data)) or '(none)'}"
+        )
+    value = data[key]
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _index_columns(arr: np.ndarray, spec: str) -> np.ndarray:
+    cols = []
+    for c in _columns(spec):
+        try:
+            i = int(c)
+        except ValueError:
+            raise CLIError(f"columns of a .npy file are given by index, got {c!r}") from None
+        if not -arr.shape[1] <= i < arr.shape[1]:
+            raise CLIError(f"column {i} out of range; the array has {arr.shape[1]} columns")
+        cols.append(i)
+    if not cols:
+        raise CLIError(f"no columns given in {spec!r}")
+    return arr[:, cols]
+
+
+def _csv_columns(df: Any, spec: str) -> np.ndarray:
+    cols = _columns(spec)
+    missing = [c for c in cols if c not in df.columns]
+    if missing or not cols:
+        raise CLIError(
+            f"column {', '.join(map(repr, missing or [spec]))} not found; "
+            f"available: {', '.join(map(str, df.columns))}"
+        )
+    return df[cols].to_numpy()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``mi-probe estimate``; returns the exit status."""
+    from .. import estimate_mi
+
+    xa, ya = load_arrays(args.file, args.x, args.y)
+    params = dict(args.param)
+    try:
+        result = estimate_mi(xa, ya, estimator=args.estimator, **params)
+    except ValueError as exc:
+        raise CLIError(first_line(exc)) from None
+    nats = float(result.value)
+    if args.json:
+        payload = {
+            "file": str(args.file),
+            "x": args.x,
+            "y": args.y,
+            "estimator": result.estimator,
+            "nats": nats,
+            "bits": result.to_bits(),
+            "n_samples": result.n_samples,
+            "params": {k: jsonable(v) for k, v in result.params.items()},
+            "backend": result.backend,
+        }
+        print(json.dumps(payload, indent=2))
+        return 0
+    rows = [
+        ("file", str(args.file)),
+        ("I(X;Y)", f"{args.x} ; {args.y}"),
+        ("estimator", result.estimator),
+        ("n_samples", str(result.n_samples)),
+        ("nats", f"{nats:.6f}"),
+        ("bits", f"{result.to_bits():.6f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0

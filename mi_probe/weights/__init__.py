@@ -1,0 +1,7 @@
+"""Information in the weights: the Fisher diagonal and K-FAC factors, the information in
+the weights of a Gaussian posterior (Achille et al. 2019), a fitted variational
+posterior, PAC-Bayes bounds, and a recorder for training loops.
+
+Representation information (what a layer's activations carry) lives in
+:mod:`mi_probe.analysis`; nothing here imports plotting.
+"""
