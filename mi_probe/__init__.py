@@ -7,9 +7,7 @@ exact information-bottleneck solvers. All values are in nats.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from ._lazy import lazy_getattr
 from .estimators import MIEstimator, entropy, estimate_mi
 from .result import MIResult
 
@@ -41,17 +39,23 @@ _LAZY = {
 }
 _RENAMES = {"conditional_mi": "ksg_cmi"}
 
+# Each estimator family's functional form and class (``ksg_mi``, ``KSGEstimator``).
+_FAMILIES = {
+    "mi_probe.estimators.ksg": ("ksg_mi", "KSGEstimator"),
+    "mi_probe.estimators.mixed": ("mixed_mi", "MixedEstimator"),
+    "mi_probe.estimators.binning": ("binning_mi", "BinningEstimator"),
+    "mi_probe.estimators.discrete": ("discrete_mi", "DiscreteEstimator"),
+    "mi_probe.estimators.kde": ("kde_mi", "KDEEstimator"),
+    "mi_probe.estimators.gaussian": ("gaussian_mi", "GaussianEstimator"),
+    "mi_probe.estimators.auto": ("auto_mi", "AutoEstimator"),
+}
+for _module, _names in _FAMILIES.items():
+    for _name in _names:
+        _LAZY.setdefault(_name, _module)
+del _module, _names, _name
+
 __all__ = ["MIResult", "MIEstimator", "estimate_mi", "entropy", "__version__", *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
-        value = getattr(module, _RENAMES.get(name, name))
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mi_probe' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+# Names of _LAZY, and every submodule (``mi_probe.plotting``, ``mi_probe.layers``), are
+# imported on first access, so ``import mi_probe`` stays cheap.
+__getattr__, __dir__ = lazy_getattr(__name__, globals(), _LAZY, _RENAMES)

@@ -4,3 +4,8 @@ correlation, disentanglement, checkpoint sweeps, and the report that assembles t
 Information in the weights is :mod:`mi_probe.weights`. Submodules are imported on use;
 only the report's figure step reaches :mod:`mi_probe.plotting`.
 """
+
+# Submodules not imported above (``mi_probe.analysis.<name>``) are imported on first access.
+from .._lazy import lazy_getattr  # noqa: E402
+
+__getattr__, __dir__ = lazy_getattr(__name__, globals())

@@ -126,3 +126,9 @@ def pick(backend: str | Backend, points: Any = None, *, device: Any = None) -> B
 
         return TorchBackend(device=device)
     return KeOpsBackend(device=device)
+
+
+# Submodules not imported above (``mi_probe.backends.<name>``) are imported on first access.
+from .._lazy import lazy_getattr  # noqa: E402
+
+__getattr__, __dir__ = lazy_getattr(__name__, globals())

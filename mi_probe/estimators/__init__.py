@@ -16,3 +16,8 @@ __all__ = [
     "estimate_mi",
     "entropy",
 ]
+
+# Submodules not imported above (``mi_probe.estimators.<name>``) are imported on first access.
+from .._lazy import lazy_getattr  # noqa: E402
+
+__getattr__, __dir__ = lazy_getattr(__name__, globals())

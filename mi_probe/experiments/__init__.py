@@ -7,3 +7,8 @@
 from .critical_periods import CriticalPeriodsResult, critical_periods
 
 __all__ = ["critical_periods", "CriticalPeriodsResult"]
+
+# Submodules not imported above (``mi_probe.experiments.<name>``) are imported on first access.
+from .._lazy import lazy_getattr  # noqa: E402
+
+__getattr__, __dir__ = lazy_getattr(__name__, globals())

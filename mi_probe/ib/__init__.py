@@ -25,3 +25,8 @@ __all__ = [
     "mutual_information_pmf",
     "COLUMNS",
 ]
+
+# Submodules not imported above (``mi_probe.ib.<name>``) are imported on first access.
+from .._lazy import lazy_getattr  # noqa: E402
+
+__getattr__, __dir__ = lazy_getattr(__name__, globals())

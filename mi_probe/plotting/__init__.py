@@ -30,3 +30,8 @@ __all__ = [
     "plot_tradeoff",
     "MARKERS",
 ]
+
+# Submodules not imported above (``mi_probe.plotting.<name>``) are imported on first access.
+from .._lazy import lazy_getattr  # noqa: E402
+
+__getattr__, __dir__ = lazy_getattr(__name__, globals())

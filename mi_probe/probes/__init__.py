@@ -1,5 +1,9 @@
 """Probes: forward hooks on any ``torch.nn.Module`` that record layer activations.
 
+Each probe can reduce its layer batch by batch (pooling over positions, a seeded
+random projection, PCA), so that collecting ``n`` rows holds ``n x k`` numbers per
+layer, and can record a module's input instead of its output (``"name:input"``).
+
 >>> import torch, mi_probe
 >>> net = torch.nn.Sequential(torch.nn.Linear(12, 10), torch.nn.Tanh(), torch.nn.Linear(10, 2))
 >>> probe = mi_probe.attach(net, layers=["1", "2"])
@@ -9,6 +13,16 @@
 {'1': (64, 10), '2': (64, 2)}
 """
 
-from ._probe import Probe, attach, model_device, resolve_layers
+from ._probe import INPUT_SUFFIX, Probe, attach, model_device, resolve_layers
+from ._reduce import ProbeOptions, describe_reduction, randomized_svd
 
-__all__ = ["Probe", "attach", "resolve_layers", "model_device"]
+__all__ = [
+    "Probe",
+    "ProbeOptions",
+    "attach",
+    "resolve_layers",
+    "model_device",
+    "describe_reduction",
+    "randomized_svd",
+    "INPUT_SUFFIX",
+]

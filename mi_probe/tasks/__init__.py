@@ -41,3 +41,8 @@ __all__ = [
     "mixed_gaussian",
     "discrete_bsc",
 ]
+
+# Submodules not imported above (``mi_probe.tasks.<name>``) are imported on first access.
+from .._lazy import lazy_getattr  # noqa: E402
+
+__getattr__, __dir__ = lazy_getattr(__name__, globals())

@@ -77,3 +77,8 @@ __all__ = [
     "js_bound",
     "js_nwj_bound",
 ]
+
+# Submodules not imported above (``mi_probe.estimators.neural.<name>``) are imported on first access.
+from ..._lazy import lazy_getattr  # noqa: E402
+
+__getattr__, __dir__ = lazy_getattr(__name__, globals())
