@@ -9,9 +9,11 @@ survives an exception. Probing never changes the model: weights, ``training`` fl
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,10 +27,14 @@ from .._validation import (
     is_tensor,
     subsample_index,
 )
+from ._reduce import ProbeOptions, Reducer
 
-__all__ = ["Probe", "attach", "resolve_layers", "model_device"]
+__all__ = ["Probe", "attach", "resolve_layers", "model_device", "INPUT_SUFFIX"]
 
-LayerSpec = Union[str, nn.Module, type]
+LayerSpec = str | nn.Module | type
+
+#: a layer name ending in this probes the module's input (a forward pre-hook)
+INPUT_SUFFIX = ":input"
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -65,12 +71,14 @@ def resolve_layers(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec] = "
     layers : str, nn.Module, module type, or a sequence of them
         ``"all"`` (every leaf module), dotted names (``"features.3"``), module objects
         that belong to ``model``, or module classes (``nn.Linear``: every instance, in
-        definition order). Duplicates are dropped, keeping the first occurrence.
+        definition order). A name ending in ``":input"`` (``"fc:input"``) stands for
+        that module's input. Duplicates are dropped, keeping the first occurrence. A
+        mapping is read as its keys.
 
     Returns
     -------
     list of str
-        Dotted module names (``""`` is the model itself).
+        Dotted module names (``""`` is the model itself), with ``":input"`` kept.
 
     Raises
     ------
@@ -97,6 +105,13 @@ def resolve_layers(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec] = "
     by_id = {id(m): n for n, m in named}
     out: list[str] = []
     for spec in specs:
+        if isinstance(spec, str) and spec != INPUT_SUFFIX and spec.endswith(INPUT_SUFFIX):
+            base = spec[: -len(INPUT_SUFFIX)]
+            if base != "all":
+                for name in resolve_layers(model, base):
+                    if name + INPUT_SUFFIX not in out:
+                        out.append(name + INPUT_SUFFIX)
+                continue
         if isinstance(spec, str):
             if spec == "all":
                 leaves = [n for n, m in named if n and not any(True for _ in m.children())]
@@ -152,7 +167,7 @@ def _as_rows(t: torch.Tensor) -> torch.Tensor:
 
 
 class Probe:
-    """Forward hooks that record layer outputs of a model.
+    """Forward hooks that record layer outputs (or inputs) of a model, reduced on the fly.
 
     Create one with :func:`attach`. Used as a context manager, the hooks are removed on
     exit, also when the body raises.
@@ -161,25 +176,63 @@ class Probe:
     ----------
     model : torch.nn.Module
         The network to observe; it is never modified.
-    layers : str, nn.Module, module type, or a sequence of them
-        See :func:`resolve_layers`. Default ``"all"`` leaf modules.
+    layers : str, nn.Module, module type, a sequence of them, or a mapping
+        See :func:`resolve_layers`. Default ``"all"`` leaf modules. A name ending in
+        ``":input"`` records the module's input instead of its output. A mapping
+        ``{layer: {option: value}}`` sets options per layer (they override the keyword
+        defaults below), e.g. ``{"conv1": {"pool": "mean"}, "fc": {"where": "input",
+        "project": 256}}``.
+    where : {"output", "input"}
+        Default for every layer: the module's output (forward hook) or its first
+        positional input (forward pre-hook), stored under ``"name:input"``.
+    pool : {"flatten", "mean", "max"}
+        Default pooling of outputs with positions ``(batch, channels, *positions)``:
+        keep every feature, or average / take the max over positions.
+    channel_dim : int
+        Channel axis for pooling (1 for convolutions, -1 for ``(batch, tokens, dim)``).
+    project : int, optional
+        Seeded Gaussian random projection (Johnson-Lindenstrauss) to ``project`` dims,
+        applied per batch after pooling (layers no wider are kept as they are).
+    pca : int, optional
+        Principal-component coordinates in ``pca`` dims, per batch after pooling.
+    pca_fit : {"first", "incremental"}
+        Fit the principal axes on the first batch, or update them with every batch.
+    random_state : int
+        Seed of the projection matrix / randomized SVD (recorded in :attr:`reductions`).
 
     Attributes
     ----------
     model : torch.nn.Module
     layers : list of str
-        The resolved dotted layer names, in the order given.
+        The resolved probe names (dotted module names, ``":input"`` for inputs), in order.
+    options : dict of str to ProbeOptions
+        Per probe name, what it records and how it reduces it.
+    reductions : dict of str to dict
+        Per activation key, what was done to it (see
+        :meth:`mi_probe.probes._reduce.Reducer.describe`): widths before and after,
+        method, ``k`` and the seed. Filled by :meth:`collect`.
+    missing : list of str
+        Probe names that produced no output in the last :meth:`collect` (their module
+        never ran in the forward pass).
     targets : torch.Tensor or None
         Labels seen by the last :meth:`collect` (from ``(x, y)`` data), else None.
     indices : numpy.ndarray or None
         Positions of the rows kept by the last :meth:`collect` (after subsampling).
 
+    Raises
+    ------
+    ValueError
+        Unknown layers or options, both ``project`` and ``pca``.
+
     Notes
     -----
-    Each hook stores ``output.detach().clone()`` reshaped to ``(batch, features)``.
-    A tuple/list/dict output is stored per tensor element under ``"name[i]"`` /
-    ``"name[key]"``. A module called more than once in one forward pass is stored per
-    call as ``"name:1"``, ``"name:2"``, ...
+    Each hook stores a detached copy of the output reshaped to ``(batch, features)``
+    (after the probe's reduction, computed on the model's device, one batch at a time:
+    memory is ``n x k`` per layer, never ``n x width``). A tuple/list/dict output is
+    stored per tensor element under ``"name[i]"`` / ``"name[key]"``. A module called
+    more than once in one forward pass is stored per call as ``"name:1"``,
+    ``"name:2"``, ...; :meth:`collect` refuses a module called a varying number of
+    times across batches (its rows could not be aligned with the inputs).
 
     Examples
     --------
@@ -189,16 +242,72 @@ class Probe:
     ...     _ = net(torch.randn(5, 3))
     >>> {k: tuple(v.shape) for k, v in probe.activations.items()}
     {'1': (5, 4), '2': (5, 2)}
+    >>> conv = torch.nn.Sequential(torch.nn.Conv1d(1, 8, 3, padding=1), torch.nn.ReLU())
+    >>> probe = mi_probe.attach(conv, layers={"0": {"pool": "mean"}, "1": {"project": 16}})
+    >>> acts = probe.collect(torch.randn(20, 1, 64), progress_bar=False)
+    >>> probe.remove()
+    >>> {k: tuple(v.shape) for k, v in acts.items()}
+    {'0': (20, 8), '1': (20, 16)}
     """
 
-    def __init__(self, model: nn.Module, layers: LayerSpec | Sequence[LayerSpec] = "all") -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        layers: LayerSpec | Sequence[LayerSpec] | Mapping[Any, Mapping[str, Any]] = "all",
+        *,
+        where: str = "output",
+        pool: str = "flatten",
+        channel_dim: int = 1,
+        project: int | None = None,
+        pca: int | None = None,
+        pca_fit: str = "first",
+        random_state: int = 0,
+    ) -> None:
         self.model = model
-        self.layers = resolve_layers(model, layers)
+        base = ProbeOptions(
+            where=where,
+            pool=pool,
+            channel_dim=channel_dim,
+            project=project,
+            pca=pca,
+            pca_fit=pca_fit,
+            random_state=random_state,
+        ).checked()
+        self.layers: list[str] = []
+        self.options: dict[str, ProbeOptions] = {}
+        self._module_of: dict[str, str] = {}
+        if isinstance(layers, Mapping):
+            items = list(layers.items())
+        else:
+            items = [(spec, None) for spec in resolve_layers(model, layers)]
+        for spec, opts in items:
+            if opts is not None and not isinstance(opts, Mapping):
+                raise ValueError(
+                    f"layers[{spec!r}] must be a mapping of probe options, got {opts!r}"
+                )
+            opt = base.updated(opts) if opts else base
+            for name in resolve_layers(model, spec):
+                module_name = name
+                if name.endswith(INPUT_SUFFIX):
+                    module_name = name[: -len(INPUT_SUFFIX)]
+                    opt = opt.updated({"where": "input"})
+                elif opt.where == "input":
+                    name = name + INPUT_SUFFIX
+                if name in self.options:
+                    continue
+                self.layers.append(name)
+                self.options[name] = opt
+                self._module_of[name] = module_name
         self._handles: list[Any] = []
         self._pending: dict[str, list[Any]] = {}
         self._store: OrderedDict[str, list[torch.Tensor]] = OrderedDict()
         self._key_layer: dict[str, str] = {}
+        self._reducers: dict[str, Reducer] = {}
+        self._calls: dict[str, list[int]] = {}
+        self._n_forwards = 0
         self._to_cpu = False
+        self.reductions: dict[str, dict[str, Any]] = {}
+        self.missing: list[str] = []
         self.targets: torch.Tensor | None = None
         self.indices: np.ndarray | None = None
 
@@ -214,20 +323,38 @@ class Probe:
 
         return hook
 
+    def _make_pre_hook(self, name: str):
+        def pre_hook(module: nn.Module, inputs: Any) -> None:
+            value = inputs[0] if isinstance(inputs, tuple) and len(inputs) == 1 else inputs
+            self._pending.setdefault(name, []).append(self._snapshot(value, name))
+
+        return pre_hook
+
+    def _reducer(self, key: str, name: str) -> Reducer:
+        red = self._reducers.get(key)
+        if red is None:
+            red = self._reducers[key] = Reducer(self.options[name], key)
+        return red
+
     def _snapshot(self, output: Any, name: str) -> list[tuple[str, torch.Tensor]]:
         pairs = []
+        n_call = len(self._pending.get(name, ())) + 1
         for key, t in _flatten_output(output, name):
-            t = _as_rows(t.detach())
+            t = t.detach()
+            # one reducer per key and call, so a module called twice keeps two states
+            red = self._reducer(f"{key}#{n_call}", name)
+            reduced = red(t)
             if self._to_cpu:
                 dtype = (
                     torch.float32
-                    if (t.dtype.is_floating_point or t.dtype == torch.bool)
-                    else t.dtype
+                    if (reduced.dtype.is_floating_point or reduced.dtype == torch.bool)
+                    else reduced.dtype
                 )
-                t = t.to(device="cpu", dtype=dtype, copy=True)
+                reduced = reduced.to(device="cpu", dtype=dtype, copy=True)
             else:
-                t = t.clone()
-            pairs.append((key, t))
+                reduced = reduced.clone()
+            red.keep(reduced)
+            pairs.append((key, reduced))
         return pairs
 
     def _reset_pending(self, *_: Any) -> None:
@@ -236,8 +363,10 @@ class Probe:
     def _commit(self, *_: Any) -> None:
         """Move one forward pass's outputs into the store, naming repeated calls."""
         pending, self._pending = self._pending, {}
+        self._n_forwards += 1
         for name in self.layers:
             calls = pending.get(name)
+            self._calls.setdefault(name, []).append(len(calls) if calls else 0)
             if not calls:
                 continue
             for i, pairs in enumerate(calls, start=1):
@@ -255,8 +384,11 @@ class Probe:
         try:
             handles.append(self.model.register_forward_pre_hook(self._reset_pending, prepend=True))
             for name in self.layers:
-                module = self.model.get_submodule(name)
-                handles.append(module.register_forward_hook(self._make_hook(name)))
+                module = self.model.get_submodule(self._module_of[name])
+                if self.options[name].where == "input":
+                    handles.append(module.register_forward_pre_hook(self._make_pre_hook(name)))
+                else:
+                    handles.append(module.register_forward_hook(self._make_hook(name)))
             # registered last, so it runs after a hook on the model itself
             handles.append(self.model.register_forward_hook(self._commit))
         except BaseException:
@@ -280,16 +412,18 @@ class Probe:
         self.remove()
 
     def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
+        with contextlib.suppress(Exception):
             self.remove()
-        except Exception:
-            pass
 
     # -- stored activations ------------------------------------------------------------
     def clear(self) -> None:
-        """Forget the stored activations."""
+        """Forget the stored activations (and the reductions' fitted state)."""
         self._store = OrderedDict()
         self._pending = {}
+        self._key_layer = {}
+        self._reducers = {}
+        self._calls = {}
+        self._n_forwards = 0
 
     def _ordered(self) -> OrderedDict[str, torch.Tensor]:
         if self._pending:  # a submodule called directly, outside the model's forward
@@ -301,6 +435,54 @@ class Probe:
                 if self._key_layer.get(key) == name and key not in out:
                     out[key] = chunks[0] if len(chunks) == 1 else torch.cat(chunks, dim=0)
         return out
+
+    def _describe_reductions(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for rkey, red in self._reducers.items():
+            key, n_call = rkey.rsplit("#", 1)
+            name = self._key_layer_of_raw(key)
+            calls = self._calls.get(name, [])
+            if calls and max(calls) > 1:
+                key = f"{name}:{n_call}" + key[len(name) :]
+            out[key] = red.describe()
+        return out
+
+    def _key_layer_of_raw(self, key: str) -> str:
+        for name in self.layers:
+            if key == name or key.startswith(name + "["):
+                return name
+        return key
+
+    def _check_alignment(self, n_rows: int) -> None:
+        """Refuse keys whose rows cannot be matched to the inputs; note silent layers."""
+        self.missing = [name for name in self.layers if not any(self._calls.get(name, []))]
+        for name in self.layers:
+            calls = self._calls.get(name, [])
+            if calls and any(calls) and min(calls) != max(calls):
+                raise ValueError(
+                    f"layer {name!r} was called a varying number of times per forward pass "
+                    f"({min(calls)} to {max(calls)} calls in {len(calls)} batches of the same "
+                    "data), so its outputs cannot be aligned with the inputs; probe a module "
+                    "that runs a fixed number of times per forward (or its parent)"
+                )
+        for key, chunks in self._store.items():
+            rows = sum(int(c.shape[0]) for c in chunks)
+            if rows != n_rows:
+                raise ValueError(
+                    f"layer {self._key_layer.get(key, key)!r} (key {key!r}) gave {rows} rows for "
+                    f"{n_rows} inputs: its first axis is not the batch (e.g. a sequence-first "
+                    "transformer, or a scalar output), so rows cannot be aligned with the inputs"
+                )
+        if self.missing:
+            warnings.warn(
+                "layers "
+                + ", ".join(repr(m) for m in self.missing)
+                + " produced no output: the module was never called in the forward pass "
+                "(e.g. MultiheadAttention uses out_proj's weights without calling it); "
+                "probe a module that runs, or its parent",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     @property
     def activations(self) -> OrderedDict[str, torch.Tensor]:
@@ -320,8 +502,9 @@ class Probe:
         """Run ``data`` through the model and return every probed layer's activations.
 
         The model runs in eval mode under ``torch.no_grad()`` on its own device; its
-        training flags and the torch RNG state are restored afterwards. Activations are
-        moved to the CPU as float32 batch by batch, so GPU memory stays bounded.
+        training flags and the torch RNG state are restored afterwards. Each batch is
+        reduced as the probe's options say on the model's device and moved to the CPU
+        as float32, so memory stays ``n x k`` per layer.
 
         Parameters
         ----------
@@ -341,13 +524,21 @@ class Probe:
         Returns
         -------
         OrderedDict of str to torch.Tensor
-            ``{layer: (n, features)}`` float32 CPU tensors, in the order of :attr:`layers`.
+            ``{key: (n, features)}`` float32 CPU tensors, in the order of :attr:`layers`.
+            :attr:`reductions` says what was done to each key.
 
         Raises
         ------
         ValueError
-            Bad ``batch_size``/``max_samples``/``random_state``, or ``data`` of an
-            unsupported kind or with no rows.
+            Bad ``batch_size``/``max_samples``/``random_state``, ``data`` of an
+            unsupported kind or with no rows, or a layer whose rows cannot be aligned
+            with the inputs (called a varying number of times per batch, or an output
+            whose first axis is not the batch).
+
+        Warns
+        -----
+        RuntimeWarning
+            A probed layer never ran (it is listed in :attr:`missing`).
         """
         batch_size = check_int(batch_size, "batch_size", low=1)
         if max_samples is not None:
@@ -393,12 +584,18 @@ class Probe:
             torch.set_rng_state(cpu_rng)
             if cuda_rng is not None:
                 torch.cuda.set_rng_state_all(cuda_rng)
+            for red in self._reducers.values():
+                red.release()
         if not kept:
             raise ValueError("data has no rows")
         self.indices = np.concatenate(kept)
         self.targets = torch.cat(targets) if targets and len(targets) == len(kept) else None
-        result = self._ordered()
-        self.clear()
+        try:
+            self._check_alignment(int(self.indices.size))
+            self.reductions = self._describe_reductions()
+            result = self._ordered()
+        finally:
+            self.clear()
         return result
 
     def _batches(
@@ -499,16 +696,24 @@ def _to_tensor(a: Any, name: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr))
 
 
-def attach(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec] = "all") -> Probe:
+def attach(
+    model: nn.Module,
+    layers: LayerSpec | Sequence[LayerSpec] | Mapping[Any, Mapping[str, Any]] = "all",
+    **options: Any,
+) -> Probe:
     """Attach forward hooks to ``model`` and return the :class:`Probe`.
 
     Parameters
     ----------
     model : torch.nn.Module
         Any PyTorch model (a freshly built one or one loaded from a state_dict).
-    layers : str, nn.Module, module type, or a sequence of them
-        Dotted names (``"features.3"``), module objects, module types (``nn.Linear``),
-        or ``"all"`` leaf modules.
+    layers : str, nn.Module, module type, a sequence of them, or a mapping
+        Dotted names (``"features.3"``; ``"fc:input"`` for a module's input), module
+        objects, module types (``nn.Linear``), or ``"all"`` leaf modules; a mapping
+        ``{layer: {option: value}}`` sets probe options per layer.
+    **options
+        Probe options for every layer: ``where``, ``pool``, ``channel_dim``,
+        ``project``, ``pca``, ``pca_fit``, ``random_state`` (see :class:`Probe`).
 
     Returns
     -------
@@ -520,7 +725,8 @@ def attach(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec] = "all") ->
     Raises
     ------
     ValueError
-        ``model`` is not a Module, or a layer is unknown (the valid names are listed).
+        ``model`` is not a Module, a layer is unknown (the valid names are listed), or
+        an option is unknown or invalid.
 
     Examples
     --------
@@ -531,4 +737,10 @@ def attach(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec] = "all") ->
     >>> tuple(acts["1"].shape)
     (100, 4)
     """
-    return Probe(model, layers).attach()
+    valid = ("where", "pool", "channel_dim", "project", "pca", "pca_fit", "random_state")
+    bad = sorted(set(options) - set(valid))
+    if bad:
+        raise ValueError(
+            f"unknown probe option {', '.join(map(repr, bad))}; valid: {', '.join(valid)}"
+        )
+    return Probe(model, layers, **options).attach()
