@@ -26,3 +26,8 @@ __all__ = [
     "randomized_svd",
     "INPUT_SUFFIX",
 ]
+
+# Submodules not imported above (``mi_probe.probes.<name>``) are imported on first access.
+from .._lazy import lazy_getattr  # noqa: E402
+
+__getattr__, __dir__ = lazy_getattr(__name__, globals())
