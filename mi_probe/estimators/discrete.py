@@ -26,6 +26,7 @@ from .._validation import (
     encode_rows,
 )
 from ..result import MIResult
+from ._atoms import warn_constant
 from ._base import from_function
 
 __all__ = [
@@ -153,13 +154,19 @@ def discrete_mi(
     -------
     MIResult
         ``value`` clipped at 0 (Miller-Madow can go negative); ``diagnostics`` holds
-        ``raw_value``, the three entropies and the numbers of occupied states.
+        ``raw_value``, the three entropies and the numbers of occupied states. A
+        constant ``x`` or ``y`` gives exactly 0 (the plug-in is exact there).
 
     Raises
     ------
     ValueError
         Non-integer floats, NaN/inf, non-numeric or complex dtype, more than two
         dimensions, empty input, mismatched lengths, or an unknown correction.
+
+    Warns
+    -----
+    RuntimeWarning
+        When ``x`` or ``y`` takes a single value.
 
     Notes
     -----
@@ -181,11 +188,15 @@ def discrete_mi(
     """
     _check_correction(correction)
     check_random_state(random_state)
-    xa = check_labels(x, "x")
-    ya = check_labels(y, "y")
+    xa = check_labels(x, "x", min_samples=2)
+    ya = check_labels(y, "y", min_samples=2)
     check_same_samples(xa.shape[0], ya.shape[0], "x", "y")
     cx, kx = _symbols(xa)
     cy, ky = _symbols(ya)
+    for name, k_states in (("x", kx), ("y", ky)):
+        if k_states == 1:
+            warn_constant(name)
+            break
     raw, diag = _mi_from_symbols(cx, kx, cy, ky, correction)
     return MIResult(
         value=max(raw, 0.0),
@@ -230,7 +241,7 @@ def discrete_entropy(
     """
     _check_correction(correction)
     check_random_state(random_state)
-    xa = check_labels(x, "x")
+    xa = check_labels(x, "x", min_samples=2)
     cx, kx = _symbols(xa)
     h = entropy_from_counts(np.bincount(cx, minlength=kx), correction)
     return MIResult(

@@ -15,6 +15,7 @@ References
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,17 +29,23 @@ from .._validation import (
     check_random_state,
     check_xy,
     is_tensor,
-    tie_fraction,
 )
 from ..backends import METRICS, pick
 from ..result import MIResult
+from ._atoms import describe_atoms, is_constant, warn_constant
 from ._base import from_function
+from ._ksg_device import ksg_device_applies, ksg_mi_device
 
-__all__ = ["ksg_mi", "ksg_cmi", "kl_entropy", "KSGEstimator", "prepare_continuous"]
-
-# Fraction of duplicated rows above which "auto" ties handling switches from jitter
-# to the Gao et al. rule (jitter would turn discrete data into a random continuum).
-_TIE_FRACTION = 0.05
+__all__ = [
+    "ksg_mi",
+    "ksg_cmi",
+    "kl_entropy",
+    "KSGEstimator",
+    "prepare_continuous",
+    "choose_tie_rule",
+    "constant_argument",
+    "zero_result",
+]
 
 
 def _to_numpy64(a: Any) -> np.ndarray:
@@ -59,17 +66,23 @@ def prepare_continuous(
     Returns the prepared data and the per-column scale that was divided out (ones if
     not standardised); entropies need the scale back, MI does not.
     """
+    from .._validation import check_bool, standardize_columns
+
+    standardize = check_bool(standardize, "standardize")
     a = np.array(a, dtype=np.float64, copy=True)
     scale = np.ones(a.shape[1])
     if standardize:
-        mean = a.mean(axis=0)
-        std = a.std(axis=0)
-        std[std == 0] = 1.0
-        a = (a - mean) / std
-        scale = std
+        # scale-safe: np.std over/underflows for columns near 1e154 or 1e-160
+        a, _, log_std = standardize_columns(a)
+        scale = np.where(np.isfinite(log_std), np.exp(log_std), 1.0)
+        if not np.all(np.isfinite(scale) & (scale > 0)):
+            raise ValueError(
+                "the input's standard deviation is not representable in float64 "
+                "(values beyond about 1e308 or below 1e-308); rescale the data"
+            )
     if jitter > 0:
-        col = a.std(axis=0)
-        col[col == 0] = 1.0
+        _, _, log_col = standardize_columns(a)
+        col = np.where(np.isfinite(log_col), np.exp(np.minimum(log_col, 700.0)), 1.0)
         a = a + jitter * col * rng.standard_normal(a.shape)
     return a, scale
 
@@ -123,8 +136,12 @@ def ksg_mi(
         How repeated rows are handled. ``"jitter"`` always adds the jitter;
         ``"gao"`` uses the rule of Gao et al. (2017) for discrete-continuous mixtures
         (points at distance zero are counted as neighbours), which returns H(x) for
-        I(x; x) of discrete x; ``"auto"`` uses it when more than 5% of the rows of x
-        or y repeat, else the jitter.
+        I(x; x) of discrete x; ``"auto"`` looks at each variable (how many distinct
+        values, what share of the rows sits on repeated values) and uses the Gao rule
+        only when both are discrete (at least 95% of rows on two or more repeated
+        values), else the jitter: a continuous variable with atoms (censored data, a
+        ReLU unit's zeros) is jittered. The choice and why are in
+        ``diagnostics["ties"]``, ``["tie_reason"]`` and ``["atoms"]``.
     backend : {"auto", "native", "kdtree", "numpy", "torch", "keops"}
         Where the neighbour searches run (see :mod:`mi_probe.backends`).
     random_state : None, int or numpy Generator
@@ -134,7 +151,13 @@ def ksg_mi(
     -------
     MIResult
         ``value`` clipped at 0; ``diagnostics["raw_value"]`` holds the unclipped
-        estimate, ``diagnostics["ties"]`` the tie rule used.
+        estimate, ``diagnostics["ties"]`` the tie rule used. A constant ``x`` or ``y``
+        gives exactly 0 (``diagnostics["constant"]`` names it).
+
+    Warns
+    -----
+    RuntimeWarning
+        When ``x`` or ``y`` takes a single value (the estimate is then exactly 0).
 
     Raises
     ------
@@ -168,15 +191,35 @@ def ksg_mi(
         raise ValueError(f"algorithm must be 1 or 2, got {algorithm!r}")
     jitter = _common_checks(metric, jitter)
     check_choice(ties, "ties", ("auto", "jitter", "gao"))
+    params = dict(
+        n_neighbors=k,
+        algorithm=algorithm,
+        metric=metric,
+        standardize=standardize,
+        jitter=jitter,
+        ties=ties,
+        backend=backend,
+        random_state=random_state,
+    )
+    if algorithm == 1 and ties != "gao" and ksg_device_applies(x, y, backend):
+        on_device = ksg_mi_device(x, y, params=params)  # None: repeated rows, host rule
+        if on_device is not None:
+            return on_device
     xa, ya = check_xy(x, y, min_samples=1)
     n = xa.shape[0]
     k = _check_k(k, n)
+    params["n_neighbors"] = k
     rng = check_random_state(random_state)
+    const = constant_argument(("x", xa), ("y", ya))
+    if const is not None:
+        warn_constant(const)
+        return zero_result("ksg", n, params, const)
 
     tie_rule = ties
+    diagnostics: dict[str, Any] = {}
     if ties == "auto":
-        frac = max(tie_fraction(xa), tie_fraction(ya))
-        tie_rule = "gao" if frac > _TIE_FRACTION else "jitter"
+        tie_rule, reason, atoms = choose_tie_rule(("x", xa), ("y", ya))
+        diagnostics.update(tie_reason=reason, atoms=atoms)
     xs, _ = prepare_continuous(
         xa, standardize=standardize, jitter=jitter if tie_rule == "jitter" else 0.0, rng=rng
     )
@@ -208,19 +251,59 @@ def ksg_mi(
         value=max(raw, 0.0),
         estimator="ksg",
         n_samples=n,
-        params=dict(
-            n_neighbors=k,
-            algorithm=algorithm,
-            metric=metric,
-            standardize=standardize,
-            jitter=jitter,
-            ties=ties,
-            backend=backend,
-            random_state=random_state,
-        ),
+        params=params,
         backend=be.name,
-        diagnostics={"raw_value": raw, "ties": tie_rule},
+        diagnostics={"raw_value": raw, "ties": tie_rule, **diagnostics},
     )
+
+
+def constant_argument(*named: tuple[str, np.ndarray]) -> str | None:
+    """The name of the first constant array among ``(name, array)`` pairs, else None."""
+    for name, a in named:
+        if is_constant(a):
+            return name
+    return None
+
+
+def zero_result(estimator: str, n: int, params: dict[str, Any], constant: str) -> MIResult:
+    """The exact 0 returned when ``constant`` takes a single value."""
+    return MIResult(
+        value=0.0,
+        estimator=estimator,
+        n_samples=n,
+        params=params,
+        diagnostics={"raw_value": 0.0, "constant": constant, "reason": f"{constant} is constant"},
+    )
+
+
+def choose_tie_rule(*named: tuple[str, np.ndarray]) -> tuple[str, str, dict[str, Any]]:
+    """``ties="auto"``: the Gao et al. rule when every variable is discrete, else jitter.
+
+    Each variable is described by :func:`~mi_probe.estimators._atoms.describe_atoms`
+    (distinct values, share of rows on repeated values). Ties are kept only when all
+    of them are discrete (then the tied rows are the information: I(x; x) = H(x));
+    a continuous variable, with atoms or without, is jittered, and so is a discrete
+    one paired with a continuous one, where the jittered KSG count equals Ross's
+    estimator and the Gao rule's ``log`` counts are biased low (0.21 instead of 0.45
+    nats for 5 values and n = 2000).
+
+    Returns
+    -------
+    (rule, reason, atoms): ``"gao"`` or ``"jitter"``, one sentence, and the per-variable
+    descriptions keyed by name.
+    """
+    atoms = {name: describe_atoms(a, name) for name, a in named}
+    discrete = [name for name, info in atoms.items() if info["kind"] == "discrete"]
+    if len(discrete) == len(atoms):
+        reason = (
+            "every variable is discrete ("
+            + "; ".join(info["reason"] for info in atoms.values())
+            + "): Gao et al. rule"
+        )
+        return "gao", reason, atoms
+    parts = [info["reason"] for info in atoms.values() if info["kind"] != "continuous"]
+    reason = "; ".join(parts) if parts else "no repeated values"
+    return "jitter", reason + ": jitter", atoms
 
 
 def _marginal_extent(a: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
@@ -280,12 +363,19 @@ def kl_entropy(
     Returns
     -------
     MIResult
-        Differential entropy in nats (can be negative; not clipped).
+        Differential entropy in nats (can be negative; not clipped). A constant ``x``
+        (every row the same) gives ``-inf``: a point mass is the limit of ever narrower
+        densities, whose differential entropy goes to minus infinity.
 
     Raises
     ------
     ValueError
         Bad input or ``n_neighbors`` not below the number of samples.
+
+    Warns
+    -----
+    RuntimeWarning
+        When ``x`` is constant (the value is then ``-inf``).
 
     Notes
     -----
@@ -301,6 +391,27 @@ def kl_entropy(
     n, d = xa.shape
     k = _check_k(n_neighbors, n)
     rng = check_random_state(random_state)
+    params = dict(
+        n_neighbors=k,
+        metric=metric,
+        standardize=standardize,
+        jitter=jitter,
+        backend=backend,
+        random_state=random_state,
+    )
+    if is_constant(xa):
+        warnings.warn(
+            "x takes only a single value (it is constant); its differential entropy is -inf",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return MIResult(
+            value=-np.inf,
+            estimator="kl",
+            n_samples=n,
+            params=params,
+            diagnostics={"raw_value": -np.inf, "constant": "x"},
+        )
     xs, scale = prepare_continuous(xa, standardize=standardize, jitter=jitter, rng=rng)
     be = pick(backend, xs)
     dist, _ = be.knn(xs, k, metric)
@@ -316,14 +427,7 @@ def kl_entropy(
         value=float(h),
         estimator="kl",
         n_samples=n,
-        params=dict(
-            n_neighbors=k,
-            metric=metric,
-            standardize=standardize,
-            jitter=jitter,
-            backend=backend,
-            random_state=random_state,
-        ),
+        params=params,
         backend=be.name,
         diagnostics={"raw_value": float(h)},
     )
@@ -352,12 +456,18 @@ def ksg_cmi(
     Returns
     -------
     MIResult
-        In nats, clipped at 0 (raw value in diagnostics).
+        In nats, clipped at 0 (raw value in diagnostics). A constant ``x`` or ``y``
+        gives exactly 0; a constant ``z`` gives I(x; y).
 
     Raises
     ------
     ValueError
         Bad input, mismatched lengths, or too few samples.
+
+    Warns
+    -----
+    RuntimeWarning
+        When ``x``, ``y`` or ``z`` takes a single value.
 
     Notes
     -----
@@ -374,10 +484,31 @@ def ksg_cmi(
     n = xa.shape[0]
     k = _check_k(n_neighbors, n)
     rng = check_random_state(random_state)
+    params = dict(
+        n_neighbors=k,
+        metric=metric,
+        standardize=standardize,
+        jitter=jitter,
+        backend=backend,
+        random_state=random_state,
+    )
+    const = constant_argument(("x", xa), ("y", ya))
+    if const is not None:
+        warn_constant(const, "the conditional mutual information")
+        return zero_result("ksg_cmi", n, params, const)
     xs, ys, zs = (
         prepare_continuous(a, standardize=standardize, jitter=jitter, rng=rng)[0]
         for a in (xa, ya, za)
     )
+    z_constant = is_constant(za)
+    if z_constant:
+        # I(x; y | z) = I(x; y): an exact zero z makes the counts KSG's algorithm 1
+        warnings.warn(
+            "z takes only a single value (it is constant); I(x; y | z) = I(x; y)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        zs = np.zeros((n, 1))
     joint = np.hstack([xs, ys, zs])
     be = pick(backend, joint)
     dist, _ = be.knn(joint, k, metric)
@@ -386,20 +517,16 @@ def ksg_cmi(
     nyz = _to_numpy64(be.count_within(np.hstack([ys, zs]), eps, metric, inclusive=False))
     nz = _to_numpy64(be.count_within(zs, eps, metric, inclusive=False))
     raw = float(digamma(k) - np.mean(digamma(nxz + 1) + digamma(nyz + 1) - digamma(nz + 1)))
+    diagnostics: dict[str, Any] = {"raw_value": raw}
+    if z_constant:
+        diagnostics["constant"] = "z"
     return MIResult(
         value=max(raw, 0.0),
         estimator="ksg_cmi",
         n_samples=n,
-        params=dict(
-            n_neighbors=k,
-            metric=metric,
-            standardize=standardize,
-            jitter=jitter,
-            backend=backend,
-            random_state=random_state,
-        ),
+        params=params,
         backend=be.name,
-        diagnostics={"raw_value": raw},
+        diagnostics=diagnostics,
     )
 
 

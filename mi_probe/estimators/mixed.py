@@ -28,8 +28,9 @@ from .._validation import (
 )
 from ..backends import pick
 from ..result import MIResult
+from ._atoms import warn_constant
 from ._base import from_function
-from .ksg import prepare_continuous
+from .ksg import constant_argument, prepare_continuous, zero_result
 
 __all__ = ["mixed_mi", "MixedEstimator"]
 
@@ -76,7 +77,8 @@ def mixed_mi(
     -------
     MIResult
         ``value`` clipped at 0; ``diagnostics`` with ``raw_value``, ``n_used`` (samples
-        whose label occurs more than once) and ``n_dropped``.
+        whose label occurs more than once) and ``n_dropped``. A constant ``x`` or a
+        single label gives exactly 0 (``diagnostics["constant"]`` names it).
 
     Raises
     ------
@@ -84,6 +86,11 @@ def mixed_mi(
         Bad ``x`` (NaN, inf, shape, dtype) or ``y`` (non-integer, NaN), mismatched
         lengths, ``n_neighbors < 1``, a negative ``jitter``, or fewer than 2 samples
         left after dropping labels that occur once.
+
+    Warns
+    -----
+    RuntimeWarning
+        When ``x`` or ``y`` takes a single value (the estimate is then exactly 0).
 
     Notes
     -----
@@ -118,6 +125,17 @@ def mixed_mi(
     ya = check_labels(y, "y")
     check_same_samples(xa.shape[0], ya.shape[0], "x", "y")
     n_total = xa.shape[0]
+    params = dict(
+        n_neighbors=k,
+        standardize=standardize,
+        jitter=jitter,
+        backend=backend,
+        random_state=random_state,
+    )
+    const = constant_argument(("x", xa), ("y", ya))
+    if const is not None:
+        warn_constant(const)
+        return zero_result("mixed", n_total, params, const)
     labels, n_labels = encode_rows(ya)
     counts = np.bincount(labels, minlength=n_labels)
     keep = counts[labels] > 1
@@ -152,13 +170,7 @@ def mixed_mi(
         value=max(raw, 0.0),
         estimator="mixed",
         n_samples=n_total,
-        params=dict(
-            n_neighbors=k,
-            standardize=standardize,
-            jitter=jitter,
-            backend=backend,
-            random_state=random_state,
-        ),
+        params=params,
         backend=be.name,
         diagnostics={"raw_value": raw, "n_used": n, "n_dropped": n_total - n},
     )
