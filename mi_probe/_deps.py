@@ -16,6 +16,9 @@ _EXTRAS = {
     "matplotlib": "matplotlib",
     "seaborn": "seaborn",
     "pandas": "pandas",
+    "lightning": "mi-probe[lightning]",
+    "transformers": "mi-probe[transformers]",
+    "tensorboard": "mi-probe[tensorboard]",
 }
 
 
