@@ -6,7 +6,6 @@ import functools
 
 import numpy as np
 import pytest
-from scipy.integrate import quad
 from scipy.stats import norm
 
 from mi_probe.estimators._atoms import describe_atoms
@@ -21,23 +20,20 @@ RHO = 0.6
 def censored_truth(mu: float) -> float:
     """I(max(0, X); Y) for (X, Y) Gaussian, means (mu, 0), unit variances, rho 0.6.
 
-    By integration: the continuous part x > 0 plus the atom at 0, whose probability
-    given y is P(X < 0 | y).
+    By integration on a fine grid (trapezoid; 0.214747 for mu = 1, as scipy's adaptive
+    quad gives to 1e-6): the continuous part x > 0 plus the atom at 0, whose
+    probability given y is P(X < 0 | y).
     """
     s = np.sqrt(1 - RHO**2)
-    lp0 = norm.logcdf(-mu)
-
-    def inner(y: float) -> float:
-        m = mu + RHO * y
-        cont = quad(
-            lambda x: norm.pdf(x, m, s) * (norm.logpdf(x, m, s) - norm.logpdf(x, mu, 1)),
-            0,
-            max(m, 0) + 12,
-        )[0]
-        lq = norm.logcdf(0, m, s)
-        return cont + np.exp(lq) * (lq - lp0)
-
-    return quad(lambda y: norm.pdf(y) * inner(y), -12, 12, limit=200)[0]
+    y = np.linspace(-10, 10, 801)
+    x = np.linspace(0, max(mu, 0) + 14, 1201)
+    m = mu + RHO * y[:, None]
+    log_cond = -0.5 * ((x - m) / s) ** 2 - np.log(s * np.sqrt(2 * np.pi))
+    log_marg = -0.5 * (x - mu) ** 2 - 0.5 * np.log(2 * np.pi)
+    inner = np.trapezoid(np.exp(log_cond) * (log_cond - log_marg), x, axis=1)
+    lq = norm.logcdf(0, mu + RHO * y, s)
+    inner = inner + np.exp(lq) * (lq - norm.logcdf(-mu))
+    return float(np.trapezoid(norm.pdf(y) * inner, y))
 
 
 def censored_sample(mu: float, n: int, seed: int) -> np.ndarray:
