@@ -23,6 +23,7 @@ Writes ``gpu.json`` and ``gpu_table.md`` to ``--out`` (default ``$OUT`` or ``out
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -39,13 +40,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mi_probe.backends._health import configure_compiler, keops_health  # noqa: E402
 from mi_probe.backends._torch import TorchBackend  # noqa: E402
+from mi_probe.estimators.kde import kde_entropy  # noqa: E402
+from mi_probe.estimators.ksg import ksg_mi  # noqa: E402
 
 K_NN = 4
 K_KSG = 3
 RHO = 0.5
 KSG_D = 5  # d_x = d_y
 KSG_TRUTH = -0.5 * KSG_D * math.log(1 - RHO**2)  # 0.7192 nats
-OPS = ("knn_max", "knn_l2", "count_max", "lse", "ksg")
+OPS = ("knn_max", "knn_l2", "count_max", "lse", "ksg", "ksg_e2e", "kde_entropy")
+KSG_OPS = ("ksg", "ksg_e2e")  # composed from the primitives; the package's ksg_mi
+
+
+def dims(op: str, ds: tuple[int, ...]) -> tuple[int, ...]:
+    """The feature dimensions an op is measured at (KSG: the joint 5 + 5)."""
+    return (2 * KSG_D,) if op in KSG_OPS else ds
 
 
 def sync(device: str) -> None:
@@ -55,7 +64,7 @@ def sync(device: str) -> None:
 
 def data(op: str, n: int, d: int, device: str, seed: int = 0) -> tuple[torch.Tensor, ...]:
     g = torch.Generator(device="cpu").manual_seed(seed)
-    if op == "ksg":
+    if op in KSG_OPS:
         x = torch.randn(n, KSG_D, generator=g)
         y = RHO * x + math.sqrt(1 - RHO**2) * torch.randn(n, KSG_D, generator=g)
         return x.to(device), y.to(device)
@@ -88,14 +97,27 @@ def run_op(be: Any, op: str, arrays: tuple[torch.Tensor, ...]) -> Any:
         return be.gaussian_logsumexp(x, x, 0.5 * x.shape[1])
     if op == "ksg":
         return ksg_on_device(be, *arrays)
+    if op == "ksg_e2e":  # the package end to end: validation, standardising, jitter, passes
+        return torch.tensor(ksg_mi(*arrays, backend=be.name, random_state=0).value)
+    if op == "kde_entropy":  # leave-one-out KDE entropy: whitening + one kernel-sum pass
+        return torch.tensor(kde_entropy(arrays[0], backend=be.name).value)
     raise ValueError(op)
+
+
+def truth(op: str, d: int) -> float | None:
+    """Closed-form value of the estimated quantity, where the op estimates one."""
+    if op in KSG_OPS:
+        return KSG_TRUTH
+    if op == "kde_entropy":
+        return 0.5 * d * math.log(2 * math.pi * math.e)  # N(0, I_d)
+    return None
 
 
 def disagreement(op: str, a: torch.Tensor, b: torch.Tensor) -> str:
     a, b = a.detach().double().cpu(), b.detach().double().cpu()
     if op == "count_max":
         return f"{int((a != b).sum())} rows differ"
-    if op == "ksg":
+    if a.dim() == 0:
         return f"{abs(float(a) - float(b)):.1e} nats"
     return f"max abs {float((a - b).abs().max()):.1e}"
 
@@ -158,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, be in backends.items():
         t0 = time.perf_counter()
         for op in ops:
-            for d in ds if op != "ksg" else (2 * KSG_D,):
+            for d in dims(op, ds):
                 run_op(be, op, data(op, 512, d, device))
         sync(device)
         compile_s[name] = time.perf_counter() - t0
@@ -170,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, n in enumerate(ns):
         for name in ("keops", "torch"):
             for op in ops:
-                for d in ds if op != "ksg" else (2 * KSG_D,):
+                for d in dims(op, ds):
                     plan.append((name, op, n, d, i))
     results: dict[tuple[str, str, int], dict[str, Any]] = {}
     outputs: dict[tuple[str, int, int], Any] = {}
@@ -193,31 +215,31 @@ def main(argv: list[str] | None = None) -> int:
             rec["predicted"] = predicted
             why = "case timeout" if predicted > args.case_timeout else "budget"
             print(
-                f"{name:5s} {op:9s} n={n:>8d} d={d:3d}: skipped ({why}), predicted {predicted:.1f} s",
+                f"{name:5s} {op:11s} n={n:>8d} d={d:3d}: skipped ({why}), predicted {predicted:.1f} s",
                 flush=True,
             )
             continue
         arrays = data(op, n, d, device)
         try:
-            dt, res, peak = timed(lambda: run_op(backends[name], op, arrays), device)
+            dt, res, peak = timed(functools.partial(run_op, backends[name], op, arrays), device)
         except Exception as exc:  # report and go on: one failed case is a result too
             rec["status"] = f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
-            print(f"{name:5s} {op:9s} n={n:>8d} d={d:3d}: {rec['status']}", flush=True)
+            print(f"{name:5s} {op:11s} n={n:>8d} d={d:3d}: {rec['status']}", flush=True)
             continue
         finally:
             del arrays
         rec.update(status="ok", seconds=dt, peak_mib=peak)
-        if op == "ksg":
+        if truth(op, d) is not None:
             rec["estimate"] = float(res)
-            rec["truth"] = KSG_TRUTH
+            rec["truth"] = truth(op, d)
         other = outputs.get(key)
         if other is not None:
             rec["vs_other"] = disagreement(op, res, other)
         else:
             outputs[key] = res.detach().cpu() if isinstance(res, torch.Tensor) else res
-        extra = f" est={rec['estimate']:.4f} (truth {KSG_TRUTH:.4f})" if op == "ksg" else ""
+        extra = f" est={rec['estimate']:.4f} (truth {rec['truth']:.4f})" if "truth" in rec else ""
         print(
-            f"{name:5s} {op:9s} n={n:>8d} d={d:3d}: {dt:8.3f} s  peak {peak:8.1f} MiB"
+            f"{name:5s} {op:11s} n={n:>8d} d={d:3d}: {dt:8.3f} s  peak {peak:8.1f} MiB"
             f"{'  ' + rec['vs_other'] if 'vs_other' in rec else ''}{extra}",
             flush=True,
         )
@@ -236,12 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         "torch MiB",
         "keops MiB",
         "agreement",
-        "KSG estimate (truth)",
+        "estimate (truth)",
     ]
     rows = []
     for op in ops:
         for n in ns:
-            for d in ds if op != "ksg" else (2 * KSG_D,):
+            for d in dims(op, ds):
                 t = results.get(("torch", op, n, d), {})
                 k = results.get(("keops", op, n, d), {})
 
@@ -262,14 +284,14 @@ def main(argv: list[str] | None = None) -> int:
                     [
                         op,
                         f"{n:.0e}",
-                        str(d if op != "ksg" else f"{KSG_D}+{KSG_D}"),
+                        str(d if op not in KSG_OPS else f"{KSG_D}+{KSG_D}"),
                         fmt(t),
                         fmt(k),
                         ratio,
                         f"{t.get('peak_mib', 0):.0f}" if ts else "-",
                         f"{k.get('peak_mib', 0):.0f}" if ks else "-",
                         k.get("vs_other", t.get("vs_other", "-")),
-                        f"{est:.4f} ({KSG_TRUTH:.4f})" if est is not None else "",
+                        f"{est:.4f} ({truth(op, d):.4f})" if est is not None else "",
                     ]
                 )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

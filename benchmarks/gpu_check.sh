@@ -22,7 +22,7 @@ step() { echo "== [$(( $(date +%s) - T0 )) s] $*"; }
 if [ "$MODE" = "--cpu" ]; then
     PY="${PYTHON:-python}"
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-    BENCH_ARGS="--cpu --small --budget 60 --case-timeout 10 --ops knn_max,count_max,lse,ksg"
+    BENCH_ARGS="--cpu --small --budget 60 --case-timeout 10 --ops knn_max,count_max,lse,ksg,ksg_e2e,kde_entropy"
     GPU_FLAG="--run-gpu"
 else
     PY=python3
