@@ -711,6 +711,29 @@ class InformationPlaneRecorder:
         """Read a table written by :meth:`save` (same as :func:`load_plane`)."""
         return load_plane(path)
 
+    def to_tensorboard(
+        self, writer: Any, *, epochs: Any = None, figure: bool = True, unit: str = "bits"
+    ) -> None:
+        """Write the recorded rows to a TensorBoard ``SummaryWriter``.
+
+        Scalars ``info/I_XT/<layer>`` and ``info/I_TY/<layer>`` (nats, at step
+        ``epoch``; ``/<estimator>`` appended with several estimators) and the
+        information-plane figure as an image. See
+        :func:`mi_probe.integrations.tensorboard.plane_to_tensorboard` for the
+        parameters (``epochs``: which epochs' scalars; default all).
+
+        Raises
+        ------
+        ValueError
+            An epoch that is not a whole number, or ``epochs`` with no rows.
+        ModuleNotFoundError
+            ``tensorboard`` (or matplotlib, for the figure) is not installed.
+        """
+        from ..integrations.tensorboard import plane_to_tensorboard
+
+        plane_to_tensorboard(self.dataframe, writer, epochs=epochs, figure=figure, unit=unit)
+
+
 
 def _tidy(df: Any) -> Any:
     import pandas as pd

@@ -51,13 +51,14 @@ def training_state_kept(model: Any) -> Iterator[None]:
         random.setstate(py_rng)
 
 
-def plane_scalars(rows: Any) -> dict[str, float]:
+def plane_scalars(rows: Any, suffix: bool | None = None) -> dict[str, float]:
     """Scalar names and values (nats) for the rows of one information-plane recording.
 
     ``info/I_XT/<layer>`` and ``info/I_TY/<layer>``; with more than one estimator the
-    estimator's name is appended (``info/I_XT/<layer>/<estimator>``).
+    estimator's name is appended (``info/I_XT/<layer>/<estimator>``). ``suffix``
+    forces the estimator suffix on or off (default: when ``rows`` hold several).
     """
-    several = rows["estimator"].nunique() > 1
+    several = rows["estimator"].nunique() > 1 if suffix is None else suffix
     out: dict[str, float] = {}
     for r in rows.itertuples(index=False):
         suffix = f"/{r.estimator}" if several else ""
