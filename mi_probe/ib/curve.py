@@ -1,14 +1,4 @@
-"""The information bottleneck curve of a discrete joint distribution.
-
-References
-----------
-.. [1] N. Tishby, F. C. Pereira, W. Bialek, "The information bottleneck method",
-   Proc. 37th Allerton Conference (1999); arXiv:physics/0004057.
-.. [2] D. J. Strouse, D. J. Schwab, "The deterministic information bottleneck",
-   Neural Computation 29, 1611-1630 (2017).
-.. [3] K. Rose, "Deterministic annealing for clustering, compression, classification,
-   regression, and related optimization problems", Proc. IEEE 86, 2210-2239 (1998).
-"""
+"""The information bottleneck curve of a discrete joint distribution (:func:`ib_curve`)."""
 
 from __future__ import annotations
 
@@ -254,9 +244,9 @@ def ib_curve(
     alpha : float in [0, 1], default 1.0
         Weight of H(T|X): 1 is the IB, 0 the deterministic IB.
     n_clusters : int, optional
-        Size of the bottleneck alphabet |T|. Default: the number of distinct rows
+        Size of the bottleneck alphabet ``|T|``. Default: the number of distinct rows
         of p(y|x) (enough to reach (H(X), I(X;Y)) when all rows differ). Memory and
-        time grow as |X| n_clusters: set it for large |X|.
+        time grow as ``|X| n_clusters``: set it for large ``|X|``.
     anneal : {"both", "forward", "reverse"}
         Which annealing passes to run.
     max_iter : int, default 1000
@@ -272,7 +262,7 @@ def ib_curve(
         through p(y|x)); encoders are returned for every original x.
     device : None, str or torch.device
         ``None`` runs on numpy; otherwise the iterations run in float64 torch on this
-        device (e.g. ``"cuda"``), worthwhile for large |X| x |T|.
+        device (e.g. ``"cuda"``), worthwhile for large ``|X| x |T|``.
     random_state : None, int or numpy Generator
         Seed for the initial encoders and the perturbations.
     return_encoders : bool, default False
@@ -314,8 +304,17 @@ def ib_curve(
     q(t|x) ~ q(t) exp(-beta KL) with the KL in bits, so embo's ``beta`` equals this
     function's ``beta * ln 2``.
 
-    Cost per iteration is O(|X| |T| (|Y| + 2)) (one matrix product and one
-    exponential); with ``merge_identical`` |X| is the number of distinct p(y|x).
+    Cost per iteration is ``O(|X| |T| (|Y| + 2))`` (one matrix product and one
+    exponential); with ``merge_identical`` ``|X|`` is the number of distinct p(y|x).
+
+    References
+    ----------
+    .. [1] N. Tishby, F. C. Pereira, W. Bialek, "The information bottleneck method",
+       Proc. 37th Allerton Conference (1999); arXiv:physics/0004057.
+    .. [2] D. J. Strouse, D. J. Schwab, "The deterministic information bottleneck",
+       Neural Computation 29, 1611-1630 (2017).
+    .. [3] K. Rose, "Deterministic annealing for clustering, compression, classification,
+       regression, and related optimization problems", Proc. IEEE 86, 2210-2239 (1998).
 
     Examples
     --------
