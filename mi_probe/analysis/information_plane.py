@@ -734,7 +734,6 @@ class InformationPlaneRecorder:
         plane_to_tensorboard(self.dataframe, writer, epochs=epochs, figure=figure, unit=unit)
 
 
-
 def _tidy(df: Any) -> Any:
     import pandas as pd
 
