@@ -34,7 +34,14 @@ from .._validation import (
     subsample_index,
 )
 from ._nuisance import Nuisance, as_nuisance, per_sample_values
-from .invariance import _materialize, _reduce, invariance
+from .invariance import (
+    TARGET_ESTIMATORS,
+    _materialize,
+    _prepare_targets,
+    _reduce,
+    _select_activations,
+    invariance,
+)
 
 __all__ = ["report"]
 
@@ -101,15 +108,18 @@ figure { margin: 1em 0; }
 
 
 def report(
-    model: torch.nn.Module,
+    model: torch.nn.Module | None,
     data: Any,
     layers: Any = "all",
     nuisances: Any = None,
     factors: Any = None,
     out: str | Path = "report/",
     *,
+    activations: Mapping[str, Any] | None = None,
     targets: Any = None,
+    discrete_y: bool | str = "auto",
     estimator: str = "ksg",
+    target_estimator: str | None = None,
     n_components: int = 10,
     n_bins: int = 10,
     n_permutations: int = 20,
@@ -128,11 +138,14 @@ def report(
 
     Parameters
     ----------
-    model : torch.nn.Module
-        The network (not changed).
+    model : torch.nn.Module or None
+        The network (not changed). With ``activations`` it runs only for transform
+        nuisances, and may be None when every nuisance is given as per-sample values.
     data : tensor, array, (x, y) tuple or DataLoader
-        Inputs, with labels for ``I(z; y)`` (or pass ``targets``).
+        Inputs, with labels for ``I(z; y)`` (or pass ``targets``). NaN or inf inputs are
+        refused.
     layers : str, module, type or list of them, default "all"
+        With ``activations``: the keys to use (``"all"``: every key).
     nuisances : dict, list or single nuisance, optional
         ``{name: spec}`` where each spec is what :func:`mi_probe.invariance` takes as
         ``nuisance`` (per-sample values, a transform name such as ``"rotation"``, a
@@ -141,10 +154,18 @@ def report(
         Ground-truth factors for the disentanglement metrics of each layer.
     out : str or Path, default "report/"
         Folder to write (created; existing files of the same names are replaced).
+    activations : dict {layer: array (n_samples, ...)}, optional
+        Activations already collected on ``data`` (e.g. by
+        :meth:`mi_probe.probes.Probe.collect`), one row per sample in the order of
+        ``data``: the model is not run for the clean measurements, nor for per-sample
+        nuisances (a large model runs once).
     targets : array-like, optional
-        Class labels (override labels found in ``data``).
-    estimator, n_components, n_bins, n_permutations, n_resamples
-        As in :func:`mi_probe.invariance` (also used for the clean ``I_zx``, ``I_zy``).
+        Targets (override labels found in ``data``): class labels or continuous values.
+    discrete_y : {"auto", True, False}, default "auto"
+        Whether the targets are class labels (see :func:`mi_probe.invariance`).
+    estimator, target_estimator, n_components, n_bins, n_permutations, n_resamples
+        As in :func:`mi_probe.invariance` (also used for the clean ``I_zx``, ``I_zy``);
+        ``target_estimator="usable"`` reports usable information as ``I_zy``.
     max_samples : int or None, default 2000
         Seeded subsample of the data used for everything.
     tc_estimator : {"ksg", "gaussian"}, default "ksg"
@@ -165,7 +186,9 @@ def report(
     -------
     pandas.DataFrame
         One row per layer (``"input"`` first): ``layer``, ``n_features``, ``I_zx``,
-        ``I_zy``, ``tc``, then per nuisance ``I_zn[name]``, ``I_zn_null[name]``,
+        ``I_zy`` (labels: clamped into ``[0, H(y)]``), ``I_zy_low``, ``I_zy_high``
+        (usable information's interval, else NaN), ``I_zy_clamped`` (the estimate was
+        above ``H(y)``), ``tc``, then per nuisance ``I_zn[name]``, ``I_zn_null[name]``,
         ``invariance[name]``, ``invariance_low[name]``, ``invariance_high[name]``,
         ``bound_ok[name]``, then (with factors) ``mig, sap, dci_disentanglement,
         dci_completeness, dci_informativeness, modularity, factorvae``. Nats for
@@ -175,8 +198,9 @@ def report(
     Raises
     ------
     ValueError
-        Bad options, factors or nuisance values of the wrong length, or an unknown
-        layer.
+        Bad options, NaN or inf in the inputs or activations, factors, targets,
+        activations or nuisance values of the wrong length, a transform nuisance with
+        ``activations`` but no model, or an unknown layer.
     ModuleNotFoundError
         pandas (always) or matplotlib/seaborn (``figures=True``) missing.
 
@@ -194,6 +218,9 @@ def report(
     """
     pd = require("pandas", "the report tables")
     check_choice(estimator, "estimator", ("ksg", "gaussian", "binning"))
+    if target_estimator is not None:
+        check_choice(target_estimator, "target_estimator", TARGET_ESTIMATORS)
+    check_choice(discrete_y, "discrete_y", ("auto", True, False))
     check_choice(tc_estimator, "tc_estimator", _TC_ESTIMATORS)
     n_components = check_int(n_components, "n_components", low=1)
     n_bins = check_int(n_bins, "n_bins", low=2)
@@ -203,13 +230,19 @@ def report(
         max_samples = check_int(max_samples, "max_samples", low=10)
     if not isinstance(title, str):
         raise ValueError(f"title must be a string, got {type(title).__name__}")
-    if not isinstance(model, torch.nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    rng = check_random_state(random_state)
     items = _nuisance_items(nuisances)
+    transforms = [name for name, spec in items if as_nuisance(spec) is not None]
+    if not isinstance(model, torch.nn.Module) and (activations is None or transforms):
+        why = f" (nuisances {', '.join(map(repr, transforms))} transform the inputs)"
+        raise ValueError(
+            f"model must be a torch.nn.Module, got {type(model).__name__}"
+            + (why if activations is not None else "")
+        )
+    rng = check_random_state(random_state)
 
-    x, y = _materialize(data, targets)
+    x, y_raw = _materialize(data, targets)
     n_all = x.shape[0]
+    given = _select_activations(activations, layers, n_all) if activations is not None else None
     fac = None
     if factors is not None:
         fac = check_array(factors, "factors", min_samples=1)
@@ -223,30 +256,36 @@ def report(
             per_sample_values(spec, f"nuisances[{name!r}]", n_all)
     idx = subsample_index(n_all, max_samples, rng)
     x = x[torch.as_tensor(idx)]
-    y = y[idx] if y is not None else None
+    y, y_discrete = (None, True) if y_raw is None else _prepare_targets(y_raw[idx], discrete_y)
     fac = fac[idx] if fac is not None else None
     n = x.shape[0]
     seed = int(rng.integers(0, 2**31 - 1))
 
-    from ..probes import attach
+    if given is not None:
+        acts: Mapping[str, Any] = {k: v[idx] for k, v in given.items()}
+    else:
+        from ..probes import attach
 
-    with attach(model, layers) as probe:
-        acts = probe.collect(x, progress_bar=progress_bar)
+        with attach(model, layers) as probe:
+            acts = {k: v.numpy() for k, v in probe.collect(x, progress_bar=progress_bar).items()}
     reps: dict[str, np.ndarray] = {"input": x.reshape(n, -1).double().numpy()}
-    for name, t in acts.items():
-        reps[name] = t.double().numpy()
+    for name, a in acts.items():
+        reps[name] = a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
 
     from ..estimators.binning import binning_entropy
-    from .invariance import _MI
+    from .invariance import _MI, _TargetInfo
     from .total_correlation import gaussian_tc, ksg_tc
 
     mi = _MI(estimator, 3, n_bins)
+    target = (
+        _TargetInfo(mi, target_estimator or estimator, y, y_discrete) if y is not None else None
+    )
     rows = []
     for name, a in reps.items():
         z = _reduce(a, n_components, seed)
         units = _top_variance(a, tc_units)
         if units.size >= 2:
-            sub = a[:, units]
+            sub = a[:, units].astype(np.float64)
             tc_res = (
                 ksg_tc(sub, random_state=seed)
                 if tc_estimator == "ksg"
@@ -255,12 +294,17 @@ def report(
             tc = float(tc_res.value)
         else:
             tc = 0.0
+        ty = target(a, z, seed) if target is not None else None
+        nan = float("nan")
         rows.append(
             {
                 "layer": name,
                 "n_features": a.shape[1],
                 "I_zx": float(binning_entropy(z, n_bins=n_bins).value),
-                "I_zy": max(mi(z, y, True, seed), 0.0) if y is not None else float("nan"),
+                "I_zy": ty["value"] if ty is not None else nan,
+                "I_zy_low": ty["low"] if ty is not None else nan,
+                "I_zy_high": ty["high"] if ty is not None else nan,
+                "I_zy_clamped": ty["clamped"] if ty is not None else None,
                 "tc": tc,
             }
         )
@@ -268,14 +312,18 @@ def report(
 
     inv_tables = []
     for i, (name, spec) in enumerate(items):
-        nu = spec if as_nuisance(spec) is not None else check_array(spec, "nuisance")[idx]
+        per_sample = as_nuisance(spec) is None
+        nu = check_array(spec, "nuisance")[idx] if per_sample else spec
         t = invariance(
             model,
             x,
-            layers=layers,
+            layers=list(acts) if per_sample or given is not None else layers,
             nuisance=nu,
+            activations=acts if per_sample else None,
             targets=y,
+            discrete_y=y_discrete,
             estimator=estimator,
+            target_estimator=target_estimator,
             n_components=n_components,
             n_bins=n_bins,
             n_permutations=n_permutations,
@@ -316,7 +364,14 @@ def report(
         "estimator": estimator,
         "I_zx": f"H(bin(PCA_{n_components}(z))), {n_bins} uniform bins "
         "(deterministic layer: I(x;z) = H(z))",
-        "I_zy": f"{mi.name(True)} on the top {n_components} principal components",
+        "I_zy": (
+            None
+            if target is None
+            else target.name()
+            + ("" if target.estimator == "usable" else f" on the top {n_components} PCs")
+            + (", clamped into [0, H(y)]" if y_discrete else ", continuous targets")
+        ),
+        "activations": "given" if given is not None else "collected",
         "I_zn": "see each nuisance; KSG (continuous) or Ross (discrete) on the top "
         f"{n_components} principal components; null = 95% quantile of "
         f"{n_permutations} permutations",
