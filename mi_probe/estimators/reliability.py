@@ -5,6 +5,7 @@
 * :func:`permutation_null` -- the level that independent data would give.
 * :func:`stability_flags` -- does the estimate settle as n grows (n/4, n/2, n)?
 * :func:`sample_flags` -- too few samples for the dimension, many tied rows.
+* :func:`bias_statement` -- what an interval does not cover, in words and numbers.
 * :func:`flags_for` -- the flags of any result as flat table columns
   (:data:`FLAG_COLUMNS`), for per-row reliability in information-plane or
   invariance tables.
@@ -27,6 +28,7 @@ __all__ = [
     "stability_flags",
     "sample_flags",
     "warn_flags",
+    "bias_statement",
     "flags_for",
     "SERIOUS_FLAGS",
     "FLAG_COLUMNS",
@@ -35,7 +37,7 @@ __all__ = [
 EstimateFn = Callable[[np.ndarray, np.ndarray, int], float]
 
 # Flags that also raise a RuntimeWarning.
-SERIOUS_FLAGS = ("unstable_in_n", "few_samples_for_dim", "at_ceiling")
+SERIOUS_FLAGS = ("unstable_in_n", "few_samples_for_dim", "at_ceiling", "candidates_disagree")
 
 
 def _seeds(rng: np.random.Generator, k: int) -> list[int]:
@@ -50,20 +52,31 @@ def subsample_interval(
     *,
     n_resamples: int = 10,
     confidence: float = 0.95,
+    drift_exponent: float | None = 0.5,
     rng: np.random.Generator,
 ) -> tuple[tuple[float, float], dict[str, float]]:
-    """Interval for an estimate from ``n_resamples`` half-size subsamples.
+    """Sampling interval for an estimate from ``n_resamples`` half-size subsamples,
+    widened by its drift in n.
 
     For a root-n estimator the spread of half-sample estimates around the full one
     has variance ``sigma^2 (2/n - 1/n) = sigma^2 / n``: the variance of the full
-    estimate. The interval is ``value +- (z * sd + |bias|)`` where ``bias`` is the
-    gap between the full estimate and the mean half-sample estimate, a first-order
-    measure of how far the estimator still moves with n (k-NN and plug-in estimators
-    are biased low at high MI); it widens the interval rather than shifting it.
+    estimate. ``gap`` is the full estimate minus the mean half-sample estimate, a
+    first-order measure of how far the estimator still moves with n (k-NN and plug-in
+    estimators are biased low at high MI). The interval is
+    ``value - z sd - |gap| - e max(-gap, 0)`` to ``value + z sd + |gap| + e max(gap, 0)``
+    with ``e = 1 / (2^a - 1)``: on the side the estimate drifts it also covers the
+    drift extrapolated to infinite n for a bias that falls as ``n^(-a)``
+    (``a = drift_exponent``, 1/2 by default: ``e = 2.41``; ``None`` or 0 turns the
+    extrapolation off). A bias that converges more slowly (k-NN estimators in many
+    dimensions converge as ``n^(-1/d)`` or slower) is not covered: this is a sampling
+    interval with a first-order bias allowance, not a guarantee; see
+    :func:`bias_statement`.
 
     Returns
     -------
-    (low, high) in nats, and a dict with ``sd``, ``bias_gap``.
+    (low, high) in nats, and a dict with ``sd``, ``bias_gap`` and
+    ``extrapolated_bias`` (``e * gap``, nats: the remaining bias beyond n that the
+    interval allows for, signed).
     """
     n = x.shape[0]
     m = n // 2
@@ -75,8 +88,10 @@ def subsample_interval(
     sd = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
     gap = float(value - arr.mean())
     z = float(norm.ppf(0.5 + confidence / 2.0))
-    half = z * sd + abs(gap)
-    return (value - half, value + half), {"sd": sd, "bias_gap": gap}
+    e = 1.0 / (2.0**drift_exponent - 1.0) if drift_exponent else 0.0
+    low = value - z * sd - abs(gap) - e * max(-gap, 0.0)
+    high = value + z * sd + abs(gap) + e * max(gap, 0.0)
+    return (low, high), {"sd": sd, "bias_gap": gap, "extrapolated_bias": e * gap}
 
 
 def permutation_null(
@@ -138,7 +153,7 @@ def stability_flags(
     n = x.shape[0]
     out: dict[str, Any] = {}
     vals = {}
-    for frac, seed in zip((4, 2), _seeds(rng, 2)):
+    for frac, seed in zip((4, 2), _seeds(rng, 2), strict=True):
         m = n // frac
         if m < 20:
             continue
@@ -178,8 +193,66 @@ def warn_flags(flags: dict[str, Any], estimator: str, stacklevel: int = 3) -> No
         )
 
 
+def bias_statement(
+    info: dict[str, Any], flags: dict[str, Any], *, lower_bounds: bool = True
+) -> dict[str, Any]:
+    """An honest statement of the bias that a sampling interval leaves out.
+
+    Parameters
+    ----------
+    info : dict
+        From :func:`subsample_interval` (``bias_gap``, ``extrapolated_bias``), or empty
+        when no interval was computed.
+    flags : dict
+        Reliability flags (``unstable_in_n``, ``candidates_disagree``,
+        ``estimates_by_n``), possibly empty.
+    lower_bounds : bool, default True
+        Whether the estimate is built from lower bounds (then the unknown part of the
+        bias is expected to be downward: the truth above the estimate).
+
+    Returns
+    -------
+    dict
+        ``drift_half_to_full`` and ``extrapolated`` (nats, or ``None``), ``direction``
+        (``"truth likely above"``, ``"truth likely below"`` or ``"unknown"``) and
+        ``note``: a sentence for a user.
+    """
+    gap = info.get("bias_gap")
+    ext = info.get("extrapolated_bias")
+    if lower_bounds:
+        direction = "truth likely above"
+    elif gap is not None and abs(gap) > 0:
+        direction = "truth likely above" if gap > 0 else "truth likely below"
+    else:
+        direction = "unknown"
+    parts = [
+        "The interval is a sampling interval widened by the drift between n/2 and n "
+        "and that drift extrapolated as n^-1/2; a slower convergence (k-NN estimators "
+        "in many dimensions) is not covered."
+    ]
+    if lower_bounds:
+        parts.append(
+            "Each candidate is a lower bound up to estimation noise, so the remaining "
+            "bias is expected to be downward: the truth may lie above the interval."
+        )
+    if flags.get("unstable_in_n"):
+        parts.append("The estimate still moves with n (unstable_in_n): treat it as a floor.")
+    if flags.get("candidates_disagree"):
+        parts.append(
+            "The kept candidate rests on an estimated correction that no other candidate "
+            "corroborates (candidates_disagree); the interval reaches down to the next one."
+        )
+    return {
+        "drift_half_to_full": gap,
+        "extrapolated": ext,
+        "direction": direction,
+        "note": " ".join(parts),
+    }
+
+
 FLAG_COLUMNS = (
     "unstable_in_n",
+    "candidates_disagree",
     "few_samples_for_dim",
     "many_ties",
     "at_ceiling",
@@ -211,8 +284,9 @@ def flags_for(result: Any, x: Any = None, y: Any = None) -> dict[str, Any]:
     -------
     dict
         Keys :data:`FLAG_COLUMNS`: booleans (``None`` when not checked) for
-        ``unstable_in_n``, ``few_samples_for_dim``, ``many_ties``, ``at_ceiling``,
-        ``not_above_null`` (the estimate does not exceed the permutation null);
+        ``unstable_in_n``, ``candidates_disagree`` (``auto`` kept a candidate that
+        rests on an estimated correction no other candidate corroborates),
+        ``few_samples_for_dim``, ``many_ties``, ``at_ceiling``, ``not_above_null`` (the estimate does not exceed the permutation null);
         floats or ``None`` for ``interval_low``, ``interval_high``, ``null`` (nats)
         and ``p_value``; ``warning``: the serious flags that are set, comma-separated
         (``""`` when none).
@@ -243,7 +317,13 @@ def flags_for(result: Any, x: Any = None, y: Any = None) -> dict[str, Any]:
     null = result.null
     row: dict[str, Any] = {
         key: (bool(flags[key]) if key in flags else None)
-        for key in ("unstable_in_n", "few_samples_for_dim", "many_ties", "at_ceiling")
+        for key in (
+            "unstable_in_n",
+            "candidates_disagree",
+            "few_samples_for_dim",
+            "many_ties",
+            "at_ceiling",
+        )
     }
     row["not_above_null"] = None if null is None else bool(value <= null)
     row["interval_low"] = None if interval is None else float(interval[0])

@@ -64,7 +64,7 @@ def test_labels_vs_continuous_uses_mixed():
     y = rng.integers(0, 2, 3000)
     x = rng.standard_normal(3000) + 4.0 * y  # nearly separable: MI close to log 2
     r = auto_mi(x, y, interval=False, null=False, random_state=0)
-    assert r.diagnostics["choice"] == "mixed+copula"
+    assert "mixed+copula" in r.diagnostics["choice"]
     assert abs(float(r) - np.log(2)) < 0.08
 
 
