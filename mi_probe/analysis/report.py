@@ -320,10 +320,7 @@ def report(
             layers=list(acts) if per_sample or given is not None else layers,
             nuisance=nu,
             activations=acts if per_sample else None,
-            targets=y,
-            discrete_y=y_discrete,
             estimator=estimator,
-            target_estimator=target_estimator,
             n_components=n_components,
             n_bins=n_bins,
             n_permutations=n_permutations,
@@ -334,9 +331,15 @@ def report(
         )
         t["nuisance"] = name
         inv_tables.append(t)
-        cols = ["I_zn", "I_zn_null", "invariance", "invariance_low", "invariance_high", "bound_ok"]
+        cols = ["I_zn", "I_zn_null", "invariance", "invariance_low", "invariance_high"]
         renamed = t[["layer", *cols]].rename(columns={c: f"{c}[{name}]" for c in cols})
         df = df.merge(renamed, on="layer", how="left")
+        # Achille & Soatto's bound I(z;n) <= I(z;x) - I(x;y) with this table's I_zx, I_xy
+        # (I(z;y) is measured once above, not again per nuisance)
+        i_xy = float(df.loc[df["layer"] == "input", "I_zy"].iloc[0])
+        df[f"bound_ok[{name}]"] = (
+            [bool(v) for v in df[f"I_zn[{name}]"] <= df["I_zx"] - i_xy] if y is not None else None
+        )
 
     details: dict[str, Any] = {}
     if fac is not None:
