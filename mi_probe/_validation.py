@@ -14,6 +14,9 @@ __all__ = [
     "check_xy",
     "check_labels",
     "check_int",
+    "check_bool",
+    "check_kwargs",
+    "standardize_columns",
     "check_positive",
     "check_choice",
     "check_random_state",
@@ -182,7 +185,9 @@ def check_labels(y: Any, name: str = "y", *, min_samples: int = 1) -> np.ndarray
     """Validate discrete codes and return them as a 2-D int64 array of row codes.
 
     Accepts integer, bool, or float arrays whose values are all integers (1-D or 2-D).
-    Each column is kept; use :func:`encode_rows` to turn rows into single symbols.
+    Each column is kept; use :func:`encode_rows` to turn rows into single symbols. A
+    column with codes of magnitude 2**63 or more (which int64 cannot hold) is replaced
+    by the ranks of its distinct values, so distinct codes stay distinct.
 
     Raises
     ------
@@ -205,6 +210,13 @@ def check_labels(y: Any, name: str = "y", *, min_samples: int = 1) -> np.ndarray
                 "(bin continuous data first, or use a continuous estimator)"
             )
     check_min_samples(arr.shape[0], min_samples, name)
+    if arr.dtype.kind in "fu" and arr.size and np.abs(arr).max() >= 2.0**63:
+        # codes beyond int64 would wrap on the cast (distinct codes becoming one):
+        # replace each column by the rank of its values, which keeps every distinction
+        ranks = np.empty(arr.shape, dtype=np.int64)
+        for j in range(arr.shape[1]):
+            ranks[:, j] = np.unique(arr[:, j], return_inverse=True)[1].reshape(-1)
+        return ranks
     return arr.astype(np.int64)
 
 
@@ -280,3 +292,59 @@ def check_random_state(random_state: Any, name: str = "random_state") -> np.rand
             raise ValueError(f"{name} must be a non-negative integer, got {random_state}")
         return np.random.default_rng(int(random_state))
     raise ValueError(f"{name} must be None, an int or a numpy Generator, got {random_state!r}")
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``True`` or ``False`` (numpy booleans too); anything else, such as ``'no'``, raises."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def check_kwargs(func: str, kwargs: dict[str, Any], valid: Sequence[str]) -> None:
+    """Raise a ``ValueError`` naming the keyword arguments of ``func`` that are not ``valid``."""
+    unknown = [k for k in kwargs if k not in valid]
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        raise ValueError(
+            f"{func}() got unknown keyword argument(s) {names}; valid: {', '.join(valid)}"
+        )
+
+
+def standardize_columns(
+    a: np.ndarray, *, ddof: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre each column and divide it by its standard deviation, at any scale.
+
+    Safe for finite input of any magnitude (1e-300 to 1.7e308): the work happens on
+    the columns divided by a power of two at their largest absolute value (an exact
+    division, so nothing is rounded), so nothing over- or underflows. A constant column (all
+    values equal) becomes zeros.
+
+    Returns
+    -------
+    z : numpy.ndarray, shape (n_samples, n_features)
+        The standardised columns (float64, finite).
+    mean : numpy.ndarray, shape (n_features,)
+        Column means (may be ``inf`` only if a column's mean itself exceeds float64).
+    log_std : numpy.ndarray, shape (n_features,)
+        Natural log of each column's standard deviation (``-inf`` for a constant
+        column); the log, because the deviation itself may not be representable.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    peak = np.max(np.abs(a), axis=0) if a.shape[0] else np.zeros(a.shape[1])
+    _, exp = np.frexp(np.where(peak > 0, peak, 1.0))
+    b = np.ldexp(a, -exp)  # exact: a / 2**exp, in [-1, 1]
+    mean_b = b.mean(axis=0)
+    centred = b - mean_b
+    std_b = np.sqrt(np.mean(centred**2, axis=0) * a.shape[0] / max(a.shape[0] - ddof, 1))
+    if a.shape[0]:
+        # all values equal: exactly constant (the rounded mean may differ from them by 1 ulp)
+        std_b = np.where(np.ptp(b, axis=0) == 0, 0.0, std_b)
+        centred = np.where(std_b > 0, centred, 0.0)
+    safe = np.where(std_b > 0, std_b, 1.0)
+    z = centred / safe
+    with np.errstate(divide="ignore", over="ignore"):
+        log_std = np.where(std_b > 0, np.log(safe) + exp * np.log(2.0), -np.inf)
+        mean = np.ldexp(mean_b, exp)
+    return z, mean, log_std

@@ -38,6 +38,7 @@ from .._validation import (
     check_int,
     check_positive,
     check_random_state,
+    standardize_columns,
     tie_fraction,
 )
 from ..backends import METRICS, pick
@@ -111,12 +112,13 @@ def gaussian_tc(z: Any, *, regularization: float = 0.0, random_state: Any = None
     regularization = check_positive(regularization, "regularization", allow_zero=True)
     check_random_state(random_state)
     za = _check_codes(z)
-    std = za.std(axis=0, ddof=1)
-    keep = std > 0
+    # scale-safe: np.std over/underflows for columns near 1e154 or 1e-160
+    zall, _, log_std = standardize_columns(za, ddof=1)
+    keep = np.isfinite(log_std)
     n_const = int((~keep).sum())
     raw = 0.0
     if keep.sum() >= 2:
-        zs = (za[:, keep] - za[:, keep].mean(axis=0)) / std[keep]
+        zs = zall[:, keep]
         r = (zs.T @ zs) / (za.shape[0] - 1)
         r = r + regularization * np.eye(r.shape[0])
         w = np.linalg.eigvalsh(r)
@@ -206,7 +208,7 @@ def ksg_tc(
     jitter = check_positive(jitter, "jitter", allow_zero=True)
     za = _check_codes(z, min_samples=2)
     n, d = za.shape
-    k = _check_k(check_int(n_neighbors, "n_neighbors", low=1), n)
+    k = _check_k(check_int(n_neighbors, "n_neighbors", low=1), n, "z")
     rng = check_random_state(random_state)
     if not copula and max(tie_fraction(za[:, [j]]) for j in range(d)) > 0.5:
         warnings.warn(

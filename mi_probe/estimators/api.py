@@ -61,6 +61,10 @@ def estimate_mi(
     >>> round(float(r), 1)
     0.3
     """
+    from .._validation import check_bool
+
+    interval = None if interval is None else check_bool(interval, "interval")
+    null = None if null is None else check_bool(null, "null")
     if estimator == "auto":
         for key, value in (("interval", interval), ("null", null)):
             if value is not None:

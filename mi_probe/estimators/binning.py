@@ -317,7 +317,7 @@ def binning_mi(
     _check_correction(correction)
     check_choice(y_discrete, "y_discrete", ("auto", True, False))
     check_random_state(random_state)
-    xa = check_array(x, "x", min_samples=1)
+    xa = check_array(x, "x", min_samples=2)
     use_labels = _is_integer_coded(y) if y_discrete == "auto" else bool(y_discrete)
     if use_labels:
         ycodes = check_labels(y, "y")
@@ -380,7 +380,7 @@ def binning_entropy(
     n_bins, bin_size = _check_binning(n_bins, strategy, bin_size)
     _check_correction(correction)
     check_random_state(random_state)
-    xa = check_array(x, "x", min_samples=1)
+    xa = check_array(x, "x", min_samples=2)
     cx, kx = row_symbols(_discretize(xa, n_bins, strategy, bin_size))
     h = entropy_from_counts(np.bincount(cx, minlength=kx), correction)
     return MIResult(

@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_positive, check_random_state, check_xy
+from .._validation import (
+    check_array,
+    check_positive,
+    check_random_state,
+    check_xy,
+    standardize_columns,
+)
 from ..result import MIResult
 from ._base import from_function
 
@@ -30,15 +36,28 @@ _RCOND = 1e-12
 
 
 def _standardize(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and scale columns; constant columns become zeros (scale reported as 0)."""
-    mean = a.mean(axis=0)
-    std = a.std(axis=0, ddof=1) if a.shape[0] > 1 else np.zeros(a.shape[1])
-    safe = np.where(std > 0, std, 1.0)
-    return (a - mean) / safe, std
+    """Centre and scale columns at any magnitude; constant columns become zeros.
+
+    Returns the standardised columns and the log of each column's standard deviation
+    (``-inf`` for a constant column): a log, because a deviation near 1e-320 or 1e308
+    need not be representable, and the entropy only needs its log.
+    """
+    if a.shape[0] < 2:
+        return a - a.mean(axis=0), np.full(a.shape[1], -np.inf)
+    z, _, log_std = standardize_columns(a, ddof=1)
+    return z, log_std
 
 
 def _logdet(c: np.ndarray, what: str) -> float:
-    w = np.linalg.eigvalsh(c)
+    try:
+        if not np.all(np.isfinite(c)):
+            raise np.linalg.LinAlgError("non-finite entries")
+        w = np.linalg.eigvalsh(c)
+    except np.linalg.LinAlgError as exc:  # standardised finite input never gets here
+        raise ValueError(
+            f"the covariance of {what} could not be decomposed ({exc}); the values cannot "
+            "be represented after standardisation"
+        ) from None
     if w[0] <= _RCOND * max(w[-1], 1.0):
         raise ValueError(
             f"the covariance of {what} is singular (smallest eigenvalue {w[0]:.3g} of the "
@@ -118,8 +137,8 @@ def gaussian_mi(
     ys, sy = _standardize(ya)
     if regularization == 0:
         for name, s in (("x", sx), ("y", sy)):
-            if np.any(s == 0):
-                j = int(np.flatnonzero(s == 0)[0])
+            if np.any(np.isneginf(s)):
+                j = int(np.flatnonzero(np.isneginf(s))[0])
                 raise ValueError(
                     f"{name} column {j} is constant; its covariance is singular "
                     "(pass regularization > 0, or drop the column)"
@@ -177,14 +196,14 @@ def gaussian_entropy(
     xa = check_array(x, "x", min_samples=2)
     d = xa.shape[1]
     xs, sx = _standardize(xa)
-    if regularization == 0 and np.any(sx == 0):
-        j = int(np.flatnonzero(sx == 0)[0])
+    if regularization == 0 and np.any(np.isneginf(sx)):
+        j = int(np.flatnonzero(np.isneginf(sx))[0])
         raise ValueError(
             f"x column {j} is constant; its covariance is singular "
             "(pass regularization > 0, or drop the column)"
         )
     ld = _logdet(_corr(xs, regularization), "x")
-    log_scale = float(np.sum(np.log(sx[sx > 0])))
+    log_scale = float(np.sum(sx[np.isfinite(sx)]))
     h = 0.5 * (d * np.log(2.0 * np.pi * np.e) + ld) + log_scale
     return MIResult(
         value=h,

@@ -299,18 +299,29 @@ def _check_bandwidth(bandwidth: Any) -> Any:
 
 def _whiten(a: np.ndarray, name: str) -> tuple[np.ndarray, float]:
     """``(a - mean) L^-T`` with ``L L^T`` the sample covariance; returns it and log det L."""
-    c = np.atleast_2d(np.cov(a, rowvar=False))
+    from .._validation import standardize_columns
+
+    # columns standardised first (scale-safe: np.cov over/underflows near 1e154 or
+    # 1e-160), so the Cholesky factor is that of a correlation matrix
+    s, _, log_std = standardize_columns(a, ddof=1)
+    if not np.all(np.isfinite(log_std)):
+        j = int(np.flatnonzero(~np.isfinite(log_std))[0])
+        raise ValueError(
+            f"{name} has a singular covariance (column {j} is constant); the KDE "
+            "bandwidth is fitted to it"
+        )
+    c = np.atleast_2d(np.cov(s, rowvar=False))
     try:
         low = np.linalg.cholesky(c)
     except np.linalg.LinAlgError:
         low = None
     if low is None or np.min(np.diag(low)) <= 1e-12 * max(float(np.max(np.diag(low))), 1e-300):
         raise ValueError(
-            f"{name} has a singular covariance (constant or linearly dependent columns, "
-            "or fewer samples than dimensions); the KDE bandwidth is fitted to it"
+            f"{name} has a singular covariance (linearly dependent columns, or fewer "
+            "samples than dimensions); the KDE bandwidth is fitted to it"
         )
-    z = np.linalg.solve(low, (a - a.mean(axis=0)).T).T
-    return z, float(np.sum(np.log(np.diag(low))))
+    z = np.linalg.solve(low, (s - s.mean(axis=0)).T).T
+    return z, float(np.sum(np.log(np.diag(low))) + np.sum(log_std))
 
 
 def _loo_entropy(be: Any, z: np.ndarray, factor: float) -> tuple[float, int]:

@@ -87,10 +87,10 @@ def prepare_continuous(
     return a, scale
 
 
-def _check_k(n_neighbors: Any, n: int) -> int:
+def _check_k(n_neighbors: Any, n: int, name: str = "x") -> int:
     k = check_int(n_neighbors, "n_neighbors", low=1)
     if n <= k:
-        raise ValueError(f"n_neighbors={k} needs more than {k} samples, got {n}")
+        raise ValueError(f"n_neighbors={k} needs more than {k} samples, got {n} in {name}")
     return k
 
 

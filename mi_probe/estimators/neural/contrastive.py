@@ -19,6 +19,7 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -39,7 +40,14 @@ from .critics import (
     resolve_critic,
     sample_shifts,
 )
-from .training import blocks, check_training_params, fit, prepare, seeded_init
+from .training import (
+    blocks,
+    check_training_params,
+    finite_or_raise,
+    fit,
+    prepare,
+    seeded_init,
+)
 
 __all__ = [
     "mine_mi",
@@ -253,7 +261,7 @@ def _run(
             return float(torch.stack(vals).sum()) / data.n_val
         parts = [
             pair_scores(critic, data.x_val[i], data.y_val[i], sh)
-            for i, sh in zip(val_blocks, val_shifts)
+            for i, sh in zip(val_blocks, val_shifts, strict=True)
         ]
         pos = torch.cat([p for p, _ in parts])
         neg = torch.cat([q for _, q in parts])
@@ -313,6 +321,7 @@ def _run(
     if not math.isfinite(raw):
         with torch.no_grad():
             raw = held_out()
+    raw = finite_or_raise(raw, kind)
     ceiling, why = _ceiling(kind, k_eval + 1, data.n_val)
     at_ceiling = warn_if_saturated(kind, raw, ceiling, why)
     return MIResult(
@@ -439,10 +448,8 @@ _RETURNS_DOC = """
 def _params(**kw: Any) -> dict[str, Any]:
     hd = kw.get("hidden_dims")
     if hd is not None and not isinstance(hd, (int, float)):
-        try:
+        with contextlib.suppress(TypeError):
             kw["hidden_dims"] = tuple(hd)
-        except TypeError:
-            pass
     return kw
 
 

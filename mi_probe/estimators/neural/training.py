@@ -20,13 +20,43 @@ import torch
 
 from ..._progress import progress as _progress
 from ..._validation import (
+    check_bool,
     check_int,
     check_positive,
     check_random_state,
     check_xy,
+    standardize_columns,
 )
 
-__all__ = ["Prepared", "FitResult", "prepare", "resolve_device", "fit", "seeded_init"]
+__all__ = [
+    "Prepared",
+    "FitResult",
+    "prepare",
+    "resolve_device",
+    "fit",
+    "seeded_init",
+    "finite_or_raise",
+]
+
+
+def finite_or_raise(value: float, kind: str) -> float:
+    """``value`` if it is finite; otherwise a ``ValueError`` (a bound is never NaN).
+
+    Raises
+    ------
+    ValueError
+        ``value`` is NaN or infinite: the critic or decoder saw values it cannot
+        compute with in float32 (e.g. a column constant on the training split but not
+        held out, or inputs with ``standardize=False`` near float32's limits).
+    """
+    if math.isfinite(value):
+        return float(value)
+    raise ValueError(
+        f"{kind}: the held-out bound is {value} although the input is finite; the network "
+        "overflowed in float32 on these values (a column nearly constant on the training "
+        "split but not held out, or huge values with standardize=False); rescale the "
+        "input or drop near-constant columns"
+    )
 
 
 def resolve_device(device: Any) -> torch.device:
@@ -72,6 +102,10 @@ class Prepared:
     y_scale: np.ndarray
     device: torch.device
     seed: int
+    #: natural log of the per-column deviation divided out (0 where not standardised);
+    #: a log, because the deviation of data near 1e-320 or 1e308 need not be a float
+    x_log_scale: np.ndarray | None = None
+    y_log_scale: np.ndarray | None = None
 
     @property
     def n_train(self) -> int:
@@ -104,13 +138,14 @@ def prepare(
     ------
     ValueError
         Bad arrays (NaN, shape, length mismatch), ``validation_fraction`` outside
-        (0, 1), fewer than 2 samples on either side of the split, or a bad device.
+        (0, 1), fewer than 2 samples on either side of the split, a bad device, a
+        ``standardize`` that is not a bool, or (``standardize=False``) values beyond
+        float32's range.
     """
     frac = check_positive(validation_fraction, "validation_fraction")
     if not frac < 1.0:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise ValueError(f"standardize must be True or False, got {standardize!r}")
+    standardize = check_bool(standardize, "standardize")
     dev = resolve_device(device)
     xa, ya = check_xy(x, y, names=names, min_samples=1)
     xa, ya = _to_float64(xa), _to_float64(ya)
@@ -125,21 +160,47 @@ def prepare(
     seed = int(rng.integers(0, 2**31 - 1))
     perm = rng.permutation(n)
     tr, va = perm[n_val:], perm[:n_val]
-    x_scale = np.ones(xa.shape[1])
-    y_scale = np.ones(ya.shape[1])
+    x_log = np.zeros(xa.shape[1])
+    y_log = np.zeros(ya.shape[1])
     if standardize:
-        mx, sx = xa[tr].mean(0), xa[tr].std(0)
-        my, sy = ya[tr].mean(0), ya[tr].std(0)
-        sx[sx == 0] = 1.0
-        sy[sy == 0] = 1.0
-        xa = (xa - mx) / sx
-        ya = (ya - my) / sy
-        x_scale, y_scale = sx, sy
+        xa, x_log = _standardize_on(xa, tr)
+        ya, y_log = _standardize_on(ya, tr)
+    for a, name in ((xa, names[0]), (ya, names[1])):
+        if np.abs(a).max() >= _FLOAT32_MAX:
+            raise ValueError(
+                f"{name} has values beyond the float32 range the networks compute in "
+                f"(|value| up to {np.abs(a).max():.3g}); pass standardize=True or rescale {name}"
+            )
 
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float32).to(dev)
 
-    return Prepared(t(xa[tr]), t(ya[tr]), t(xa[va]), t(ya[va]), x_scale, y_scale, dev, seed)
+    with np.errstate(over="ignore"):
+        x_scale, y_scale = np.exp(x_log), np.exp(y_log)
+    return Prepared(
+        t(xa[tr]), t(ya[tr]), t(xa[va]), t(ya[va]), x_scale, y_scale, dev, seed, x_log, y_log
+    )
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _standardize_on(a: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standardise every row of ``a`` with the mean and deviation of ``a[rows]``, at any scale.
+
+    Each column is first divided by a power of two at its largest absolute value (exact),
+    so data near 1e154, 1e-160 or 1.7e308 neither overflows nor underflows. A column that
+    is constant on ``rows`` is only centred (in units of its largest value), so held-out
+    values stay within [-2, 2]. Returns the standardised array and the log deviation.
+    """
+    peak = np.max(np.abs(a), axis=0)
+    _, exp = np.frexp(np.where(peak > 0, peak, 1.0))
+    b = np.ldexp(a, -exp)
+    _, mean_b, log_std_b = standardize_columns(b[rows])
+    std_b = np.where(np.isfinite(log_std_b), np.exp(log_std_b), 1.0)
+    z = (b - mean_b) / std_b
+    log_std = np.where(np.isfinite(log_std_b), log_std_b, 0.0) + exp * np.log(2.0)
+    return z, log_std
 
 
 def seeded_init(seed: int, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:

@@ -45,7 +45,7 @@ from ..._validation import (
 from ...result import MIResult
 from .._base import from_function
 from .critics import default_hidden_dims, mlp
-from .training import check_training_params, fit, prepare, seeded_init
+from .training import check_training_params, finite_or_raise, fit, prepare, seeded_init
 
 __all__ = [
     "GaussianDecoder",
@@ -154,6 +154,7 @@ def _gaussian_entropy(y: torch.Tensor) -> float:
 
 
 def _result(kind: str, raw: float, data: Any, res: Any, params: dict, extra: dict) -> MIResult:
+    raw = finite_or_raise(raw, kind)
     diag = {
         "raw_value": raw,
         "ceiling": None,
@@ -272,7 +273,7 @@ def ba_mi(
     if y_entropy == "gaussian":
         h_y = _gaussian_entropy(data.y_val)
     else:  # entropy of the standardised y the decoder sees
-        h_y = float(y_entropy) - float(np.sum(np.log(data.y_scale)))
+        h_y = float(y_entropy) - float(np.sum(data.y_log_scale))
     raw = h_y - ce
     return _result(
         "ba",
