@@ -21,6 +21,7 @@ MI_ESTIMATORS: dict[str, str] = {
     "discrete": "mi_probe.estimators.discrete:DiscreteEstimator",
     "kde": "mi_probe.estimators.kde:KDEEstimator",
     "gaussian": "mi_probe.estimators.gaussian:GaussianEstimator",
+    "usable": "mi_probe.estimators.usable:UsableEstimator",
     # neural and variational bounds
     "mine": "mi_probe.estimators.neural:MINEEstimator",
     "nwj": "mi_probe.estimators.neural:NWJEstimator",

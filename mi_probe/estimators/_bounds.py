@@ -1,0 +1,106 @@
+"""Hard bounds on information estimates: clamp at a known ceiling, flag, warn.
+
+Some ceilings are exact, not statistical: ``I(z; y) <= H(y)`` for discrete ``y``,
+``I(X; T) <= ln n`` (more precisely ``H`` of the distinct inputs) for a finite input
+set. An estimate above such a ceiling is impossible; :func:`apply_ceiling` clamps it,
+keeps the unclamped number, and says so in ``diagnostics`` (and with a
+``RuntimeWarning`` when the ceiling was exceeded, not merely reached).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ..result import MIResult
+
+__all__ = ["apply_ceiling", "plugin_entropy", "CEILING_FRACTION"]
+
+# An estimate at or above this fraction of its ceiling is flagged ``at_ceiling``: the
+# data cannot tell the value from the ceiling (the information plane uses the same).
+CEILING_FRACTION = 0.99
+
+
+def plugin_entropy(codes: np.ndarray) -> float:
+    """Plug-in (empirical) entropy in nats of integer symbols ``0..k-1``, shape (n,)."""
+    counts = np.bincount(np.asarray(codes, dtype=np.int64).reshape(-1))
+    p = counts[counts > 0] / counts.sum()
+    return float(-np.sum(p * np.log(p)))
+
+
+def apply_ceiling(
+    result: MIResult,
+    ceiling: float,
+    name: str,
+    *,
+    fraction: float = CEILING_FRACTION,
+    warn: bool = True,
+    tol: float = 1e-9,
+) -> MIResult:
+    """Clamp ``result`` at a hard ceiling and flag it.
+
+    Parameters
+    ----------
+    result : MIResult
+        An estimate in nats.
+    ceiling : float
+        The hard upper bound in nats (e.g. ``H(y)`` of discrete labels, ``ln n``).
+    name : str
+        What the ceiling is, for the diagnostics and the warning (``"H(y)"``, ``"ln n"``).
+    fraction : float, default 0.99
+        ``at_ceiling`` is set when the (clamped) value reaches ``fraction * ceiling``.
+    warn : bool, default True
+        Emit a ``RuntimeWarning`` when the estimate exceeded the ceiling (it was
+        impossible and has been clamped).
+    tol : float, default 1e-9
+        Excess in nats below which rounding is assumed and nothing is reported as
+        exceeded (the value is still clamped).
+
+    Returns
+    -------
+    MIResult
+        A copy with ``value = min(value, ceiling)``, the interval clamped into
+        ``[0, ceiling]``, and ``diagnostics`` entries ``ceiling``, ``ceiling_name``,
+        ``exceeded_ceiling`` (bool), ``unclamped_value`` and ``at_ceiling`` (bool; an
+        ``at_ceiling`` already set by the estimator is kept).
+
+    Raises
+    ------
+    ValueError
+        ``ceiling`` is negative or not finite, or ``fraction`` is not in (0, 1].
+    """
+    ceiling = float(ceiling)
+    if not math.isfinite(ceiling) or ceiling < 0:
+        raise ValueError(f"ceiling must be a finite number >= 0, got {ceiling}")
+    if not 0.0 < float(fraction) <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    value = float(result.value)
+    exceeded = value > ceiling + tol
+    clamped = min(value, ceiling)
+    at = bool(result.diagnostics.get("at_ceiling", False)) or (
+        ceiling > 0 and clamped >= fraction * ceiling
+    )
+    if exceeded and warn:
+        warnings.warn(
+            f"{result.estimator} estimate {value:.4f} nats exceeds its hard ceiling "
+            f"{name} = {ceiling:.4f} nats and was clamped to it (the raw number is in "
+            "diagnostics['unclamped_value']); it is not a valid measurement there",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    changes: dict = {
+        "value": clamped,
+        "diagnostics": {
+            "ceiling": ceiling,
+            "ceiling_name": name,
+            "exceeded_ceiling": bool(exceeded),
+            "unclamped_value": value,
+            "at_ceiling": at,
+        },
+    }
+    if result.interval is not None:
+        lo, hi = result.interval
+        changes["interval"] = (min(max(lo, 0.0), ceiling), min(max(hi, 0.0), ceiling))
+    return result.with_updates(**changes)
