@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,31 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     est.add_argument("--y", required=True, help="name of the Y array (or columns)")
     est.add_argument(
         "--estimator",
-        default="ksg",
+        default="auto",
         choices=sorted(MI_ESTIMATORS),
-        help="estimator name (default: ksg)",
+        help=(
+            "estimator name (default: auto, as in the Python API: it chooses from the data "
+            "and reports a 95%% interval, a permutation null and reliability flags)"
+        ),
+    )
+    est.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random_state of the estimator, interval and null (default: 0, so a rerun "
+        "gives the same numbers)",
+    )
+    est.add_argument(
+        "--interval",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="95%% subsampling interval (default: on for auto, off otherwise)",
+    )
+    est.add_argument(
+        "--null",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="permutation null and p-value (default: on for auto, off otherwise)",
     )
     est.add_argument(
         "--param",
@@ -162,40 +185,124 @@ def _csv_columns(df: Any, spec: str) -> np.ndarray:
     return df[cols].to_numpy()
 
 
+def _flags(result: Any) -> dict[str, Any]:
+    """The reliability columns of ``result`` (booleans, interval, null, p-value, warning)."""
+    from ..estimators.reliability import flags_for
+
+    return flags_for(result)
+
+
+def _summary(args: argparse.Namespace, result: Any, seed: Any, caught: list[str]) -> dict:
+    """Everything ``estimate`` reports, as JSON-ready values (nats unless named bits)."""
+    row = _flags(result)
+    diag = result.diagnostics
+    interval = result.interval
+    # interval / null are reported as values below, not as the switches that asked for them
+    params = {k: jsonable(v) for k, v in result.params.items() if k not in ("interval", "null")}
+    flags = {
+        k: row[k]
+        for k in (
+            "unstable_in_n",
+            "candidates_disagree",
+            "few_samples_for_dim",
+            "many_ties",
+            "at_ceiling",
+            "not_above_null",
+        )
+        if row.get(k) is not None
+    }
+    return {
+        "file": str(args.file),
+        "x": args.x,
+        "y": args.y,
+        "estimator": result.estimator,
+        "choice": diag.get("choice"),
+        "reason": diag.get("reason"),
+        "nats": float(result.value),
+        "bits": result.to_bits(),
+        "interval": None if interval is None else [interval[0], interval[1]],
+        "null": None if result.null is None else float(result.null),
+        "p_value": None if diag.get("p_value") is None else float(diag["p_value"]),
+        "flags": flags,
+        "warning": row.get("warning", "") or "",
+        "warnings": caught,
+        "n_samples": result.n_samples,
+        "seed": seed,
+        "params": params,
+        "backend": result.backend,
+    }
+
+
+def _text(info: dict) -> list[tuple[str, str]]:
+    rows = [
+        ("file", info["file"]),
+        ("I(X;Y)", f"{info['x']} ; {info['y']}"),
+        ("estimator", info["estimator"]),
+    ]
+    if info["choice"]:
+        rows.append(("choice", str(info["choice"])))
+    if info["reason"]:
+        rows.append(("reason", str(info["reason"])))
+    rows += [
+        ("n_samples", str(info["n_samples"])),
+        ("seed", "none" if info["seed"] is None else str(info["seed"])),
+        ("nats", f"{info['nats']:.6f}"),
+        ("bits", f"{info['bits']:.6f}"),
+    ]
+    if info["interval"] is not None:
+        lo, hi = info["interval"]
+        rows.append(("interval", f"{lo:.6f} .. {hi:.6f} nats (95%, half-size subsamples)"))
+    if info["null"] is not None:
+        rows.append(("null", f"{info['null']:.6f} nats (95% level of shuffled pairs)"))
+    if info["p_value"] is not None:
+        rows.append(("p_value", f"{info['p_value']:.4g}"))
+    if info["flags"]:
+        shown = [k for k, v in info["flags"].items() if v]
+        rows.append(("flags", ", ".join(shown) if shown else "none set"))
+    if info["warning"]:
+        rows.append(("warning", f"{info['warning']} (serious: read the estimate with care)"))
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``mi-probe estimate``; returns the exit status."""
+    import warnings
+
     from .. import estimate_mi
 
     xa, ya = load_arrays(args.file, args.x, args.y)
     params = dict(args.param)
+    if "random_state" in params and args.seed is not None:
+        raise CLIError("give the seed once: --seed or --param random_state=..., not both")
+    params.setdefault("random_state", 0 if args.seed is None else args.seed)
+    seed = params["random_state"]
     try:
-        result = estimate_mi(xa, ya, estimator=args.estimator, **params)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = estimate_mi(
+                xa, ya, estimator=args.estimator, interval=args.interval, null=args.null, **params
+            )
     except ValueError as exc:
         raise CLIError(first_line(exc)) from None
-    nats = float(result.value)
+    messages = list(dict.fromkeys(first_line(w.message) for w in caught))
+    info = _summary(args, result, seed, messages)
     if args.json:
-        payload = {
-            "file": str(args.file),
-            "x": args.x,
-            "y": args.y,
-            "estimator": result.estimator,
-            "nats": nats,
-            "bits": result.to_bits(),
-            "n_samples": result.n_samples,
-            "params": {k: jsonable(v) for k, v in result.params.items()},
-            "backend": result.backend,
-        }
-        print(json.dumps(payload, indent=2))
+        print(json.dumps({k: _jsonable_tree(v) for k, v in info.items()}, indent=2))
         return 0
-    rows = [
-        ("file", str(args.file)),
-        ("I(X;Y)", f"{args.x} ; {args.y}"),
-        ("estimator", result.estimator),
-        ("n_samples", str(result.n_samples)),
-        ("nats", f"{nats:.6f}"),
-        ("bits", f"{result.to_bits():.6f}"),
-    ]
+    rows = _text(info)
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
+    # the estimators' own warnings, one line each (no source-file lines)
+    for m in messages:
+        print(f"mi-probe estimate: warning: {m}", file=sys.stderr)
     return 0
+
+
+def _jsonable_tree(v: Any) -> Any:
+    """:func:`jsonable` applied through lists and dicts."""
+    if isinstance(v, dict):
+        return {str(k): _jsonable_tree(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable_tree(x) for x in v]
+    return jsonable(v)
