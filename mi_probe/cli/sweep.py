@@ -58,6 +58,43 @@ _KEYS = (
 )
 
 
+# The config format, shown by `mi-probe sweep --help` (and in the README).
+CONFIG_HELP = """\
+config file (TOML; paths are relative to the config file's folder):
+
+  model = "models.py:make_net"      # MODULE:FUNCTION or FILE.py:FUNCTION, called with no args
+  data = "probe.npz"                # .npz or .pt (dict of tensors) holding x and y
+  checkpoints = ["ckpt/epoch*.pt"]  # files or glob patterns (state_dicts, weights_only)
+  layers = ["1", "3"]               # dotted module names, or "all" (default)
+  estimator = "kde"                 # or several: ["binning", "kde"]
+  executor = "local"                # or "ray"
+  out = "sweep_out"                 # default: <config name>_out beside the config
+  # optional: device, batch_size, max_retries, num_cpus, num_gpus
+
+  [params]                          # one estimator: its parameters directly
+  noise_variance = 0.1
+
+  # several estimators: one table per estimator instead
+  # [params.kde]
+  # noise_variance = 0.1
+  # [params.binning]
+  # n_bins = 30
+
+  # model and data may be tables instead:
+  # [model]
+  # factory = "pkg.nets:make"
+  # kwargs = { width = 64 }
+  # [data]
+  # path = "probe.npz"              # or: factory = "pkg.data:probe_set" -> (x, y) or a DataLoader
+  # x = "inputs"
+  # y = "labels"
+
+All keys may also sit under a [sweep] table. Output: OUT/sweep.csv (nats), one row per
+(checkpoint, layer, estimator). Exit status 0: every row computed; 1: some checkpoints
+failed (listed on stderr, a rerun retries them); 2: a bad config.
+"""
+
+
 class ConfigError(CLIError):
     """A bad config: printed as one line, exit status 2."""
 
@@ -73,6 +110,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "(checkpoint, layer, estimator) to OUT/sweep.csv. Finished rows are kept in "
             "OUT/rows, so rerunning resumes. Values in nats."
         ),
+        epilog=CONFIG_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", metavar="CONFIG.toml", help="the sweep's config file")
     p.add_argument(
@@ -251,6 +290,15 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     params = cfg.get("params", {})
     if not isinstance(params, dict):
         raise ConfigError("[params] must be a table of estimator parameters")
+    names = kwargs["estimator"]
+    if isinstance(names, list) and len(names) > 1:
+        flat = [k for k, v in params.items() if not isinstance(v, dict)]
+        if flat:
+            raise ConfigError(
+                "with several estimators, give parameters in one table per estimator, "
+                f"e.g. [params.kde] noise_variance = 0.1; got {', '.join(flat)} directly "
+                "under [params]"
+            )
     kwargs.update(params)
     return kwargs
 
