@@ -152,6 +152,7 @@ def train_and_record(
     noise_variance: float = DEFAULTS["noise_variance"],
     device: str = "cpu",
     callback: Callable[[int, float], None] | None = None,
+    progress_bar: bool = False,
 ) -> Any:
     """Train the 12-bit network once and record its information plane.
 
@@ -177,6 +178,9 @@ def train_and_record(
         Torch device to train and estimate on.
     callback : callable, optional
         Called as ``callback(epoch, train_loss)`` after every epoch.
+    progress_bar : bool
+        Show progress over the epochs on stderr (a bar on a terminal, a line every few
+        seconds in a log).
 
     Returns
     -------
@@ -191,6 +195,7 @@ def train_and_record(
     import torch
     from torch import nn
 
+    from .._progress import progress
     from ..analysis.information_plane import InformationPlaneRecorder, log_spaced_epochs
 
     check_choice(activation, "activation", ACTIVATIONS)
@@ -242,7 +247,8 @@ def train_and_record(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for epoch in range(0, epochs + 1):
+        epoch_range = range(0, epochs + 1)
+        for epoch in progress(epoch_range, desc=f"{activation} epochs", enabled=progress_bar):
             if epoch > 0:
                 net.train()
                 order = tr_t[torch.randperm(n_train, generator=gen).to(dev)]
@@ -368,7 +374,13 @@ def run_demo(
         if verbose:
             print(f"training the 12-10-7-5-4-3-2 {act} network for {epochs} epochs ...", flush=True)
         df = train_and_record(
-            act, epochs=epochs, estimators=estimators, seed=seed, device=device, n_records=n_records
+            act,
+            epochs=epochs,
+            estimators=estimators,
+            seed=seed,
+            device=device,
+            n_records=n_records,
+            progress_bar=verbose,
         )
         frames.append(df)
         if verbose:
