@@ -21,11 +21,14 @@ NaN values and its error message in the ``error`` column.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import math
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,13 +145,10 @@ def _prepare(data: Any) -> _Prepared:
 
 
 def _digest(prep: _Prepared | None, factory: Any) -> str:
+    """The probe set's identity: a hash of ``x`` and ``y``, or (when only Ray workers load
+    it) of the data factory's code, defaults and captured values."""
     if prep is None:
-        return (
-            "factory:"
-            + getattr(factory, "__module__", "?")
-            + "."
-            + getattr(factory, "__qualname__", type(factory).__name__)
-        )
+        return _callable_identity(factory)
     h = hashlib.sha1()
     x = prep.x.detach().cpu().contiguous().numpy()
     h.update(str((x.shape, x.dtype.str)).encode())
@@ -157,37 +157,138 @@ def _digest(prep: _Prepared | None, factory: Any) -> str:
     return "sha1:" + h.hexdigest()
 
 
+def _code_digest(h: Any, code: Any) -> None:
+    """Feed a code object's bytecode, names and constants (nested code too) into ``h``."""
+    h.update(code.co_code)
+    h.update(repr(code.co_names).encode())
+    for const in code.co_consts:
+        if hasattr(const, "co_code"):
+            _code_digest(h, const)
+        else:
+            h.update(repr(const).encode())
+
+
+def _callable_identity(fn: Any) -> str:
+    """A digest of what a function computes: its code, defaults, closure and bound args.
+
+    Used for a data factory that only Ray workers call, so that editing the factory (or
+    the values it captured) does not reuse rows computed from other data.
+    """
+    h = hashlib.sha256()
+    seen = 0
+    while isinstance(fn, functools.partial) and seen < 16:
+        h.update(repr((fn.args, sorted(fn.keywords.items()))).encode())
+        fn = fn.func
+        seen += 1
+    h.update((getattr(fn, "__module__", "?") + "." + getattr(fn, "__qualname__", "?")).encode())
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        _code_digest(h, code)
+        h.update(repr(getattr(fn, "__defaults__", None)).encode())
+        h.update(repr(getattr(fn, "__kwdefaults__", None)).encode())
+        for cell in getattr(fn, "__closure__", None) or ():
+            with contextlib.suppress(ValueError):  # an empty cell
+                h.update(repr(cell.cell_contents).encode())
+    return "factory:" + h.hexdigest()
+
+
+def _model_identity(model: Any) -> str:
+    """A digest of the model's architecture: what ``model_fn()`` builds, without weights.
+
+    The module tree (``repr``, which shows each module's settings), each module's class
+    and the code of its ``forward``, and the names, shapes and dtypes of its parameters
+    and buffers. Two ``model_fn`` that build the same architecture share it (their rows
+    differ only through the checkpoint); a ReLU model and a tanh model do not.
+    """
+    h = hashlib.sha256()
+    h.update(repr(model).encode())
+    for name, module in model.named_modules():
+        cls = type(module)
+        h.update(f"{name}:{cls.__module__}.{cls.__qualname__}".encode())
+        forward = getattr(cls, "forward", None)
+        code = getattr(forward, "__code__", None)
+        if code is not None:
+            _code_digest(h, code)
+    for key, value in model.state_dict().items():
+        h.update(f"{key}:{tuple(value.shape)}:{value.dtype}".encode())
+    return "sha256:" + h.hexdigest()
+
+
+def _file_digest(path: str) -> str:
+    """SHA-256 of a file's contents (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+def _checkpoint_digest(path: str) -> str | None:
+    """The checkpoint's content digest, or None where this process cannot read it."""
+    try:
+        return _file_digest(path)
+    except OSError:
+        return None
+
+
 # --------------------------------------------------------------------------------------
 # the row store (one small JSON file per finished (checkpoint, layer))
 # --------------------------------------------------------------------------------------
 class _RowStore:
-    """Finished rows under ``out/rows/``, one file per (settings, checkpoint, layer)."""
+    """Finished rows under ``out/rows/``, one file per (settings, checkpoint, layer).
 
-    def __init__(self, out: str | os.PathLike[str], fingerprint: str) -> None:
+    The file name is keyed on the settings (estimators, their parameters, the probe
+    set), the checkpoint's path and the layer; the file records what produced its rows
+    (the model's identity and the checkpoint's content digest), and :meth:`load` returns
+    them only when both still match, otherwise the reason they do not.
+    """
+
+    def __init__(self, out: str | os.PathLike[str], fingerprint: str, model: str) -> None:
         self.root = Path(out)
         self.dir = self.root / "rows"
         self.fingerprint = fingerprint
+        self.model = model
 
     def path(self, checkpoint: str, layer: str) -> Path:
         key = json.dumps([self.fingerprint, checkpoint, layer])
         return self.dir / (hashlib.sha1(key.encode()).hexdigest()[:24] + ".json")
 
-    def load(self, checkpoint: str, layer: str) -> list[dict[str, Any]] | None:
+    def lookup(
+        self, checkpoint: str, layer: str, digest: str | None
+    ) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """``(rows, None)`` when valid; ``(None, why)`` when stale; ``(None, None)`` if absent.
+
+        ``digest`` is the checkpoint's content digest now (None: unknown here, so no
+        stored row can be trusted).
+        """
         p = self.path(checkpoint, layer)
         try:
             payload = json.loads(p.read_text())
         except (OSError, ValueError):
-            return None
+            return None, None
         if (
             not isinstance(payload, dict)
             or payload.get("fingerprint") != self.fingerprint
             or payload.get("checkpoint") != checkpoint
             or payload.get("layer") != layer
         ):
-            return None
-        return list(payload["rows"])
+            return None, None
+        if digest is None:
+            return None, None
+        old = payload.get("checkpoint_digest")
+        if old != digest:
+            return None, (
+                f"the checkpoint's contents changed since they were computed "
+                f"({str(old)[:19]}... -> {digest[:19]}...)"
+            )
+        if payload.get("model") != self.model:
+            return None, "model_fn builds a different model than the one that produced them"
+        return list(payload["rows"]), None
 
-    def write(self, checkpoint: str, layer: str, rows: list[dict[str, Any]]) -> None:
+    def load(self, checkpoint: str, layer: str, digest: str | None) -> list[dict[str, Any]] | None:
+        return self.lookup(checkpoint, layer, digest)[0]
+
+    def write(self, checkpoint: str, layer: str, rows: list[dict[str, Any]], digest: str) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         final = self.path(checkpoint, layer)
         tmp = final.with_name(f".{final.stem}.{uuid.uuid4().hex}.tmp")
@@ -195,6 +296,8 @@ class _RowStore:
             "fingerprint": self.fingerprint,
             "checkpoint": checkpoint,
             "layer": layer,
+            "checkpoint_digest": digest,
+            "model": self.model,
             "rows": rows,
         }
         with open(tmp, "w") as f:
@@ -219,6 +322,8 @@ class _Job:
     batch_size: int
     out: str | None
     fingerprint: str
+    model: str = ""
+    digest: str | None = None  # the checkpoint's content digest as the driver read it
     done: frozenset = field(default_factory=frozenset)
 
 
@@ -276,25 +381,32 @@ def _load_state(path: str) -> Mapping[str, Any]:
     return state
 
 
-def _run_checkpoint(job: _Job, data: Any) -> dict[str, list[dict[str, Any]]]:
-    """Run one checkpoint: ``{layer: rows}`` of every layer not done yet.
+def _run_checkpoint(job: _Job, data: Any) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """Run one checkpoint: its content digest and ``{layer: rows}`` of every layer not done.
 
-    A layer whose estimation fails gets error rows (the other layers are kept); loading
-    the model, the checkpoint or the data raises, so that the executor can retry the
-    whole task.
+    Rows already stored for this checkpoint's current contents and this model are
+    returned as they are; the other layers are computed. A layer whose estimation fails
+    gets error rows (the other layers are kept); loading the model, the checkpoint or
+    the data raises, so that the executor can retry the whole task.
     """
     import torch
 
     from ..probes import Probe
 
-    store = _RowStore(job.out, job.fingerprint) if job.out is not None else None
-    todo = [
-        layer
-        for layer in job.layers
-        if layer not in job.done and (store is None or store.load(job.checkpoint, layer) is None)
-    ]
+    store = _RowStore(job.out, job.fingerprint, job.model) if job.out is not None else None
+    digest = _file_digest(job.checkpoint)  # what this task loads; rows are keyed on it
+    out: dict[str, list[dict[str, Any]]] = {}
+    todo = []
+    for layer in job.layers:
+        if layer in job.done:
+            continue
+        stored = store.load(job.checkpoint, layer, digest) if store is not None else None
+        if stored is not None:
+            out[layer] = stored
+        else:
+            todo.append(layer)
     if not todo:
-        return {}
+        return digest, out
     if job.device is not None:
         device = torch.device(job.device)
     else:
@@ -305,7 +417,6 @@ def _run_checkpoint(job: _Job, data: Any) -> dict[str, list[dict[str, Any]]]:
         raise ValueError(f"model_fn() must return a torch.nn.Module, got {type(model).__name__}")
     model.load_state_dict(_load_state(job.checkpoint))
     model.to(device)
-    out: dict[str, list[dict[str, Any]]] = {}
     try:
         acts = Probe(model, todo).collect(prep.x, batch_size=job.batch_size, progress_bar=False)
         est = list(job.estimators)
@@ -332,10 +443,9 @@ def _run_checkpoint(job: _Job, data: Any) -> dict[str, list[dict[str, Any]]]:
             for r in new:
                 r.update(epoch=job.epoch, checkpoint=job.checkpoint, error=None)
             if store is not None:
-                try:
-                    store.write(job.checkpoint, layer, new)
-                except OSError:  # a worker that cannot reach out=: the driver writes the rows
-                    pass
+                # a worker that cannot reach out=: the driver writes the rows
+                with contextlib.suppress(OSError):
+                    store.write(job.checkpoint, layer, new, digest)
             out[layer] = new
             for k in keys:
                 del acts[k]
@@ -343,13 +453,13 @@ def _run_checkpoint(job: _Job, data: Any) -> dict[str, list[dict[str, Any]]]:
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    return out
+    return digest, out
 
 
 # --------------------------------------------------------------------------------------
 # executors: both yield (job, {layer: rows} or None, exception or None) as tasks finish
 # --------------------------------------------------------------------------------------
-_Outcome = tuple[_Job, "dict[str, list[dict[str, Any]]] | None", "BaseException | None"]
+_Outcome = tuple[_Job, "tuple[str, dict[str, list[dict[str, Any]]]] | None", "BaseException | None"]
 
 
 def _run_local(jobs: Sequence[_Job], data: Any, max_retries: int) -> Iterator[_Outcome]:
@@ -406,10 +516,8 @@ def _run_ray(
                 yield refs[ref], result, None
     finally:  # Ctrl-C or an abandoned sweep: stop what has not run yet
         for ref in pending:
-            try:
+            with contextlib.suppress(Exception):  # pragma: no cover - best effort
                 ray.cancel(ref)
-            except Exception:  # pragma: no cover - best effort
-                pass
 
 
 # --------------------------------------------------------------------------------------
@@ -523,7 +631,9 @@ def sweep(
         later sweeps (``ray.shutdown()`` stops it).
     out : str or Path, optional
         Folder that keeps every finished ``(checkpoint, layer)`` as a small JSON file in
-        ``out/rows/`` (written atomically); rerunning the same sweep skips them. The
+        ``out/rows/`` (written atomically); rerunning the same sweep skips them while
+        the checkpoint's contents, the model, the estimators and the data are the same
+        (see Notes), and recomputes them with a warning otherwise. The
         whole table is also written to ``out/sweep.csv`` at the end. With Ray on several
         nodes, ``out`` should be on storage every node sees; otherwise the driver still
         writes each checkpoint's rows when its task returns.
@@ -564,16 +674,32 @@ def sweep(
     ModuleNotFoundError
         ``executor="ray"`` without Ray installed (``pip install 'mi-probe[distributed]'``).
 
+    Warns
+    -----
+    RuntimeWarning
+        Stored rows in ``out`` that were computed from other checkpoint contents or
+        another model; they are recomputed.
+
     Notes
     -----
     Each task builds the model, loads one checkpoint, collects all its pending layers
     in one forward pass over the probe set (:meth:`mi_probe.Probe.collect`), and
     estimates each layer with the recorder's per-layer code (fused binning / KDE), so
     a row here equals the row :class:`InformationPlaneRecorder` records for the same
-    weights. Rows already in ``out`` are keyed by the checkpoint's absolute path, the
-    layer, the estimators with their parameters, and the probe set (a hash of ``x``
-    and ``y``, or the data factory's name), so a sweep with other settings writes
-    next to them without mixing.
+    weights.
+
+    Rows already in ``out`` are reused only for what produced them. Each row file is
+    keyed on the checkpoint's absolute path, the layer, the estimators with their
+    parameters, and the probe set (a hash of ``x`` and ``y``; for a data factory that
+    only Ray workers call, a hash of the factory's code, defaults and captured values),
+    so a sweep with other settings writes next to them without mixing. Each file also
+    records the SHA-256 of the checkpoint's contents and the model's identity (module
+    tree, module classes and their ``forward`` code, parameter shapes); when either
+    differs now (a checkpoint overwritten in place, a ``model_fn`` that builds another
+    model under the same layer names) the rows are recomputed and replaced, with a
+    ``RuntimeWarning`` naming each checkpoint, layer and which of the two changed.
+    Every checkpoint is read once on the driver to hash it (a checkpoint the driver
+    cannot read is hashed and checked by its task).
 
     Examples
     --------
@@ -626,32 +752,38 @@ def sweep(
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"model_fn() must return a torch.nn.Module, got {type(model).__name__}")
     layer_names = tuple(resolve_layers(model, layers))
+    model_id = _model_identity(model)
     del model
 
     factory = data if callable(data) and not _is_loader(data) else None
     prep = _prepare(data) if factory is None or executor == "local" else None
     task_data: Any = prep if prep is not None else factory
     settings = {
-        "version": 1,
+        "version": 2,
         "estimators": [(n, e if isinstance(e, str) else repr(e)) for n, e in est],
         "params": params,
-        "data": _digest(None if factory is not None else prep, factory),
+        "data": _digest(prep, factory),
     }
     fingerprint = hashlib.sha1(
         json.dumps(settings, sort_keys=True, default=repr).encode()
     ).hexdigest()
-    store = _RowStore(out, fingerprint) if out is not None else None
+    store = _RowStore(out, fingerprint, model_id) if out is not None else None
 
     saved: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    digests: dict[str, str | None] = {}
+    stale: list[str] = []
     jobs = []
     for ck, epoch in ckpts:
         done = set()
         if store is not None:
+            digests[ck] = _checkpoint_digest(ck)  # None: not readable here; the task checks
             for layer in layer_names:
-                rows = store.load(ck, layer)
+                rows, why = store.lookup(ck, layer, digests[ck])
                 if rows is not None:
                     saved[(ck, layer)] = rows
                     done.add(layer)
+                elif why is not None:
+                    stale.append(f"{ck} (layer {layer!r}): {why}")
         if len(done) < len(layer_names):
             jobs.append(
                 _Job(
@@ -665,9 +797,20 @@ def sweep(
                     batch_size=batch_size,
                     out=None if out is None else os.path.abspath(os.fspath(out)),
                     fingerprint=fingerprint,
+                    model=model_id,
+                    digest=digests.get(ck),
                     done=frozenset(done),
                 )
             )
+
+    if stale:
+        shown = "; ".join(stale[:5]) + (f"; and {len(stale) - 5} more" if len(stale) > 5 else "")
+        warnings.warn(
+            f"sweep: recomputing {len(stale)} stored (checkpoint, layer) results in "
+            f"{os.fspath(out)!r} that no longer match what would produce them now: {shown}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
     outcomes: Iterator[_Outcome]
     if not jobs:
@@ -688,20 +831,27 @@ def sweep(
                 if layer not in job.done:
                     new[(job.checkpoint, layer)] = _error_rows(job, [layer], text)
             continue
-        for layer, rows in (result or {}).items():
+        if result is None:
+            continue
+        digest, by_layer = result
+        for layer, rows in by_layer.items():
             new[(job.checkpoint, layer)] = rows
             ok = all(r.get("error") is None for r in rows)
-            if store is not None and ok and store.load(job.checkpoint, layer) is None:
-                store.write(job.checkpoint, layer, rows)  # a worker without out= access
+            if store is not None and ok and store.load(job.checkpoint, layer, digest) is None:
+                store.write(job.checkpoint, layer, rows, digest)  # a worker without out= access
 
     rows: list[dict[str, Any]] = []
     for ck, _ in ckpts:
         for layer in layer_names:
             got = saved.get((ck, layer))
-            if got is None and store is not None:
-                got = store.load(ck, layer)  # written by a task that failed later on
             if got is None:
-                got = new.get((ck, layer), [])
+                fresh = new.get((ck, layer))
+                if fresh is not None and all(r.get("error") is None for r in fresh):
+                    got = fresh
+                elif store is not None:  # written by an attempt that failed later on
+                    got = store.load(ck, layer, digests.get(ck))
+                if got is None:
+                    got = fresh or []
             rows.extend(got)
     df = _sweep_table(pd.DataFrame(rows))
     if out is not None:
