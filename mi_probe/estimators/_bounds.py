@@ -11,12 +11,24 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 
+from .._validation import encode_rows, is_tensor
 from ..result import MIResult
 
-__all__ = ["apply_ceiling", "plugin_entropy", "CEILING_FRACTION"]
+__all__ = [
+    "apply_ceiling",
+    "apply_discrete_ceiling",
+    "discrete_entropy",
+    "plugin_entropy",
+    "CEILING_FRACTION",
+    "MAX_AUTO_CLASSES",
+]
+
+# float values with integer values and at most this many distinct rows count as labels
+MAX_AUTO_CLASSES = 256
 
 # An estimate at or above this fraction of its ceiling is flagged ``at_ceiling``: the
 # data cannot tell the value from the ceiling (the information plane uses the same).
@@ -104,3 +116,72 @@ def apply_ceiling(
         lo, hi = result.interval
         changes["interval"] = (min(max(lo, 0.0), ceiling), min(max(hi, 0.0), ceiling))
     return result.with_updates(**changes)
+
+
+def _categorical_codes(a: Any) -> np.ndarray | None:
+    """Symbols ``0..k-1`` of ``a``'s rows if ``a`` is categorical, else None.
+
+    Categorical: an integer or bool dtype; one-hot float rows; or float rows with
+    integer values and at most ``min(MAX_AUTO_CLASSES, n / 2)`` distinct rows.
+    """
+    arr = a.detach().cpu().numpy() if is_tensor(a) else np.asarray(a)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.size == 0 or arr.dtype.kind not in "biuf":
+        return None
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            return None
+        if arr.shape[1] > 1 and np.all((arr == 0) | (arr == 1)) and np.all(arr.sum(1) == 1):
+            return np.argmax(arr, axis=1).astype(np.int64)
+        sym, k = encode_rows(arr.astype(np.int64))
+        return sym if k <= min(MAX_AUTO_CLASSES, max(2, arr.shape[0] // 2)) else None
+    sym, _ = encode_rows(arr.astype(np.int64))
+    return sym
+
+
+def discrete_entropy(a: Any) -> float | None:
+    """Plug-in entropy in nats of ``a``'s rows when ``a`` is categorical, else None.
+
+    Parameters
+    ----------
+    a : array-like or tensor, shape (n_samples,) or (n_samples, k)
+        Integer labels, one-hot rows, or integer-valued floats with at most
+        ``min(256, n / 2)`` distinct rows count as categorical.
+
+    Returns
+    -------
+    float or None
+        ``H(a)`` of the empirical distribution of its rows (nats), or None.
+    """
+    codes = _categorical_codes(a)
+    return None if codes is None else plugin_entropy(codes)
+
+
+def apply_discrete_ceiling(result: MIResult, x: Any, y: Any) -> MIResult:
+    """Clamp an estimate of ``I(x; y)`` at ``min(H(x), H(y))`` over the categorical ones.
+
+    ``I(x; y) <= H(y)`` for discrete ``y`` (and likewise for ``x``), whatever the
+    estimator assumed. Nothing changes when neither is categorical (see
+    :func:`discrete_entropy`); otherwise :func:`apply_ceiling` with a
+    ``RuntimeWarning`` when the estimate was above the ceiling.
+
+    Parameters
+    ----------
+    result : MIResult
+        The estimate, in nats.
+    x, y : array-like or tensor
+        The two variables as passed to the estimator.
+
+    Returns
+    -------
+    MIResult
+    """
+    best: tuple[float, str] | None = None
+    for name, a in (("H(y)", y), ("H(x)", x)):
+        h = discrete_entropy(a)
+        if h is not None and (best is None or h < best[0]):
+            best = (h, name)
+    if best is None:
+        return result
+    return apply_ceiling(result, best[0], best[1])

@@ -27,6 +27,7 @@ from .._validation import (
 )
 from ..result import MIResult
 from ._base import from_function
+from ._bounds import apply_discrete_ceiling
 
 __all__ = ["gaussian_mi", "gaussian_entropy", "GaussianEstimator"]
 
@@ -103,7 +104,12 @@ def gaussian_mi(
     MIResult
         ``value`` clipped at 0 (it is >= 0 up to rounding, Fischer's inequality);
         ``diagnostics["raw_value"]`` and ``diagnostics["correlation"]`` (the canonical
-        correlations ``rho_i``, with ``I = -0.5 sum log(1 - rho_i^2)``).
+        correlations ``rho_i``, with ``I = -0.5 sum log(1 - rho_i^2)``). When ``y``
+        (or ``x``) is categorical (integer labels, one-hot rows), ``value`` is clamped at
+        its plug-in entropy ``H(y)``, a hard bound the Gaussian formula ignores (it read
+        6-11 nats for ``I(z; one-hot class)`` with ``H(y) = 3.86``); ``diagnostics``
+        then holds ``ceiling``, ``ceiling_name``, ``unclamped_value``,
+        ``exceeded_ceiling`` and ``at_ceiling``, and a ``RuntimeWarning`` says so.
 
     Raises
     ------
@@ -153,13 +159,15 @@ def gaussian_mi(
     ly = np.linalg.cholesky(c[dx:, dx:])
     m = np.linalg.solve(lx, np.linalg.solve(ly, c[dx:, :dx]).T)
     rho = np.clip(np.linalg.svd(m, compute_uv=False), 0.0, 1.0)
-    return MIResult(
+    result = MIResult(
         value=max(raw, 0.0),
         estimator="gaussian",
         n_samples=xa.shape[0],
         params=dict(regularization=regularization, random_state=random_state),
         diagnostics={"raw_value": raw, "correlation": tuple(float(r) for r in rho)},
     )
+    # I(x; y) <= H(y) for categorical y (labels, one-hot): clamp, flag and warn
+    return apply_discrete_ceiling(result, x, y)
 
 
 def gaussian_entropy(
