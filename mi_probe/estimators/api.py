@@ -31,11 +31,15 @@ def estimate_mi(
         A registry name or an instance. ``"auto"`` (the default) chooses from the data
         and reports an interval, a permutation null and reliability flags (see
         :func:`mi_probe.estimators.auto.auto_mi`). Others: ``"ksg"``, ``"mixed"``,
-        ``"binning"``, ``"discrete"``, ``"kde"``, ``"gaussian"``, and the neural bounds
+        ``"binning"``, ``"discrete"``, ``"kde"``, ``"gaussian"``, ``"usable"`` (usable
+        information of ``y`` from ``x`` by cross-fitted probes, see
+        :func:`mi_probe.estimators.usable.usable_information`), and the neural bounds
         ``"mine"``, ``"nwj"``, ``"infonce"``, ``"smile"``, ``"js"``, ``"ba"``, ``"club"``.
     interval : bool, optional
         Add ``result.interval``, a 95% interval from half-size subsamples. Default: on
-        for ``"auto"``, off otherwise.
+        for ``"auto"``, off otherwise. ``"usable"`` computes its own interval and
+        permutation null (both on by default; ``null=False`` sets
+        ``n_permutations=0``).
     null : bool, optional
         Add ``result.null``, the 95% level of a permutation test (and
         ``diagnostics["p_value"]``). Default: on for ``"auto"``, off otherwise.
@@ -69,6 +73,12 @@ def estimate_mi(
         for key, value in (("interval", interval), ("null", null)):
             if value is not None:
                 params[key] = value
+        return get_estimator(estimator, **params).estimate(x, y)
+    if estimator == "usable":  # its own per-sample interval and permutation null
+        if interval is not None:
+            params["interval"] = interval
+        if null is False:
+            params["n_permutations"] = 0
         return get_estimator(estimator, **params).estimate(x, y)
     est = get_estimator(estimator, **params)
     result = est.estimate(x, y)

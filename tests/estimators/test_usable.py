@@ -182,6 +182,9 @@ def test_registered_and_exported() -> None:
     r = estimate_mi(z, y, "usable", n_permutations=0, random_state=0)
     assert r.estimator == "usable"
     assert mi_probe.usable_information is usable_information
+    bare = estimate_mi(z, y, "usable", interval=False, null=False, random_state=0)
+    assert bare.interval is None and bare.null is None
+    assert bare.value == pytest.approx(r.value)
     est = UsableEstimator(n_permutations=0, random_state=0)
     assert est.estimate(z, y).value == pytest.approx(r.value)
 
