@@ -268,6 +268,8 @@ def kde_plane(
             # -(|a|^2 + |b|^2 - 2 a.b) * scale, clamped at 0 (rounding), then exp in place
             k = torch.addmm(sq[t0:t1].unsqueeze(0), tt[s:e], tt_t[:, t0:t1], beta=-1.0, alpha=2.0)
             k.sub_(sq[s:e, None]).clamp_(max=0.0).mul_(scale).exp_()
+            if t0 == s:  # the self-distance is exactly 0 (float32 expansion can miss it)
+                k.fill_diagonal_(1.0)
             sums[s:e] += (k @ red[t0:t1]).to(torch.float64)
             if t0 != s:
                 sums[t0:t1] += (k.T @ red[s:e]).to(torch.float64)
@@ -292,24 +294,6 @@ def kde_plane(
     return max(i_xt, 0.0), max(i_ty, 0.0), diag
 
 
-def _regime(name: str, params: Mapping[str, Any]) -> str:
-    if name == "binning":
-        strat = params.get("strategy", "uniform")
-        if strat == "fixed":
-            bins = f"bins of width {params.get('bin_size')}"
-        else:
-            bins = f"{params.get('n_bins', 30)} {strat} bins per unit"
-        return f"binned layer on the finite probe set ({bins})"
-    if name == "kde":
-        return (
-            f"noisy layer T+N(0, {params.get('noise_variance', 0.1):g} I), "
-            f"pairwise-distance {params.get('bound', 'upper')} estimate"
-        )
-    if name == "mixed":
-        return "k-NN on the finite probe set: I(X;T) by KSG, I(T;Y) by the mixed (Ross) estimator"
-    return f"{name} estimate on the finite probe set"
-
-
 # --------------------------------------------------------------------------------------
 # one-shot computation
 # --------------------------------------------------------------------------------------
@@ -332,7 +316,7 @@ def _check_estimators(estimators: Any) -> list[tuple[str, Any]]:
         if isinstance(e, MIEstimator):
             out.append((getattr(e, "name", "") or type(e).__name__, e))
         elif isinstance(e, str):
-            check_choice(e, "estimators", sorted(MI_ESTIMATORS))
+            check_choice(e, "estimators", sorted([*MI_ESTIMATORS, _COMPOSITE]))
             out.append((e, e))
         else:
             raise ValueError(
@@ -356,7 +340,11 @@ def _check_params(params: Any, names: Sequence[str]) -> dict[str, dict[str, Any]
             )
         if not isinstance(value, Mapping):
             raise ValueError(f"params[{key!r}] must be a mapping of parameters, got {value!r}")
-        allowed = {"binning": _BINNING_KEYS, "kde": _KDE_KEYS}.get(key)
+        allowed = {
+            "binning": _BINNING_KEYS,
+            "kde": _KDE_KEYS,
+            _COMPOSITE: _COMPOSITE_USABLE_KEYS + _COMPOSITE_NOISE_KEYS,
+        }.get(key)
         if allowed is not None:
             bad = sorted(set(value) - set(allowed))
             if bad:
@@ -364,8 +352,214 @@ def _check_params(params: Any, names: Sequence[str]) -> dict[str, dict[str, Any]
                     f"params[{key!r}] has unknown parameter {', '.join(bad)}; "
                     f"valid: {', '.join(allowed)}"
                 )
+        else:  # a registry estimator: its own parameters plus the layer reduction
+            from ..estimators._registry import MI_ESTIMATORS, get_estimator
+
+            own = {k: v for k, v in value.items() if k not in _REDUCE_KEYS}
+            if "dims" in value:
+                check_int(value["dims"], f"params[{key!r}]['dims']", low=1)
+            if "reduction" in value:
+                check_choice(value["reduction"], f"params[{key!r}]['reduction']", ("pca", "random"))
+            if key in MI_ESTIMATORS:
+                get_estimator(key, **own)  # unknown parameters raise here, not mid-recording
         out[key] = dict(value)
     return out
+
+
+_COMPOSITE = "usable+noise"
+#: the recorder's default: I(T;Y) by usable information, I(X;T) by the relative-noise estimate
+DEFAULT_ESTIMATORS = (_COMPOSITE,)
+_COMPOSITE_USABLE_KEYS = (
+    "family",
+    "n_folds",
+    "n_permutations",
+    "max_dim",
+    "max_iter",
+    "hidden_units",
+    "confidence",
+    "interval",
+    "random_state",
+)
+_COMPOSITE_NOISE_KEYS = ("sigma", "n_draws", "max_queries")
+_COMPOSITE_DEFAULTS: dict[str, Any] = {
+    "n_folds": 5,
+    "n_permutations": 0,
+    "random_state": 0,
+}
+#: recorder-level keys for the k-NN (and other registry) estimators: reduce the layer first
+_REDUCE_KEYS = ("dims", "reduction")
+_GAUSSIAN_RIDGE = 1e-6
+#: free-text columns: empty string when there is nothing to say
+_TEXT_COLUMNS = ("warning", "bounds", "reduction", "error", "regularization")
+#: collection for the default estimators: layers wider than this are randomly projected
+DEFAULT_PROJECT = 256
+
+
+def _regime(name: str, params: Mapping[str, Any]) -> str:
+    if name == "binning":
+        strat = params.get("strategy", "uniform")
+        if strat == "fixed":
+            bins = f"bins of width {params.get('bin_size')}"
+        else:
+            bins = f"{params.get('n_bins', 30)} {strat} bins per unit"
+        return f"binned layer on the finite probe set ({bins})"
+    if name == "kde":
+        return (
+            f"noisy layer T+N(0, {params.get('noise_variance', 0.1):g} I), "
+            f"pairwise-distance {params.get('bound', 'upper')} estimate"
+        )
+    if name == _COMPOSITE:
+        return (
+            f"I(X;T): noisy layer T + sigma Z, sigma = {_default_sigma(params):g} x the "
+            "layer's own scale (Gaussian-mixture entropy); I(T;Y): usable information "
+            f"({params.get('family', 'logistic')} probe, {params.get('n_folds', 5)}-fold "
+            "cross-fitted held-out cross-entropy; a lower bound)"
+        )
+    reduced = params.get("dims") is not None
+    tail = " (on a reduced layer: a lower bound)" if reduced else ""
+    if name == "mixed":
+        return (
+            "k-NN on the finite probe set: I(X;T) by KSG, I(T;Y) by the mixed (Ross) estimator"
+            + tail
+        )
+    return f"{name} estimate on the finite probe set{tail}"
+
+
+def _default_sigma(params: Mapping[str, Any]) -> float:
+    if "sigma" in params:
+        return float(params["sigma"])
+    from ..estimators.noise_profile import DEFAULT_SIGMA
+
+    return float(DEFAULT_SIGMA)
+
+
+def _interval(r: Any) -> tuple[float, float]:
+    iv = getattr(r, "interval", None)
+    if iv is None:
+        return (float("nan"), float("nan"))
+    return (float(iv[0]), float(iv[1]))
+
+
+def _reduce_matrix(a: Any, dims: int, how: str, seed: int) -> tuple[np.ndarray, str]:
+    """(n, d) -> (n, dims) by PCA or a seeded random projection, with its description."""
+    from ..preprocessing import reduce_dim
+
+    arr = a.detach().cpu().numpy() if is_tensor(a) else np.asarray(a)
+    arr = arr.reshape(arr.shape[0], -1)
+    d = arr.shape[1]
+    if d <= dims:
+        return arr, ""
+    if how == "pca":
+        return reduce_dim(arr, dims, random_state=seed), f"PCA {d} -> {dims}"
+    g = np.random.default_rng(seed)
+    r = g.standard_normal((d, dims)).astype(arr.dtype) / math.sqrt(dims)
+    return arr @ r, f"random projection {d} -> {dims} (seed {seed})"
+
+
+def _composite(t: Any, y: Any, p: Mapping[str, Any]) -> tuple[float, float, dict[str, Any]]:
+    """I(X;T) by the relative-noise estimate, I(T;Y) by usable information."""
+    from ..estimators.noise_profile import noisy_information
+    from ..estimators.usable import usable_information
+
+    sigma = _default_sigma(p)
+    seed = p.get("random_state", _COMPOSITE_DEFAULTS["random_state"])
+    nkw = {k: v for k, v in p.items() if k in ("n_draws", "max_queries")}
+    r_xt = noisy_information(t, sigma, relative=True, random_state=seed, **nkw)
+    kw = {k: v for k, v in p.items() if k in _COMPOSITE_USABLE_KEYS}
+    for k in ("n_folds", "n_permutations", "random_state"):
+        kw.setdefault(k, _COMPOSITE_DEFAULTS[k])
+    r_ty = usable_information(t, y, **kw)
+    dx = r_xt.diagnostics
+    lo_xt, hi_xt = _interval(r_xt)
+    lo_ty, hi_ty = _interval(r_ty)
+    extra = {
+        "sigma_relative": float(sigma),
+        "sigma": float(dx.get("sigma", float("nan"))),
+        "I_XT_low": lo_xt,
+        "I_XT_high": hi_xt,
+        "I_TY_low": lo_ty,
+        "I_TY_high": hi_ty,
+        "I_TY_null": float("nan") if r_ty.null is None else float(r_ty.null),
+    }
+    return float(r_xt), float(r_ty), extra
+
+
+def _generic(
+    est: Any, x: Any, t: Any, y: Any, p: dict[str, Any], cache: dict[Any, Any]
+) -> tuple[float, float, dict[str, Any], list[str]]:
+    """Both coordinates through ``estimate_mi`` (layer and input reduced if asked)."""
+    from ..estimators import estimate_mi
+    from ..estimators.reliability import flags_for
+
+    dims = p.pop("dims", None)
+    how = p.pop("reduction", "pca")
+    xr = x.reshape(x.shape[0], -1) if hasattr(x, "reshape") else x
+    extra: dict[str, Any] = {}
+    if dims is not None:
+        dims = check_int(dims, "dims", low=1)
+        check_choice(how, "reduction", ("pca", "random"))
+        key = ("x", dims, how)
+        if key not in cache:
+            cache[key] = _reduce_matrix(xr, dims, how, 0)
+        xr, x_note = cache[key]
+        t, t_note = _reduce_matrix(t, dims, how, 0)
+        notes = [f"layer {t_note}" if t_note else "", f"input {x_note}" if x_note else ""]
+        extra["reduction_knn"] = "; ".join(n for n in notes if n)
+    notes: list[str] = []
+
+    def run(a: Any, b: Any, name: Any, kw: dict[str, Any]) -> Any:
+        try:
+            return estimate_mi(a, b, estimator=name, **kw)
+        except ValueError as exc:
+            if name != "gaussian" or "singular" not in str(exc) or kw.get("regularization"):
+                raise
+            notes.append(f"singular covariance: ridge {_GAUSSIAN_RIDGE:g} added")
+            return estimate_mi(a, b, estimator=name, **{**kw, "regularization": _GAUSSIAN_RIDGE})
+
+    if est == "mixed":
+        # Ross's estimator needs a discrete second variable: I(T;Y) only;
+        # I(X;T) (both continuous) by KSG with the shared k-NN settings
+        shared = {k: v for k, v in p.items() if k in _KSG_SHARED}
+        r_xt = run(xr, t, "ksg", shared)
+    else:
+        r_xt = run(xr, t, est, p)
+    r_ty = run(t, y, est, p)
+    lo_xt, hi_xt = _interval(r_xt)
+    lo_ty, hi_ty = _interval(r_ty)
+    extra.update(I_XT_low=lo_xt, I_XT_high=hi_xt, I_TY_low=lo_ty, I_TY_high=hi_ty)
+    if notes:
+        extra["regularization"] = "; ".join(dict.fromkeys(notes))
+    exceeded = [
+        f"{what} {float(r.diagnostics['unclamped_value']):.4g} > "
+        f"{r.diagnostics.get('ceiling_name', 'ceiling')} = {float(r.diagnostics['ceiling']):.4g}, "
+        "clamped by the estimator"
+        for what, r in (("I_XT", r_xt), ("I_TY", r_ty))
+        if r.diagnostics.get("exceeded_ceiling")
+    ]
+    if exceeded:
+        extra["_exceeded"] = "; ".join(exceeded)
+    serious = [flags_for(r_xt, xr, t)["warning"], flags_for(r_ty, t, y)["warning"]]
+    if dims is not None:
+        p["dims"], p["reduction"] = dims, how
+    return float(r_xt), float(r_ty), extra, serious
+
+
+def _check_bounds(i_xt: float, i_ty: float, log_n: float, h_y: float) -> tuple[float, float, str]:
+    """Clamp values above their hard ceilings; the text says what was clamped."""
+    notes = []
+    tol = 1e-9
+    if math.isfinite(i_xt) and i_xt > log_n + tol:
+        notes.append(f"I_XT {i_xt:.4g} > ln n = {log_n:.4g}, clamped")
+        i_xt = log_n
+    if math.isfinite(i_ty) and i_ty > h_y + tol:
+        notes.append(f"I_TY {i_ty:.4g} > H(Y) = {h_y:.4g}, clamped")
+        i_ty = h_y
+    return i_xt, i_ty, "; ".join(notes)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 def _layer_rows(
@@ -377,54 +571,78 @@ def _layer_rows(
     estimators: list[tuple[str, Any]],
     params: Mapping[str, Mapping[str, Any]],
     device: Any,
+    *,
+    catch: bool = False,
+    reductions: Mapping[str, str] | None = None,
+    progress_bar: bool = False,
+    cache: dict[Any, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    from ..estimators import estimate_mi
-    from ..estimators.reliability import flags_for
+    """One row per (layer, estimator). With ``catch``, an estimator that raises gives a
+    row with NaN values and its ``error`` (the other rows are kept)."""
+    from .._progress import progress
 
     # I(X;T) cannot exceed H(X) = log(#distinct inputs): a row at that level says the
     # (binned or noisy) layer still separates every input, so no compression is visible.
     ceiling = math.log(int(x_symbols.max()) + 1) if x_symbols.size else 0.0
+    y_counts = np.bincount(y_symbols) if y_symbols.size else np.zeros(1)
+    h_y = _entropy_of_run_lengths(y_counts[y_counts > 0]) if y_symbols.size else 0.0
+    cache = {} if cache is None else cache
     rows = []
-    for layer, t in acts.items():
-        for name, est in estimators:
-            p = dict(params.get(name, {}))
-            t0 = time.perf_counter()
+    pairs = [(layer, t, name, est) for layer, t in acts.items() for name, est in estimators]
+    for layer, t, name, est in progress(
+        pairs, total=len(pairs), desc="information plane", enabled=progress_bar
+    ):
+        p = dict(params.get(name, {}))
+        t0 = time.perf_counter()
+        extra: dict[str, Any] = {}
+        serious: list[str] = []
+        error = ""
+        try:
             if est == "binning":
                 i_xt, i_ty, _ = binned_plane(t, x_symbols, y_symbols, **p)
             elif est == "kde":
                 p.setdefault("device", device)
                 i_xt, i_ty, _ = kde_plane(t, x_symbols, y_symbols, **p)
                 p.pop("device")
+            elif est == _COMPOSITE:
+                i_xt, i_ty, extra = _composite(t, y, p)
             else:
-                xr = x.reshape(x.shape[0], -1) if hasattr(x, "reshape") else x
-                if est == "mixed":
-                    # Ross's estimator needs a discrete second variable: I(T;Y) only;
-                    # I(X;T) (both continuous) by KSG with the shared k-NN settings
-                    shared = {k: v for k, v in p.items() if k in _KSG_SHARED}
-                    r_xt = estimate_mi(xr, t, estimator="ksg", **shared)
-                else:
-                    r_xt = estimate_mi(xr, t, estimator=est, **p)
-                r_ty = estimate_mi(t, y, estimator=est, **p)
-                i_xt, i_ty = float(r_xt), float(r_ty)
-                serious = [flags_for(r_xt, xr, t)["warning"], flags_for(r_ty, t, y)["warning"]]
-            if est in ("binning", "kde"):
-                serious = []
-            at_ceiling = bool(ceiling > 0 and float(i_xt) >= 0.99 * ceiling)
-            warning = ", ".join(dict.fromkeys(f for w in serious for f in w.split(", ") if f))
-            rows.append(
-                {
-                    "layer": layer,
-                    "estimator": name,
-                    "I_XT": float(i_xt),
-                    "I_TY": float(i_ty),
-                    "regime": _regime(name, p),
-                    "n_samples": int(t.shape[0]),
-                    "dim": int(np.prod(t.shape[1:])) if len(t.shape) > 1 else 1,
-                    "seconds": time.perf_counter() - t0,
-                    "at_ceiling": at_ceiling,
-                    "warning": warning,
-                }
-            )
+                i_xt, i_ty, extra, serious = _generic(est, x, t, y, p, cache)
+        except Exception as exc:
+            if not catch:
+                raise
+            i_xt = i_ty = float("nan")
+            error = _error_text(exc)
+        i_xt, i_ty, clamped = _check_bounds(float(i_xt), float(i_ty), ceiling, h_y)
+        clamped = "; ".join(c for c in (extra.pop("_exceeded", ""), clamped) if c)
+        if clamped:
+            serious.append("out_of_bounds")
+        at_ceiling = bool(ceiling > 0 and float(i_xt) >= 0.99 * ceiling)
+        warning = ", ".join(dict.fromkeys(f for w in serious for f in w.split(", ") if f))
+        red = (reductions or {}).get(layer, "")
+        knn_red = extra.pop("reduction_knn", "")
+        row = {
+            "layer": layer,
+            "estimator": name,
+            "I_XT": float(i_xt),
+            "I_TY": float(i_ty),
+            "regime": _regime(name, p),
+            "n_samples": int(t.shape[0]),
+            "dim": int(np.prod(t.shape[1:])) if len(t.shape) > 1 else 1,
+            "seconds": time.perf_counter() - t0,
+            "at_ceiling": at_ceiling,
+            "TY_at_ceiling": bool(h_y > 0 and float(i_ty) >= 0.99 * h_y),
+            "out_of_bounds": bool(clamped),
+            "bounds": clamped,
+            "ceiling_XT": ceiling,
+            "ceiling_TY": h_y,
+            "reduction": "; ".join(r for r in (red, knn_red) if r),
+            "warning": warning,
+        }
+        row.update(extra)
+        if catch:
+            row["error"] = error
+        rows.append(row)
     return rows
 
 
@@ -434,9 +652,10 @@ def information_plane(
     y: Any,
     *,
     layers: Any = "all",
-    estimators: Any = ("binning", "kde"),
+    estimators: Any = DEFAULT_ESTIMATORS,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     batch_size: int = 4096,
+    probe_options: Mapping[str, Any] | str | None = "auto",
     progress_bar: bool = False,
 ) -> Any:
     """I(X;T) and I(T;Y) of each layer of a model (or of given activations), now.
@@ -453,26 +672,61 @@ def information_plane(
     layers : see :func:`mi_probe.attach`
         Which layers (ignored when activations are given).
     estimators : str, MIEstimator or sequence of them
-        ``"binning"`` and ``"kde"`` use the fused one-pass paths; any other registry
-        name or instance goes through :func:`mi_probe.estimate_mi` for both coordinates.
+        Default ``"usable+noise"``: I(T;Y) by usable information
+        (:func:`mi_probe.estimators.usable.usable_information`, a cross-fitted lower
+        bound) and I(X;T) by the relative-noise estimate
+        (:func:`mi_probe.estimators.noise_profile.noisy_information` at ``sigma`` times
+        the layer's own scale). ``"binning"`` and ``"kde"`` (the classic estimates of
+        Shwartz-Ziv & Tishby and Saxe et al.) use the fused one-pass paths; any other
+        registry name or instance goes through :func:`mi_probe.estimate_mi` for both
+        coordinates (``"mixed"``: KSG for I(X;T), Ross's estimator for I(T;Y)).
     params : mapping, optional
         Per-estimator parameters, e.g. ``{"binning": {"strategy": "fixed",
-        "bin_size": 0.1}, "kde": {"noise_variance": 0.1}}``.
+        "bin_size": 0.1}, "kde": {"noise_variance": 0.1}, "usable+noise": {"sigma":
+        0.5, "n_folds": 5, "n_permutations": 0}}``. Registry estimators also take
+        ``dims`` and ``reduction`` (``"pca"`` or ``"random"``): the layer and the input
+        are reduced to ``dims`` columns first (recorded in ``reduction``; the k-NN
+        values are then lower bounds on the unreduced ones).
     batch_size : int
         Rows per forward pass.
+    probe_options : mapping, "auto" or None
+        Options of the probe that collects the layers (:class:`mi_probe.probes.Probe`:
+        ``pool``, ``project``, ``pca``, ...). ``"auto"``: a seeded random projection to
+        256 dims of every wider layer, unless ``"binning"`` or ``"kde"`` is among the
+        estimators (their classic definitions are per unit), in which case nothing is
+        reduced. Ignored when activations are given.
     progress_bar : bool
-        Show a progress bar while collecting.
+        Show progress while collecting and over layers and estimators.
 
     Returns
     -------
     pandas.DataFrame
         One row per (layer, estimator): ``layer, estimator, I_XT, I_TY, regime,
-        n_samples, dim, seconds``; values in nats.
+        n_samples, dim, seconds, at_ceiling, TY_at_ceiling, out_of_bounds, bounds,
+        ceiling_XT, ceiling_TY, reduction, warning`` and, where the estimator gives
+        them, ``I_XT_low, I_XT_high, I_TY_low, I_TY_high`` (intervals), ``sigma``,
+        ``sigma_relative``, ``I_TY_null``, ``regularization``; ``error`` (``""`` when
+        the estimate ran). Values in nats.
 
     Raises
     ------
     ValueError
         Bad inputs, unknown estimators or parameters, mismatched lengths.
+
+    Notes
+    -----
+    A deterministic network on a finite sample of distinct inputs gives every input
+    its own code, so the binned ``I(X; bin T)`` and the plug-in ``I(bin T; Y)`` sit at
+    ``ln n`` and ``H(Y)`` on every layer once the bins are fine enough: they say
+    nothing about the layer. The defaults measure what still differs: how much of
+    ``Y`` a linear probe can read from the layer (usable information, in nats, a
+    lower bound on ``I(T;Y)``), and how many inputs the layer keeps apart at a noise
+    scale set by the layer's own spread (``I(X; T + sigma Z)``, between 0 and
+    ``ln n``). Every value is checked against its hard ceiling (``I(X;T) <= ln n``
+    for ``n`` distinct inputs, ``I(T;Y) <= H(Y)``): one above is clamped and flagged in
+    ``out_of_bounds``/``bounds``. One layer's failing estimate gives a row with its
+    ``error`` and NaN values; the other rows are kept. A singular covariance in
+    ``"gaussian"`` gets a ridge of 1e-6 (stated in ``regularization``).
     """
     import pandas as pd
 
@@ -484,7 +738,10 @@ def information_plane(
         raise ValueError(f"y must be one column of class labels, got shape {tuple(ylab.shape)}")
     y_symbols, _ = encode_rows(ylab)
     check_same_samples(x_symbols.size, y_symbols.size, "x", "y")
+    opts = _probe_options(probe_options, est)
     device = None
+    reductions: dict[str, str] = {}
+    missing: list[str] = []
     if isinstance(model, Mapping):
         acts = dict(model)
         for k, v in acts.items():
@@ -493,12 +750,76 @@ def information_plane(
                     f"activations of layer {k!r} have {v.shape[0]} rows; x has {x_symbols.size}"
                 )
     else:
-        from ..probes import Probe, model_device
+        from ..probes import Probe, describe_reduction, model_device
 
         device = model_device(model)
-        acts = Probe(model, layers).collect(x, batch_size=batch_size, progress_bar=progress_bar)
-    rows = _layer_rows(acts, x, ylab[:, 0], x_symbols, y_symbols, est, prm, device)
+        probe = Probe(model, layers, **opts)
+        acts = _quiet_collect(probe, x, batch_size, progress_bar)
+        reductions = {k: describe_reduction(v) for k, v in probe.reductions.items()}
+        missing = list(probe.missing)
+    rows = _layer_rows(
+        acts,
+        x,
+        ylab[:, 0],
+        x_symbols,
+        y_symbols,
+        est,
+        prm,
+        device,
+        catch=True,
+        reductions=reductions,
+        progress_bar=progress_bar,
+    )
+    rows.extend(_missing_rows(missing, est, x_symbols.size))
     return pd.DataFrame(rows)
+
+
+def _probe_options(options: Any, estimators: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if isinstance(options, str):
+        check_choice(options, "probe_options", ("auto",))
+        classic = any(e in _FAST for _, e in estimators)
+        return {} if classic else {"project": DEFAULT_PROJECT}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"probe_options must be a mapping, 'auto' or None, got {options!r}")
+    from ..probes import ProbeOptions
+
+    ProbeOptions().updated(options)  # unknown or bad options raise now
+    return dict(options)
+
+
+def _quiet_collect(probe: Any, x: Any, batch_size: int, progress_bar: bool) -> Any:
+    """Collect; a layer that never ran becomes an error row instead of a warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*produced no output", category=RuntimeWarning)
+        return probe.collect(x, batch_size=batch_size, progress_bar=progress_bar)
+
+
+def _missing_rows(
+    missing: Sequence[str], estimators: Sequence[tuple[str, Any]], n: int
+) -> list[dict[str, Any]]:
+    nan = float("nan")
+    text = (
+        "ValueError: layer {!r} produced no output: the module was never called in the "
+        "forward pass (e.g. MultiheadAttention uses out_proj's weights without calling it)"
+    )
+    return [
+        {
+            "layer": layer,
+            "estimator": name,
+            "I_XT": nan,
+            "I_TY": nan,
+            "regime": _regime(name, {}),
+            "n_samples": n,
+            "seconds": 0.0,
+            "error": text.format(layer),
+        }
+        for layer in missing
+        for name, _ in estimators
+    ]
 
 
 def log_spaced_epochs(n_epochs: int, n_points: int = 30, *, start: int = 1) -> list[int]:
@@ -545,10 +866,15 @@ class InformationPlaneRecorder:
     layers : see :func:`mi_probe.attach`
         Which layers to record; default all leaf modules.
     estimators : str, MIEstimator or sequence of them
-        Default ``("binning", "kde")``; see :func:`information_plane`.
+        Default ``"usable+noise"`` (usable information for I(T;Y), the relative-noise
+        estimate for I(X;T)); the classic ``"binning"`` and ``"kde"`` by name; see
+        :func:`information_plane`.
     params : mapping, optional
         Per-estimator parameters, e.g. ``{"binning": {"n_bins": 30}, "kde":
-        {"noise_variance": 0.1}}``.
+        {"noise_variance": 0.1}, "usable+noise": {"sigma": 0.5}}``.
+    probe_options : mapping, "auto" or None
+        How layers are collected (pooling, random projection, PCA); see
+        :func:`information_plane`.
     max_samples : int, optional
         Use a seeded subsample of at most this many rows of ``x`` (fixed for all epochs).
     random_state : int
@@ -556,7 +882,7 @@ class InformationPlaneRecorder:
     batch_size : int
         Rows per forward pass.
     progress_bar : bool
-        Show a progress bar while collecting each epoch.
+        Show progress while collecting and over layers and estimators.
 
     Attributes
     ----------
@@ -564,8 +890,9 @@ class InformationPlaneRecorder:
         The recorded rows.
     dataframe : pandas.DataFrame
         Tidy table: ``epoch, layer, estimator, I_XT, I_TY, train_loss, test_loss,
-        regime`` and then ``n_samples, dim, seconds`` and any extra metrics passed
-        to :meth:`record`. Values in nats.
+        regime`` and then ``n_samples, dim, seconds`` (per layer and estimator), the
+        bound and interval columns of :func:`information_plane`, ``error`` and any
+        extra metrics passed to :meth:`record`. Values in nats.
 
     Examples
     --------
@@ -574,7 +901,9 @@ class InformationPlaneRecorder:
     <...>
     >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
     >>> x = torch.randn(256, 4); y = (x[:, 0] > 0).long()
-    >>> rec = mi_probe.InformationPlaneRecorder(net, x, y, layers=["1", "2"])
+    >>> rec = mi_probe.InformationPlaneRecorder(
+    ...     net, x, y, layers=["1", "2"], estimators=("binning", "kde")
+    ... )
     >>> for epoch in range(3):
     ...     # ... one epoch of training ...
     ...     _ = rec.record(epoch, train_loss=0.5)
@@ -589,8 +918,9 @@ class InformationPlaneRecorder:
         y: Any,
         *,
         layers: Any = "all",
-        estimators: Any = ("binning", "kde"),
+        estimators: Any = DEFAULT_ESTIMATORS,
         params: Mapping[str, Mapping[str, Any]] | None = None,
+        probe_options: Mapping[str, Any] | str | None = "auto",
         max_samples: int | None = None,
         random_state: int = 0,
         batch_size: int = 4096,
@@ -601,10 +931,12 @@ class InformationPlaneRecorder:
         from ..probes import Probe
 
         self.model = model
-        self.probe = Probe(model, layers)
-        self.layers = self.probe.layers
         self._estimators = _check_estimators(estimators)
         self.params = _check_params(params, [n for n, _ in self._estimators])
+        self.probe_options = _probe_options(probe_options, self._estimators)
+        self.probe = Probe(model, layers, **self.probe_options)
+        self.layers = self.probe.layers
+        self._cache: dict[Any, Any] = {}
         self.batch_size = check_int(batch_size, "batch_size", low=1)
         self.progress_bar = bool(progress_bar)
         xt = x if is_tensor(x) else torch.as_tensor(np.asarray(x))
@@ -665,9 +997,10 @@ class InformationPlaneRecorder:
 
         if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
             raise ValueError(f"epoch must be a number, got {epoch!r}")
-        acts = self.probe.collect(
-            self.x, batch_size=self.batch_size, progress_bar=self.progress_bar
-        )
+        from ..probes import describe_reduction
+
+        acts = _quiet_collect(self.probe, self.x, self.batch_size, self.progress_bar)
+        reductions = {k: describe_reduction(v) for k, v in self.probe.reductions.items()}
         new = _layer_rows(
             acts,
             self.x,
@@ -677,7 +1010,13 @@ class InformationPlaneRecorder:
             self._estimators,
             self.params,
             model_device(self.model),
+            catch=True,
+            reductions=reductions,
+            progress_bar=self.progress_bar,
+            cache=self._cache,
         )
+        del acts
+        new.extend(_missing_rows(self.probe.missing, self._estimators, int(self.y.shape[0])))
         nan = float("nan")
         for r in new:
             r.update(
@@ -801,10 +1140,9 @@ def load_plane(path: Any) -> Any:
         df = pd.read_parquet(p)
     else:
         df = pd.read_csv(p, dtype={"layer": str}, keep_default_na=False, na_values=[""])
-        if "warning" in df.columns:  # "" (no warning) is not a missing value
-            df["warning"] = (
-                df["warning"].astype(object).where(df["warning"].notna(), "").astype(str)
-            )
+        for col in _TEXT_COLUMNS:  # "" (no warning, no error) is not a missing value
+            if col in df.columns:
+                df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     missing = [c for c in ("epoch", "layer", "estimator", "I_XT", "I_TY") if c not in df.columns]
     if missing:
         raise ValueError(f"path {str(p)!r} is not an information-plane table; missing {missing}")

@@ -129,7 +129,9 @@ def _data(n: int = 300, seed: int = 0):
 def test_recorder_table_and_round_trip(tmp_path) -> None:
     net = _net()
     x, y = _data()
-    rec = mi_probe.InformationPlaneRecorder(net, x, y, layers=["1", "3", "4"])
+    rec = mi_probe.InformationPlaneRecorder(
+        net, x, y, layers=["1", "3", "4"], estimators=("binning", "kde")
+    )
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     for epoch in range(3):
         loss = nn.functional.cross_entropy(net(x), y)
@@ -182,7 +184,7 @@ def test_recorder_leaves_model_unchanged() -> None:
     net.train()
     state = {k: v.clone() for k, v in net.state_dict().items()}
     rng = torch.get_rng_state()
-    rec = InformationPlaneRecorder(net, *_data(), layers="all")
+    rec = InformationPlaneRecorder(net, *_data(), layers="all")  # the default estimators
     rec.record(1)
     assert net.training and all(m.training for m in net.modules())
     assert all(torch.equal(v, state[k]) for k, v in net.state_dict().items())
@@ -265,10 +267,13 @@ def test_log_spaced_epochs() -> None:
             "not among the estimators",
         ),
         (
-            {"params": {"binning": {"bandwidth": 1}}},
+            {"params": {"binning": {"bandwidth": 1}}, "estimators": "binning"},
             r"params\['binning'\] has unknown parameter bandwidth",
         ),
-        ({"params": {"binning": 3}}, r"params\['binning'\] must be a mapping"),
+        (
+            {"params": {"binning": 3}, "estimators": "binning"},
+            r"params\['binning'\] must be a mapping",
+        ),
         ({"params": [1]}, "params must be a mapping"),
         ({"max_samples": 1}, "max_samples must be >= 2"),
         ({"batch_size": 0}, "batch_size must be >= 1"),
@@ -341,8 +346,8 @@ def test_analysis_never_imports_plotting() -> None:
 def test_recorder_on_cuda() -> None:
     net = _net().cuda()
     x, y = _data()
-    rec = InformationPlaneRecorder(net, x.cuda(), y.cuda(), layers=["1"])
+    rec = InformationPlaneRecorder(net, x.cuda(), y.cuda(), layers=["1"], estimators="kde")
     rec.record(0)
-    cpu = InformationPlaneRecorder(_net(), x, y, layers=["1"])
+    cpu = InformationPlaneRecorder(_net(), x, y, layers=["1"], estimators="kde")
     cpu.record(0)
     np.testing.assert_allclose(rec.dataframe["I_XT"], cpu.dataframe["I_XT"], atol=1e-3)
