@@ -194,3 +194,18 @@ def test_kdtree_threaded_path_matches(metric: str, monkeypatch: pytest.MonkeyPat
     np.testing.assert_array_equal(knn[1], ref_knn[1])
     np.testing.assert_array_equal(knn[0], ref_knn[0])
     np.testing.assert_array_equal(two.count_within(p, r, metric, inclusive=False), ref_cnt)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_max_norm_by_columns_equals_cdist_exactly(dtype):
+    """The CUDA path's column-by-column max-norm gives cdist(p=inf) bit for bit (run here
+    on CPU tensors; tests/test_gpu.py checks the backend on a GPU)."""
+    from mi_probe.backends._torch import max_norm_by_columns
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(70, 7, generator=g, dtype=dtype)
+    b = torch.randn(90, 7, generator=g, dtype=dtype)
+    ref = torch.cdist(a, b, p=float("inf"), compute_mode="donot_use_mm_for_euclid_dist")
+    assert torch.equal(max_norm_by_columns(a, b), ref)
+    one = a[:, :1].contiguous()
+    assert torch.equal(max_norm_by_columns(one, one), (one - one.T).abs())

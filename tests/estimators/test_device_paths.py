@@ -1,5 +1,6 @@
-"""The device path of KSG (mi_probe.estimators._ksg_device), run here on CPU tensors:
-the same passes that run on a GPU, checked against the host path and the Gaussian truth."""
+"""The device paths of KSG (mi_probe.estimators._ksg_device) and of the KDE whitening,
+run here on CPU tensors: the same passes that run on a GPU, checked against the host path
+and the Gaussian truth."""
 
 from __future__ import annotations
 
@@ -89,3 +90,18 @@ def test_fused_keops_counts_equal_torch_counts():
     b = ksg_mi_device(xt, yt, params=dict(PARAMS, backend="torch"))
     assert a.diagnostics["passes"].startswith("keops") and a.backend == "keops"
     assert float(a) == pytest.approx(float(b), abs=1e-12)
+
+
+def test_kde_device_whitening_equals_host_whitening():
+    """The KDE entropy's whitening of a CUDA tensor (float64 Cholesky, one GEMM), run
+    here on a CPU tensor, gives the host's numpy whitening."""
+    from mi_probe.estimators.kde import _whiten, _whiten_device
+
+    g = np.random.default_rng(0)
+    x = g.standard_normal((400, 4)) @ g.standard_normal((4, 4))
+    z_host, logdet_host = _whiten(x, "x")
+    z_dev, logdet_dev = _whiten_device(torch.from_numpy(x), "x")
+    np.testing.assert_allclose(z_dev.numpy(), z_host, atol=1e-10)
+    assert logdet_dev == pytest.approx(logdet_host, abs=1e-10)
+    with pytest.raises(ValueError, match="x has a singular covariance"):
+        _whiten_device(torch.from_numpy(np.c_[x, x[:, :1]]), "x")
