@@ -29,7 +29,10 @@ _LAZY = {
     "WeightInformationRecorder": "mi_probe.weights.weight_information",
     "pac_bayes_bound": "mi_probe.weights.pac_bayes",
     "sweep": "mi_probe.analysis.sweep",
-    "conditional_mi": "mi_probe.estimators.ksg",
+    "conditional_mi": "mi_probe.estimators.conditional",
+    "kl_divergence": "mi_probe.estimators.divergence",
+    "mutual_info_features": "mi_probe.estimators.features",
+    "pairwise_mi": "mi_probe.estimators.features",
     "usable_information": "mi_probe.estimators.usable",
     "noisy_information": "mi_probe.estimators.noise_profile",
     "noise_profile": "mi_probe.estimators.noise_profile",
@@ -40,7 +43,7 @@ _LAZY = {
     "joint_from_samples": "mi_probe.ib",
     "list_tasks": "mi_probe.tasks",
 }
-_RENAMES = {"conditional_mi": "ksg_cmi"}
+_RENAMES: dict[str, str] = {}
 
 # Each estimator family's functional form and class (``ksg_mi``, ``KSGEstimator``).
 _FAMILIES = {
