@@ -38,7 +38,7 @@ from .._validation import (
 )
 from ..result import MIResult
 from ._base import from_function
-from ._bounds import apply_ceiling
+from ._bounds import _categorical_codes, apply_ceiling
 
 __all__ = ["usable_information", "UsableEstimator"]
 
@@ -47,8 +47,6 @@ _FAMILIES = ("logistic", "linear", "mlp")
 # (loss = mean cross-entropy + lam/2 |W|^2), strongest first; chosen per fold on an
 # inner split of the training fold (warm-started path).
 _LAMBDAS = (1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
-# float y with integer values and at most this many distinct values counts as labels
-_MAX_AUTO_CLASSES = 256
 
 
 # --- inputs ---------------------------------------------------------------------------
@@ -79,19 +77,7 @@ def _prepare_y(y: Any, discrete_y: Any, n: int) -> tuple[bool, np.ndarray]:
     if raw.ndim == 0:
         raise ValueError("y must be 1-D (n_samples,) or 2-D (n_samples, n_targets), got 0-D")
     if discrete_y == "auto":
-        if raw.dtype.kind in "biu":
-            discrete = True
-        elif raw.dtype.kind == "f" and raw.size and np.all(np.isfinite(raw)):
-            integral = bool(np.all(raw == np.round(raw)))
-            if _is_one_hot(raw.reshape(raw.shape[0], -1)):
-                discrete = True
-            elif integral:
-                k = np.unique(raw.reshape(raw.shape[0], -1), axis=0).shape[0]
-                discrete = k <= min(_MAX_AUTO_CLASSES, max(2, raw.shape[0] // 2))
-            else:
-                discrete = False
-        else:
-            discrete = False
+        discrete = _categorical_codes(raw) is not None
     elif isinstance(discrete_y, (bool, np.bool_)):
         discrete = bool(discrete_y)
     else:
@@ -207,8 +193,9 @@ def _fit_softmax(x, y, k, lam, w0=None, max_iter=100):
 
     n, d = x.shape
     xb = np.hstack([x, np.ones((n, 1))])
+    rows = np.arange(n)
     onehot = np.zeros((n, k))
-    onehot[np.arange(n), y] = 1.0
+    onehot[rows, y] = 1.0
     if w0 is None:
         w0 = np.zeros((d + 1, k))
         w0[-1] = np.log(_prior(y, k))
@@ -218,7 +205,7 @@ def _fit_softmax(x, y, k, lam, w0=None, max_iter=100):
     def fg(theta):
         w = theta.reshape(d + 1, k)
         lp = _log_softmax(xb @ w)
-        f = -np.sum(lp * onehot) / n + 0.5 * lam * np.sum((w * mask) ** 2)
+        f = -np.sum(lp[rows, y]) / n + 0.5 * lam * np.sum((w * mask) ** 2)
         g = xb.T @ (np.exp(lp) - onehot) / n + lam * w * mask
         return f, g.ravel()
 
@@ -255,7 +242,8 @@ def _softmax_fold(x, codes, k, train, test, rng, max_iter):
     lam = best[1]
     w = _fit_softmax(x[train], codes[train], k, lam, best[2], max_iter)
     lp = _log_proba(x[test], w, _prior(codes[train], k), 1.0 / train.size)
-    return lp[np.arange(test.size), codes[test]], {"regularization": lam}
+    hits = int(np.sum(np.argmax(lp, axis=1) == codes[test]))
+    return lp[np.arange(test.size), codes[test]], {"regularization": lam, "hits": hits}
 
 
 def _prior(codes: np.ndarray, k: int) -> np.ndarray:
@@ -344,7 +332,24 @@ def _mlp_fold(x, target, k, train, test, rng, discrete, hidden, max_epochs):
             return torch.nn.functional.cross_entropy(o, tt[idx])
         return torch.mean((o - tt[idx]) ** 2)
 
-    opt = torch.optim.Adam(params, lr=3e-3, weight_decay=1e-4)
+    # Adam (Kingma & Ba 2015) with L2 weight decay, written out: torch.optim's first use
+    # imports torch._dynamo, tens of seconds on a loaded machine
+    lr, beta1, beta2, decay = 3e-3, 0.9, 0.999, 1e-4
+    moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+    step = 0
+
+    def adam_step() -> None:
+        nonlocal step
+        step += 1
+        c1, c2 = 1 - beta1**step, 1 - beta2**step
+        with torch.no_grad():
+            for p, (m1, m2) in zip(params, moments, strict=True):
+                g = p.grad + decay * p
+                m1.mul_(beta1).add_(g, alpha=1 - beta1)
+                m2.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                p.sub_(lr * (m1 / c1) / ((m2 / c2).sqrt() + 1e-8))
+                p.grad = None
+
     batch = min(512, tr.size)
     best, best_state, bad = np.inf, [p.detach().clone() for p in params], 0
     tr_t, va_t = torch.from_numpy(tr), torch.from_numpy(va)
@@ -353,9 +358,8 @@ def _mlp_fold(x, target, k, train, test, rng, discrete, hidden, max_epochs):
             perm = tr_t[torch.randperm(tr.size, generator=gen)]
             for s in range(0, tr.size, batch):
                 idx = perm[s : s + batch]
-                opt.zero_grad()
                 loss_fn(forward(idx), idx).backward()
-                opt.step()
+                adam_step()
             with torch.no_grad():
                 v = float(loss_fn(forward(va_t), va_t))
             if v < best - 1e-6:
@@ -374,7 +378,8 @@ def _mlp_fold(x, target, k, train, test, rng, discrete, hidden, max_epochs):
 
         eps = 1.0 / tr.size
         lp = np.logaddexp(log_softmax(o_te, axis=1) + np.log1p(-eps), np.log(eps * prior))
-        return lp[np.arange(test.size), target[test]], {"hidden_units": hidden}
+        hits = int(np.sum(np.argmax(lp, axis=1) == target[test]))
+        return lp[np.arange(test.size), target[test]], {"hidden_units": hidden, "hits": hits}
     res_va = target[va] - (ym + o_va * ys)
     cov = res_va.T @ res_va / max(va.size, 1) + 1e-12 * np.eye(res_va.shape[1])
     resid = target[test] - (ym + o_te * ys)
@@ -396,7 +401,12 @@ def _crossfit(x, target, k, discrete, family, n_folds, seed, hidden, max_iter, b
         train = np.flatnonzero(fold != f)
         if x.shape[1] == 0:  # nothing to read: the marginal predictor
             if discrete:
-                loglik[test] = np.log(_prior(target[train], k))[target[test]]
+                prior = _prior(target[train], k)
+                loglik[test] = np.log(prior)[target[test]]
+                hits = int(np.sum(target[test] == np.argmax(prior)))
+                info.append({"hits": hits})
+                next(bar, None)
+                continue
             else:
                 r = target[test] - target[train].mean(axis=0)
                 cov = np.atleast_2d(np.cov(target[train], rowvar=False, bias=True))
@@ -465,7 +475,8 @@ def usable_information(
         the other folds (stratified by class when every class has ``n_folds`` members).
     discrete_y : {"auto", True, False}, default "auto"
         Whether ``y`` is categorical. ``"auto"``: integer or bool dtype, one-hot rows,
-        or floats with integer values and at most ``min(256, n / 2)`` distinct rows.
+        or floats with integer values and at most ``min(256, n / 2)`` distinct rows
+        (:func:`mi_probe.estimators._bounds.discrete_entropy` uses the same rule).
     interval : bool, default True
         Add ``result.interval``: a normal-approximation interval from the per-sample
         held-out terms (see Notes).
@@ -497,7 +508,8 @@ def usable_information(
         discrete ``y``. ``diagnostics``: ``raw_value`` (unclipped), ``h_y`` (the
         reference entropy), ``h_y_heldout`` (held-out cross-entropy of the
         training folds' label frequencies), ``cross_entropy`` (held-out, nats),
-        ``accuracy`` (discrete), ``se``, ``discrete_y``, ``family``,
+        ``accuracy`` (held-out, discrete), ``mean_p_true`` (mean held-out probability
+        of the true class), ``se``, ``discrete_y``, ``family``,
         ``likelihood`` (``"categorical"`` or ``"gaussian"``), ``n_classes``,
         ``regularization`` (chosen per fold), ``reduced_dim``, ``explained_variance``,
         ``n_constant_columns``, ``p_value``, ``null_mean``, ``null_values``,
@@ -611,8 +623,7 @@ def usable_information(
     }
     if discrete:
         diag["h_y_heldout"] = _heldout_marginal(target, k, n_folds, seeds[0])
-        # accuracy is not needed for the bound; recomputing predictions would cost a
-        # second pass, so report the held-out probability of the true class instead
+        diag["accuracy"] = float(sum(i["hits"] for i in fold_info) / n)
         diag["mean_p_true"] = float(np.mean(np.exp(loglik)))
     changes: dict[str, Any] = {}
     if interval:
