@@ -8,9 +8,11 @@ from .critical_periods import plot_critical_periods
 from .disentanglement import plot_disentanglement_scores, plot_mi_heatmap, plot_tradeoff
 from .information_plane import (
     MARKERS,
+    plot_depth_profile,
     plot_information_plane,
     plot_layer_grid,
     plot_mi_over_epochs,
+    plot_noise_profile,
     save_figure,
 )
 from .invariance import plot_invariance, plot_layer_information
@@ -20,6 +22,8 @@ __all__ = [
     "plot_information_plane",
     "plot_layer_grid",
     "plot_mi_over_epochs",
+    "plot_depth_profile",
+    "plot_noise_profile",
     "save_figure",
     "plot_weight_information",
     "plot_critical_periods",

@@ -68,6 +68,7 @@ def plot_layer_information(
     plt = require("matplotlib.pyplot", "plotting")
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5.0, 1.2 * df["layer"].nunique() + 2), 4))
+    df = df.reset_index(drop=True)  # pd.concat(tables) repeats index labels
     long = df.melt(
         id_vars=["layer"], value_vars=list(columns), var_name="quantity", value_name="nats"
     )
@@ -126,7 +127,7 @@ def plot_invariance(
     _check(df, ["layer", "invariance"])
     sns = require("seaborn", "plotting")
     plt = require("matplotlib.pyplot", "plotting")
-    data = df.copy()
+    data = df.reset_index(drop=True)  # pd.concat(tables) repeats index labels
     data["layer"] = data["layer"].astype(str)
     order = list(dict.fromkeys(data["layer"]))
     use_hue = hue if hue is not None and hue in data.columns else None

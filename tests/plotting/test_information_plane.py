@@ -127,7 +127,7 @@ def test_works_on_a_recorded_table(tmp_path) -> None:
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
     x = torch.randn(200, 3)
-    rec = InformationPlaneRecorder(net, x, (x[:, 0] > 0).long())
+    rec = InformationPlaneRecorder(net, x, (x[:, 0] > 0).long(), estimators=("binning", "kde"))
     for e in (1, 2, 5):
         rec.record(e)
     rec.save(tmp_path / "t.csv")
