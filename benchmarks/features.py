@@ -110,7 +110,7 @@ def main() -> None:
             "either side of it in sorted order) and count with binary search in one "
             "sorted copy per unit."
         )
-        replace_section("Per-feature MI", body)
+        replace_section("Per-feature MI", body, keep_notes=True)
 
 
 if __name__ == "__main__":
