@@ -45,6 +45,10 @@ _LAZY = {
 }
 _RENAMES: dict[str, str] = {}
 
+# The thread count of the package's own work (see mi_probe._threads).
+for _name in ("set_num_threads", "get_num_threads", "num_threads"):
+    _LAZY.setdefault(_name, "mi_probe._threads")
+
 # Each estimator family's functional form and class (``ksg_mi``, ``KSGEstimator``).
 _FAMILIES = {
     "mi_probe.estimators.ksg": ("ksg_mi", "KSGEstimator"),

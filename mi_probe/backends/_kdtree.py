@@ -17,12 +17,12 @@ One-dimensional counts use a sorted array and binary search.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .._threads import native_workers
 from ._base import nudge
 from ._numpy import NumpyBackend
 
@@ -35,13 +35,9 @@ _MIN_PARALLEL = 8192
 
 
 def _n_workers(workers: int | None) -> int:
-    """Threads for ``workers`` (-1: the CPUs this process may run on, not all of the host's)."""
-    if workers is None or workers < 1:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
-    return int(workers)
+    """Threads for ``workers``; -1: ``MI_PROBE_NUM_THREADS`` when set, else the CPUs this
+    process may run on, not all of the host's (:func:`mi_probe._threads.native_workers`)."""
+    return native_workers(workers)
 
 
 class KDTreeBackend:

@@ -44,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mi-probe",
         description="Mutual information estimators and information-plane probes (values in nats).",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads for mi_probe's own work (as MI_PROBE_NUM_THREADS; 0: no limit; "
+        "default: one torch thread for small-tensor work, every CPU for k-NN trees)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in SUBCOMMANDS:
         _module(command).add_parser(sub)
@@ -60,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.threads is not None:
+        from .._threads import set_num_threads
+
+        try:
+            set_num_threads(args.threads)
+        except ValueError as exc:
+            print(f"mi-probe: error: --threads: {exc}", file=sys.stderr)
+            return 2
     try:
         return int(_module(args.command).run(args))
     except CLIError as exc:

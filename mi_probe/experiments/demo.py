@@ -196,6 +196,7 @@ def train_and_record(
     from torch import nn
 
     from .._progress import progress
+    from .._threads import torch_threads
     from ..analysis.information_plane import InformationPlaneRecorder, log_spaced_epochs
 
     check_choice(activation, "activation", ACTIVATIONS)
@@ -242,11 +243,10 @@ def train_and_record(
         net.train()
         return train_loss, test_loss, acc
 
-    # Tiny layers: one thread is faster than a pool (and much faster on a busy machine);
-    # the kernel sums of the KDE estimate use the caller's thread count.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    # Tiny layers and a 4096-row kernel pass: the package's thread setting for its own
+    # work (one torch thread by default, see mi_probe._threads; the caller's count is
+    # restored afterwards).
+    with torch_threads():
         epoch_range = range(0, epochs + 1)
         for epoch in progress(epoch_range, desc=f"{activation} epochs", enabled=progress_bar):
             if epoch > 0:
@@ -259,14 +259,10 @@ def train_and_record(
                     loss.backward()
                     opt.step()
             if epoch in schedule:
-                torch.set_num_threads(threads)
                 train_loss, test_loss, acc = evaluate()
                 rec.record(epoch, train_loss=train_loss, test_loss=test_loss, accuracy=acc)
-                torch.set_num_threads(1)
                 if callback is not None:
                     callback(epoch, train_loss)
-    finally:
-        torch.set_num_threads(threads)
     df = rec.dataframe
     df["activation"] = activation
     df["seed"] = seed

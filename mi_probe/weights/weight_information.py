@@ -49,6 +49,7 @@ import torch
 from torch import Tensor, nn
 
 from .._deps import require
+from .._threads import small_torch_work
 from .._validation import check_choice, check_int, check_positive
 from . import _fisher
 from ._variational_weights import _fit_variational
@@ -113,6 +114,7 @@ def _fisher_sums(
     return sums, count, loss_name, loss_fn, factors
 
 
+@small_torch_work
 def fisher_diagonal(
     model: nn.Module,
     data: Any,
@@ -389,6 +391,7 @@ def _mixed_terms(
 # --------------------------------------------------------------------------- public
 
 
+@small_torch_work
 def weight_information(
     model: nn.Module,
     data: Any,

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..._progress import progress as _progress
+from ..._threads import small_torch_work
 from ..._validation import (
     check_bool,
     check_int,
@@ -246,6 +247,7 @@ def _adam(model: torch.nn.Module, learning_rate: float) -> torch.optim.Adam:
         return torch.optim.Adam(model.parameters(), lr=learning_rate, foreach=True)
 
 
+@small_torch_work
 def fit(
     model: torch.nn.Module,
     *,
