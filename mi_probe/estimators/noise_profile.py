@@ -247,7 +247,7 @@ def noisy_information(
     *,
     relative: bool = True,
     n_draws: int = 1,
-    max_queries: int | None = None,
+    max_queries: int | None = 2000,
     confidence: float = 0.95,
     random_state: Any = None,
     progress: bool = False,
@@ -273,10 +273,11 @@ def noisy_information(
         units compare) or absolute (in the units of ``t``).
     n_draws : int, default 1
         Noise draws per sample in the Monte Carlo average.
-    max_queries : int, optional
-        Average the Monte Carlo terms over this many samples (seeded) instead of all
-        ``n`` (the mixture always has all ``n`` components): cost ``max_queries * n``
-        instead of ``n^2``; the interval widens accordingly.
+    max_queries : int or None, default 2000
+        Average the Monte Carlo terms over at most this many samples (a seeded subsample
+        when ``n`` is larger; the mixture always has all ``n`` components, so the
+        estimate stays unbiased): cost ``max_queries * n`` per sigma instead of ``n^2``;
+        the interval accounts for it. ``None``: every sample.
     confidence : float, default 0.95
         Level of ``result.interval``.
     random_state : None, int or numpy Generator
@@ -311,7 +312,9 @@ def noisy_information(
     Distances are exact on the diagonal (zero) and computed in float64. For ``d > n``
     the samples are first expressed in the ``n``-dimensional span they occupy (the
     Gram matrix), which changes nothing in the result. Cost: ``O(n^2 d)`` once plus
-    ``O(m n)`` per sigma.
+    ``O(m n)`` per sigma, ``m = min(n, max_queries)``. Memory: blocks of about 2 million
+    float64 entries, plus the ``n x n`` Gram matrix when ``d > n`` (for ``n > 8192`` with
+    ``d > n``, a float64 copy of ``t`` instead: project such layers first).
 
     For Gaussian ``T ~ N(0, S)`` the value approaches ``0.5 log det(I + S / sigma^2)``
     as ``n`` grows (more slowly for small ``sigma``, where the ``n`` points resolve the
@@ -369,7 +372,7 @@ def noise_profile(
     *,
     relative: bool = True,
     n_draws: int = 1,
-    max_queries: int | None = None,
+    max_queries: int | None = 2000,
     confidence: float = 0.95,
     random_state: Any = None,
     progress: bool = False,

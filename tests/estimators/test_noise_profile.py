@@ -119,6 +119,9 @@ def test_query_subsample_and_tensor_input() -> None:
     sub = noisy_information(t, 0.3, max_queries=200, random_state=0)
     assert sub.diagnostics["n_queries"] == 200
     assert abs(sub.value - full.value) < 4 * (sub.diagnostics["se"] + full.diagnostics["se"])
+    big = np.random.default_rng(1).standard_normal((2100, 3))
+    assert noisy_information(big, 0.3, random_state=0).diagnostics["n_queries"] == 2000
+    assert noisy_information(big, 0.3, max_queries=None).diagnostics["n_queries"] == 2100
 
 
 def test_exported() -> None:
