@@ -201,7 +201,9 @@ def _profile(
     confidence = check_positive(confidence, "confidence")
     if confidence >= 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    rng = check_random_state(random_state)
+    # a stream derived from the seed, not the seed's own: data drawn with
+    # default_rng(0) and random_state=0 would otherwise get noise equal to the data
+    rng = np.random.default_rng(int(check_random_state(random_state).integers(2**63 - 1)))
     a = _as_matrix(t)
     n = a.shape[0]
     sig = np.asarray([check_positive(s, "sigma") for s in sigmas], dtype=np.float64)
