@@ -550,8 +550,14 @@ def usable_information(
 
     The logistic probe's ridge ``lam`` (on standardised inputs, per sample) is chosen
     for each fold on an inner 80/20 split of its training rows, along a warm-started
-    path from 1 down to 1e-5 that stops when the validation loss rises twice; so the
-    held-out fold never influences its own model.
+    path 1, 1e-1, ..., 1e-5 that stops when the validation loss rises or improves by
+    less than 0.002 nats; the held-out fold never influences its own model. Measured
+    on 4 Gaussian classes (truth 0.753 nats, 3 informative dimensions, the rest noise;
+    mean of seeds 0-4): error -0.21 / -0.06 / -0.60 nats at (n, d) = (500, 50) /
+    (2000, 50) / (300, 200) with the inner choice, against -0.19 / -0.07 / -0.75 for
+    the best fixed ridge (1e-2) and -0.63 / -0.07 / -0.75 for 1e-4: within 0.03 of the
+    best fixed value where one works, and the only choice that does not collapse to 0
+    when n is close to d.
 
     References
     ----------
