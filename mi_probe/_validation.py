@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,6 +18,7 @@ __all__ = [
     "check_int",
     "check_bool",
     "check_kwargs",
+    "named_kwargs",
     "standardize_columns",
     "check_positive",
     "check_choice",
@@ -348,3 +351,27 @@ def standardize_columns(
         log_std = np.where(std_b > 0, np.log(safe) + exp * np.log(2.0), -np.inf)
         mean = np.ldexp(mean_b, exp)
     return z, mean, log_std
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def named_kwargs(fn: _F) -> _F:
+    """Decorate a public function so that an unknown keyword argument is a ``ValueError``.
+
+    Python raises a bare ``TypeError`` ("got an unexpected keyword argument"); this
+    names the function, the unknown arguments and the valid ones, as ``estimate_mi``
+    does. The signature and docstring are kept (``functools.wraps``).
+    """
+    params = inspect.signature(fn).parameters.values()
+    valid = tuple(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for key in kwargs:
+            if key not in valid:
+                check_kwargs(name, kwargs, valid)
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -254,3 +254,26 @@ def test_kde_and_gaussian_at_extreme_scales_do_not_blame_a_constant_column(c: fl
         mi_probe.estimate_mi(np.column_stack([x[:, 0] * c, np.full(len(x), c)]), y, "kde")
     with pytest.raises(ValueError, match="x column 1 is constant"):
         mi_probe.estimate_mi(np.column_stack([x[:, 0] * c, np.full(len(x), c)]), y, "gaussian")
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (
+            lambda: mi_probe.conditional_mi([1.0, 2.0], [1.0, 2.0], [1.0, 2.0], k=3),
+            "conditional_mi",
+        ),
+        (lambda: mi_probe.disentanglement_scores(np.zeros((4, 2)), np.zeros(4), bins=3), None),
+        (lambda: mi_probe.ib_curve(np.full((2, 2), 0.25), bogus=1), "ib_curve"),
+        (lambda: mi_probe.invariance(None, np.zeros((4, 2)), nuisances=1), "invariance"),
+    ],
+)
+def test_unknown_keyword_arguments_are_named_value_errors(call, name) -> None:
+    func = name or "disentanglement_scores"
+    with pytest.raises(ValueError, match=rf"{func}\(\) got unknown keyword argument\(s\) '"):
+        call()
+
+
+def test_ib_curve_bad_device_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="device must be None, a torch device"):
+        mi_probe.ib_curve(np.full((2, 2), 0.25), device="bogus")

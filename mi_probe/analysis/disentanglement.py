@@ -36,6 +36,7 @@ from .._validation import (
     check_positive,
     check_random_state,
     check_same_samples,
+    named_kwargs,
 )
 from ..estimators.binning import _discretize, row_symbols
 from ..estimators.discrete import _mi_from_symbols, entropy_from_counts
@@ -376,6 +377,7 @@ def disentanglement_details(
     }
 
 
+@named_kwargs
 def disentanglement_scores(
     codes: Any,
     factors: Any,

@@ -41,6 +41,7 @@ from .._validation import (
     check_random_state,
     check_same_samples,
     is_tensor,
+    named_kwargs,
     subsample_index,
 )
 from ._nuisance import (
@@ -417,6 +418,7 @@ _DPI_TOLERANCE = 0.05
 TARGET_ESTIMATORS = ("usable", "ksg", "gaussian", "binning")
 
 
+@named_kwargs
 def invariance(
     model: torch.nn.Module | None,
     data: Any,

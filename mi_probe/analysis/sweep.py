@@ -359,20 +359,11 @@ def _keys_of(layer: str, keys: Sequence[str]) -> list[str]:
 
 
 def _load_state(path: str) -> Mapping[str, Any]:
-    import torch
+    from .._safe_load import torch_load_safe
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # torch's text suggests weights_only=False; we never do that
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        useful = [ln for ln in lines if "error" in ln.lower() and "load failed" not in ln.lower()]
-        detail = (useful or lines or [""])[0]
-        raise ValueError(
-            f"checkpoint {path!r} could not be read with torch.load(weights_only=True): "
-            f"{type(exc).__name__}: {detail}"
-        ) from exc
+    # read with weights_only=True; the error gives the cause, never torch's advice to
+    # load with weights_only=False
+    state = torch_load_safe(path, "checkpoint")
     if not isinstance(state, Mapping):
         raise ValueError(
             f"checkpoint {path!r} holds a {type(state).__name__}, not a state_dict "

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._safe_load import LoadError, load_error_cause, npz_load_safe, torch_load_safe
 from ._common import CLIError, first_line, jsonable
 
 __all__ = ["add_parser", "run", "load_arrays"]
@@ -122,8 +123,8 @@ def load_arrays(path: str | Path, x: str, y: str) -> tuple[np.ndarray, np.ndarra
         )
     try:
         if suffix == ".npz":
-            with np.load(p, allow_pickle=False) as data:
-                return _pick(dict(data.items()), x, "key"), _pick(dict(data.items()), y, "key")
+            arrays = npz_load_safe(p)
+            return _pick(arrays, x, "key"), _pick(arrays, y, "key")
         if suffix == ".npy":
             arr = np.load(p, allow_pickle=False)
             if arr.ndim != 2:
@@ -136,16 +137,16 @@ def load_arrays(path: str | Path, x: str, y: str) -> tuple[np.ndarray, np.ndarra
 
             df = pd.read_csv(p)
             return _csv_columns(df, x), _csv_columns(df, y)
-        import torch
-
-        data = torch.load(p, weights_only=True, map_location="cpu")
+        data = torch_load_safe(p)
         if not isinstance(data, dict):
             raise CLIError(f"{p.name} must hold a dict of tensors, got {type(data).__name__}")
         return _pick(data, x, "key"), _pick(data, y, "key")
     except CLIError:
         raise
+    except LoadError as exc:  # refused by the safe loaders: the cause, never their advice
+        raise CLIError(f"could not read {p.name}: {exc.cause}") from None
     except Exception as exc:  # unreadable / unsafe file: one line, no traceback
-        raise CLIError(f"could not read {p.name}: {first_line(exc)}") from None
+        raise CLIError(f"could not read {p.name}: {load_error_cause(exc)}") from None
 
 
 def _pick(data: dict[str, Any], key: str, what: str) -> np.ndarray:

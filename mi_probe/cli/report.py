@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import CLIError
+from ._common import CLIError, first_line
 
 __all__ = ["add_parser", "run"]
 
@@ -78,21 +78,28 @@ def add_parser(sub: Any) -> None:
 
 
 def _load_named(path: str) -> dict[str, np.ndarray]:
+    """The named arrays of a ``.npz`` or ``.pt`` data file; no code from the file runs."""
+    from .._safe_load import npz_load_safe, torch_load_safe
+
     p = Path(path)
     if not p.is_file():
         raise CLIError(f"{path}: no such file")
-    if p.suffix == ".npz":
-        with np.load(p, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-    if p.suffix in (".pt", ".pth"):
-        import torch
-
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-        if not isinstance(obj, dict):
-            raise CLIError(f"{path}: a .pt data file must hold a dict of tensors")
-        return {
-            str(k): (v.numpy() if hasattr(v, "numpy") else np.asarray(v)) for k, v in obj.items()
-        }
+    try:
+        if p.suffix == ".npz":
+            return npz_load_safe(p, "data file")
+        if p.suffix in (".pt", ".pth"):
+            obj = torch_load_safe(p, "data file")
+            if not isinstance(obj, dict):
+                raise CLIError(f"{path}: a .pt data file must hold a dict of tensors")
+            out = {}
+            for k, v in obj.items():
+                arr = v.numpy() if hasattr(v, "numpy") else np.asarray(v)
+                if arr.dtype == object:
+                    raise CLIError(f"{path}: entry {str(k)!r} is not a tensor or numeric array")
+                out[str(k)] = arr
+            return out
+    except ValueError as exc:  # the safe loaders: file and cause in one line
+        raise CLIError(first_line(exc)) from None
     raise CLIError(f"{path}: data must be a .npz or .pt file, got {p.suffix or 'no suffix'}")
 
 
@@ -112,7 +119,20 @@ def _load_model(spec: str, weights: str | None, trust_pickle: bool) -> Any:
             raise CLIError(f"{file} has no function {func!r}")
         model = getattr(module, func)()
         if weights is not None:
-            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            from .._safe_load import torch_load_safe
+
+            try:
+                state = torch_load_safe(weights, "--weights")
+            except (OSError, ValueError) as exc:
+                raise CLIError(first_line(exc)) from None
+            if not isinstance(state, dict):
+                raise CLIError(
+                    f"--weights {weights}: holds a {type(state).__name__}, not a state_dict"
+                )
+            try:
+                model.load_state_dict(state)
+            except RuntimeError as exc:
+                raise CLIError(f"--weights {weights}: {first_line(exc)}") from None
         return model
     if not Path(spec).is_file():
         raise CLIError(f"{spec}: no such file")

@@ -219,20 +219,14 @@ def _load_data(spec: Any, base: Path) -> Any:
     xk, yk = str(spec.get("x", "x")), str(spec.get("y", "y"))
     if not path.is_file():
         raise ConfigError(f"data file {str(path)!r} does not exist")
-    if path.suffix == ".npz":
-        import numpy as np
+    if path.suffix in (".npz", ".pt", ".pth"):
+        from .._safe_load import npz_load_safe, torch_load_safe
 
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    elif path.suffix in (".pt", ".pth"):
-        import torch
-
+        load = npz_load_safe if path.suffix == ".npz" else torch_load_safe
         try:
-            arrays = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ConfigError(
-                f"data file {path.name} could not be read: {type(exc).__name__}"
-            ) from None
+            arrays = load(path, "data file")
+        except ValueError as exc:  # the cause in one line, no advice to disable the loader
+            raise ConfigError(str(exc)) from None
         if not isinstance(arrays, dict):
             raise ConfigError(f"data file {path.name} must hold a dict with {xk!r} and {yk!r}")
     else:
@@ -335,5 +329,5 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     for _, row in bad.head(5).iterrows():
-        print(f"  {row['checkpoint']}: {str(row['error']).splitlines()[0][:200]}", file=sys.stderr)
+        print(f"  {row['checkpoint']}: {str(row['error']).splitlines()[0][:500]}", file=sys.stderr)
     return 1

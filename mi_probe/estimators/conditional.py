@@ -40,6 +40,7 @@ from .._validation import (
     check_random_state,
     check_xy,
     encode_rows,
+    named_kwargs,
 )
 from ..backends import METRICS, pick
 from ..result import MIResult
@@ -138,6 +139,7 @@ def mesner_shalizi_cmi(
     return raw, be.name
 
 
+@named_kwargs
 def conditional_mi(
     x: Any,
     y: Any,

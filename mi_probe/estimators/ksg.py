@@ -29,6 +29,7 @@ from .._validation import (
     check_random_state,
     check_xy,
     is_tensor,
+    named_kwargs,
 )
 from ..backends import METRICS, pick
 from ..result import MIResult
@@ -433,6 +434,7 @@ def kl_entropy(
     )
 
 
+@named_kwargs
 def ksg_cmi(
     x: Any,
     y: Any,

@@ -89,7 +89,14 @@ class _TorchOps:
         import torch
 
         self.torch = torch
-        self.device = torch.device(device)
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError, ValueError):
+            raise ValueError(
+                f"device must be None, a torch device such as 'cpu' or 'cuda', got {device!r}"
+            ) from None
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not available")
         self.dtype = torch.float64
 
     def asarray(self, a: Any) -> Any:
@@ -269,7 +276,7 @@ def solve(
     log_qt, log_qy_t = _logs(qt, qty, ops)
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is read after the loop
         e, s, logits = encoder_step(prob, log_qt, log_qy_t, beta, alpha, ops)
         qt_new, qty_new = _marginals(prob, e, s)
         change = ops.max_abs_diff2(qt_new, qt, qty_new, qty)

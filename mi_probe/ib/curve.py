@@ -11,7 +11,14 @@ import pandas as pd
 
 from .._deps import has
 from .._progress import progress as _progress
-from .._validation import _to_numpy, check_choice, check_int, check_positive, check_random_state
+from .._validation import (
+    _to_numpy,
+    check_choice,
+    check_int,
+    check_positive,
+    check_random_state,
+    named_kwargs,
+)
 from ._pmf import check_pmf, entropy_pmf, mutual_information_pmf
 from ._solver import Fit, Problem, get_ops, make_problem, solve
 
@@ -202,6 +209,7 @@ def _single_thread(ops: Any) -> Iterator[None]:
     yield
 
 
+@named_kwargs
 def ib_curve(
     pxy: Any,
     betas: Any = None,

@@ -118,7 +118,7 @@ def rate_distortion(
         base = -b * dk
         converged = False
         it = 0
-        for it in range(1, max_iter + 1):
+        for it in range(1, max_iter + 1):  # noqa: B007 - the count is read after the loop
             with np.errstate(divide="ignore"):
                 logits = np.log(q)[None, :] + base
             logits -= logits.max(axis=1, keepdims=True)
