@@ -132,11 +132,13 @@ def _categorical_codes(a: Any) -> np.ndarray | None:
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             return None
+        if np.max(np.abs(arr)) > 2.0**53:  # every float this large is an integer
+            return None
         if arr.shape[1] > 1 and np.all((arr == 0) | (arr == 1)) and np.all(arr.sum(1) == 1):
             return np.argmax(arr, axis=1).astype(np.int64)
-        sym, k = encode_rows(arr.astype(np.int64))
+        sym, k = encode_rows(np.ascontiguousarray(arr, dtype=np.float64) + 0.0)
         return sym if k <= min(MAX_AUTO_CLASSES, max(2, arr.shape[0] // 2)) else None
-    sym, _ = encode_rows(arr.astype(np.int64))
+    sym, _ = encode_rows(np.ascontiguousarray(arr))
     return sym
 
 

@@ -73,6 +73,10 @@ def test_discrete_entropy_detects_labels() -> None:
     assert discrete_entropy(y.astype(float)) == pytest.approx(h)
     assert discrete_entropy(np.random.default_rng(0).standard_normal(50)) is None
     assert discrete_entropy(np.arange(50.0)) is None  # integer floats, all distinct
+    # huge floats are all integers: not labels (an int64 cast would collapse them)
+    assert discrete_entropy(np.repeat([1e155, 2e155], 25)) is None
+    big = np.array([2**62, 2**62 + 1, 5] * 10, dtype=np.int64)  # no float rounding
+    assert discrete_entropy(big) == pytest.approx(np.log(3))
 
 
 # --- Gaussian estimator against H(y) ---------------------------------------------------------
