@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import small_torch_work
 from .._validation import (
     check_array,
     check_choice,
@@ -170,6 +171,7 @@ def binned_plane(
     return max(i_xt, 0.0), max(i_ty, 0.0), {"h_t": h_t, "n_cells": kt}
 
 
+@small_torch_work  # one torch thread by default: see mi_probe._threads
 def kde_plane(
     t: Any,
     x_symbols: np.ndarray,
