@@ -267,7 +267,9 @@ def conditional_mi(
         flags["z"] = True
     seed = int(rng.integers(0, 2**31 - 1))
 
-    def estimate(a: np.ndarray, b: np.ndarray, c: np.ndarray, s: int) -> tuple[float, dict]:
+    def estimate(
+        a: np.ndarray, b: np.ndarray, c: np.ndarray, s: int
+    ) -> tuple[float, dict[str, Any]]:
         return _estimate(a, b, c, s, k, flags, correction, metric, standardize, jitter, backend)
 
     raw, diag = estimate(xa, ya, za, seed)
@@ -326,7 +328,9 @@ def _estimate(
             ]
             for a, flag in ((xa, dx), (ya, dy), (za, dz))
         ]
-        raw, be_name = mesner_shalizi_cmi(*prepared, k, metric=metric, backend=backend)
+        raw, be_name = mesner_shalizi_cmi(
+            prepared[0], prepared[1], prepared[2], k, metric=metric, backend=backend
+        )
         which = " and ".join(n for n, f in (("x", dx), ("y", dy)) if f)
         return raw, {
             "rule": "mesner-shalizi",

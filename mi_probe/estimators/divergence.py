@@ -24,6 +24,7 @@ from .._validation import (
     check_int,
     check_positive,
     check_random_state,
+    named_kwargs,
 )
 from ..backends import METRICS, pick
 from ..result import MIResult
@@ -98,6 +99,7 @@ def _estimate(
     return raw, overlap, be.name
 
 
+@named_kwargs
 def kl_divergence(
     p: Any,
     q: Any,

@@ -33,6 +33,7 @@ from .._validation import (
     check_same_samples,
     encode_rows,
     is_tensor,
+    named_kwargs,
 )
 from ..backends import pick
 from .discrete import entropy_from_counts, joint_codes
@@ -107,7 +108,8 @@ def _kth_radius_sorted(s: np.ndarray, k: int) -> np.ndarray:
     for j in range(1, k + 1):
         cand[j - 1, j:] = s[j:] - s[:-j]  # to the j-th value below
         cand[k + j - 1, :-j] = s[j:] - s[:-j]  # to the j-th value above
-    return np.partition(cand, k - 1, axis=0)[k - 1]
+    out: np.ndarray = np.partition(cand, k - 1, axis=0)[k - 1]
+    return out
 
 
 def _count_1d(s: np.ndarray, v: np.ndarray, r: np.ndarray, inclusive: bool) -> np.ndarray:
@@ -116,11 +118,13 @@ def _count_1d(s: np.ndarray, v: np.ndarray, r: np.ndarray, inclusive: bool) -> n
     tol = 8.0 * _EPS * (np.abs(v) + r)
     if inclusive:
         rr = r + tol
-        return (
-            np.searchsorted(s, v + rr, side="right") - np.searchsorted(s, v - rr, side="left") - 1
-        )
-    rr = r - tol
-    return np.searchsorted(s, v + rr, side="left") - np.searchsorted(s, v - rr, side="right") - 1
+        hi = np.searchsorted(s, v + rr, side="right")
+        lo = np.searchsorted(s, v - rr, side="left")
+    else:
+        rr = r - tol
+        hi = np.searchsorted(s, v + rr, side="left")
+        lo = np.searchsorted(s, v - rr, side="right")
+    return np.asarray(hi - lo - 1, dtype=np.int64)
 
 
 def _ross_columns(c: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -240,6 +244,7 @@ def _prepare(
     return cont
 
 
+@named_kwargs
 def mutual_info_features(
     X: Any,
     y: Any,
@@ -398,6 +403,7 @@ def _wrap(values: np.ndarray, columns: list[Any] | None) -> Any:
     return pd.Series(values, index=columns, name="mutual_information_nats")
 
 
+@named_kwargs
 def pairwise_mi(
     X: Any,
     *,
@@ -476,7 +482,7 @@ def pairwise_mi(
             stacklevel=2,
         )
     cont = _prepare(xa, mask | constant, standardize, jitter, rng)
-    codes = xa.astype(np.int64, copy=False) if mask.any() else None
+    codes = xa.astype(np.int64) if mask.any() else np.zeros((n, 0), dtype=np.int64)
     mat = np.zeros((p, p))
     for i in range(p - 1):
         if constant[i]:

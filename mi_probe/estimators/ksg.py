@@ -51,7 +51,8 @@ __all__ = [
 
 def _to_numpy64(a: Any) -> np.ndarray:
     if is_tensor(a):
-        return a.detach().cpu().double().numpy()
+        out: np.ndarray = a.detach().cpu().double().numpy()
+        return out
     return np.asarray(a, dtype=np.float64)
 
 
@@ -314,7 +315,8 @@ def _marginal_extent(a: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
         d = diff.max(axis=-1)
     else:
         d = np.sqrt((diff * diff).sum(axis=-1))
-    return d.max(axis=1)
+    out: np.ndarray = d.max(axis=1)
+    return out
 
 
 def _gao(be: Any, xs: np.ndarray, ys: np.ndarray, joint: np.ndarray, k: int, metric: str) -> float:
@@ -333,8 +335,8 @@ def _gao(be: Any, xs: np.ndarray, ys: np.ndarray, joint: np.ndarray, k: int, met
 
 def _log_unit_ball(d: int, metric: str) -> float:
     if metric == "max":
-        return d * np.log(2.0)
-    return 0.5 * d * np.log(np.pi) - gammaln(0.5 * d + 1.0)
+        return float(d * np.log(2.0))
+    return float(0.5 * d * np.log(np.pi) - gammaln(0.5 * d + 1.0))
 
 
 def kl_entropy(

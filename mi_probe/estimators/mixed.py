@@ -39,7 +39,8 @@ _METRIC = "max"
 
 def _to_numpy64(a: Any) -> np.ndarray:
     if is_tensor(a):
-        return a.detach().cpu().double().numpy()
+        out: np.ndarray = a.detach().cpu().double().numpy()
+        return out
     return np.asarray(a, dtype=np.float64)
 
 

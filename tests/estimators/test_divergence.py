@@ -104,5 +104,9 @@ def test_bad_input() -> None:
         kl_divergence(p, q, n_neighbors=0)
     with pytest.raises(ValueError, match="repeated points at the k-th neighbour"):
         kl_divergence(np.repeat(p, 5, axis=0), q, jitter=0.0)
+    with pytest.raises(
+        ValueError, match=r"kl_divergence\(\) got unknown keyword argument\(s\) 'k'"
+    ):
+        kl_divergence(p, q, k=3)
     with pytest.raises(ValueError, match="interval=True needs more than"):
         kl_divergence(p[:7], q, interval=True)

@@ -154,6 +154,10 @@ def test_bad_input() -> None:
         mutual_info_features(X, y, n_neighbors=100)
     with pytest.raises(ValueError, match="X contains NaN"):
         mutual_info_features(np.full((100, 2), np.nan), y)
+    with pytest.raises(ValueError, match=r"mutual_info_features\(\) got unknown keyword"):
+        mutual_info_features(X, y, k=3)
+    with pytest.raises(ValueError, match=r"pairwise_mi\(\) got unknown keyword"):
+        pairwise_mi(X, discrete_target=True)
     with pytest.raises(ValueError, match="X must have at least 2 columns"):
         pairwise_mi(X[:, :1])
     with pytest.raises(ValueError, match="n_neighbors=100 needs more than 100 samples"):
