@@ -94,6 +94,22 @@ def _prepare_y(y: Any, discrete_y: Any, n: int) -> tuple[bool, np.ndarray]:
     return False, vals
 
 
+def _column_stats(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and (biased) standard deviations in float64, two passes over blocks
+    of rows, so a wide float32 layer is never copied whole to float64."""
+    n, d = z.shape
+    step = max(1, (1 << 22) // max(d, 1))
+    total = np.zeros(d)
+    for s in range(0, n, step):
+        total += z[s : s + step].sum(axis=0, dtype=np.float64)
+    mu = total / n
+    sq = np.zeros(d)
+    for s in range(0, n, step):
+        block = z[s : s + step].astype(np.float64) - mu
+        sq += np.einsum("ij,ij->j", block, block)
+    return mu, np.sqrt(sq / n)
+
+
 def _standardize_reduce(
     z: np.ndarray, max_dim: int | None, rng: np.random.Generator
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -103,8 +119,7 @@ def _standardize_reduce(
     The projection is label-free and uses all rows (no label leaks into a fold).
     """
     n, d = z.shape
-    mu = z.mean(axis=0, dtype=np.float64)
-    sd = z.std(axis=0, dtype=np.float64)
+    mu, sd = _column_stats(z)
     keep = sd > 1e-12 * max(float(np.max(np.abs(mu))), 1.0) if d else np.zeros(0, bool)
     info: dict[str, Any] = {"n_constant_columns": int(d - np.sum(keep)), "input_dim": d}
     if not np.any(keep):
@@ -491,7 +506,12 @@ def usable_information(
         Wider ``z`` (after dropping constant columns and standardising each column) is
         projected on its top ``max_dim`` principal components (randomised SVD, seeded,
         label-free, all rows). The probe family is then "linear in those components", so
-        the estimate stays a valid usable information, possibly lower. ``None``: never.
+        the estimate stays a valid usable information, possibly lower: a class signal
+        in directions of small variance (below the bulk of many noisy units) is lost,
+        and a low ``diagnostics["explained_variance"]`` is the sign to look for (256
+        class-bearing units next to 8000 unit-variance noise units at n = 3000 read
+        0.18 nats instead of 3.67, explained variance 0.15). ``None``: never reduce
+        (exact, but the cost grows with ``d``).
     hidden_units : int, default 128
         Width of the MLP's hidden layer.
     max_iter : int, default 100
