@@ -113,8 +113,9 @@ def _column_stats(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _standardize_reduce(
     z: np.ndarray, max_dim: int | None, rng: np.random.Generator
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Standardised columns (constant ones dropped), projected on the top ``max_dim``
-    principal components when wider; float64 output scaled to mean column variance 1.
+    """Standardised columns (constant ones dropped); when wider than ``max_dim``, the
+    scores on the top ``max_dim`` principal components of the centred layer instead;
+    float64 output scaled to mean column variance 1.
 
     The projection is label-free and uses all rows (no label leaks into a fold).
     """
@@ -129,9 +130,10 @@ def _standardize_reduce(
         x = (z[:, keep].astype(np.float64) - mu[keep]) / sd[keep]
         info.update(reduced_dim=x.shape[1], explained_variance=1.0)
         return x, info
-    # randomized range finder (Halko et al. 2011) on A = (z - mu) / sd without forming
-    # it: A M = z (M / sd) - 1 (mu / sd) M and A^T Y = (z^T Y - mu 1^T Y) / sd
-    scale = np.where(keep, sd, np.inf)
+    # randomized range finder (Halko et al. 2011) on the centred layer A = z - mu (its
+    # own geometry: not standardised, which would lift near-dead units to the level of
+    # the active ones), without forming it: A M = z M - 1 mu M, A^T Y = z^T Y - mu 1^T Y
+    scale = np.where(keep, 1.0, np.inf)
     dt = z.dtype
     mu_s = (mu / scale).astype(dt)
 
@@ -154,7 +156,7 @@ def _standardize_reduce(
     u_b, s, _ = np.linalg.svd(b, full_matrices=False)
     k = min(k, s.size)
     x = basis @ (u_b[:, :k] * s[:k])
-    total = float(np.sum(keep)) * n  # sum of squares of A (unit-variance columns)
+    total = float(np.sum(sd[keep] ** 2)) * n  # sum of squares of A
     info.update(reduced_dim=k, explained_variance=float(np.sum(s[:k] ** 2) / total))
     x /= math.sqrt(max(float(np.mean(x.var(axis=0))), 1e-300))
     return x, info
@@ -503,9 +505,10 @@ def usable_information(
         (1 + n_permutations)`` (so at least 1/11 with the default; raise it for a finer
         p-value, the cost grows linearly).
     max_dim : int or None, default 256
-        Wider ``z`` (after dropping constant columns and standardising each column) is
-        projected on its top ``max_dim`` principal components (randomised SVD, seeded,
-        label-free, all rows). The probe family is then "linear in those components", so
+        Wider ``z`` (after dropping constant columns) is projected on the top
+        ``max_dim`` principal components of the centred layer (its own geometry, not
+        standardised per unit; randomised SVD with one power iteration, seeded,
+        label-free, all rows). Narrower ``z`` is standardised per column. The probe family is then "linear in those components", so
         the estimate stays a valid usable information, possibly lower: a class signal
         in directions of small variance (below the bulk of many noisy units) is lost,
         and a low ``diagnostics["explained_variance"]`` is the sign to look for (256

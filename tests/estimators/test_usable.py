@@ -159,6 +159,21 @@ def test_wide_float32_layer_is_reduced() -> None:
     assert r.value >= TRUTH - 0.15
 
 
+def test_reduction_finds_the_leading_principal_subspace() -> None:
+    """The randomised range finder against the exact SVD of the centred layer."""
+    from mi_probe.estimators.usable import _standardize_reduce
+
+    g = np.random.default_rng(13)
+    z = g.standard_normal((300, 20)) @ g.standard_normal((20, 900)) * 3.0
+    z += g.standard_normal((300, 900))
+    x, info = _standardize_reduce(z.astype(np.float32), 20, np.random.default_rng(0))
+    s = np.linalg.svd(z - z.mean(axis=0), compute_uv=False)
+    exact = float(np.sum(s[:20] ** 2) / np.sum(s**2))
+    assert info["explained_variance"] == pytest.approx(exact, abs=0.01)
+    assert x.shape == (300, 20)
+    assert np.mean(x.var(axis=0)) == pytest.approx(1.0)
+
+
 def test_constant_columns_are_dropped_and_all_constant_gives_zero() -> None:
     z, y = _classes(300, 7)
     padded = np.hstack([z, np.ones((300, 2))])
