@@ -71,18 +71,15 @@ def describe_atoms(a: np.ndarray, name: str = "x") -> dict[str, Any]:
     if counts.size == 1:
         kind, why = "constant", f"{name} takes a single value"
     elif repeated.size == 0:
-        kind, why = "continuous", f"{name} has no repeated values"
+        kind, why = "continuous", f"{name} has no repeated values (continuous)"
     elif mass >= DISCRETE_ATOM_MASS and repeated.size >= 2:
         kind = "discrete"
-        why = (
-            f"{mass:.1%} of the rows of {name} sit on {repeated.size} repeated values: "
-            "discrete, ties kept"
-        )
+        why = f"{mass:.1%} of the rows of {name} sit on {repeated.size} repeated values (discrete)"
     else:
         kind = "continuous with atoms" if mass > 0 else "continuous"
         why = (
             f"{mass:.1%} of the rows of {name} sit on {repeated.size} repeated value(s) "
-            f"and {1 - mass:.1%} are distinct: a continuous part, jittered"
+            f"and {1 - mass:.1%} are distinct (a continuous part with atoms)"
         )
     info["kind"] = kind
     info["reason"] = why

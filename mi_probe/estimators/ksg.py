@@ -296,16 +296,12 @@ def choose_tie_rule(*named: tuple[str, np.ndarray]) -> tuple[str, str, dict[str,
     """
     atoms = {name: describe_atoms(a, name) for name, a in named}
     discrete = [name for name, info in atoms.items() if info["kind"] == "discrete"]
+    described = "; ".join(info["reason"] for info in atoms.values())
     if len(discrete) == len(atoms):
-        reason = (
-            "every variable is discrete ("
-            + "; ".join(info["reason"] for info in atoms.values())
-            + "): Gao et al. rule"
-        )
-        return "gao", reason, atoms
-    parts = [info["reason"] for info in atoms.values() if info["kind"] != "continuous"]
-    reason = "; ".join(parts) if parts else "no repeated values"
-    return "jitter", reason + ": jitter", atoms
+        return "gao", f"{described}: every variable is discrete, Gao et al. rule", atoms
+    if not discrete:
+        return "jitter", f"{described}: no discrete variable, jitter", atoms
+    return "jitter", f"{described}: not every variable is discrete, jitter", atoms
 
 
 def _marginal_extent(a: np.ndarray, idx: np.ndarray, metric: str) -> np.ndarray:
