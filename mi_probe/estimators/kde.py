@@ -133,7 +133,7 @@ def _self_lse_pair(pts: Any, variance: float) -> tuple[np.ndarray, np.ndarray]:
     to 0, and the row sums are accumulated in float64, so every log-sum is ``>= 0`` and
     ``I(X; T) <= ln n`` holds by construction. Products run in the input's dtype (a
     float32 tensor stays float32; numpy arrays are float64), in blocks of 512 x 512
-    computed once per symmetric pair.
+    computed once per symmetric pair, one exp per pair for both variances.
     """
     import torch
 
@@ -159,11 +159,15 @@ def _self_lse_pair(pts: Any, variance: float) -> tuple[np.ndarray, np.ndarray]:
             k.sub_(sq[s:e, None]).clamp_(max=0.0)
             if c0 == s:
                 k.fill_diagonal_(0.0)  # exactly: a sample's distance to itself
-            k.mul_(scale)
-            for i, kk in enumerate((torch.exp(k), torch.exp(k * 0.25))):
-                sums[i, s:e] += kk.sum(dim=1, dtype=torch.float64)
+            k.mul_(scale).exp_()
+            for i in range(2):
+                if i:
+                    # exp(-d / (8 v)) = exp(-d / (2 v)) ** (1/4); what underflows in the
+                    # first is below 1e-9 in the second, next to a row sum >= 1
+                    k.sqrt_().sqrt_()
+                sums[i, s:e] += k.sum(dim=1, dtype=torch.float64)
                 if c0 != s:
-                    sums[i, c0:c1] += kk.sum(dim=0, dtype=torch.float64)
+                    sums[i, c0:c1] += k.sum(dim=0, dtype=torch.float64)
     out = torch.log(sums).numpy()
     return out[0], out[1]
 
