@@ -215,8 +215,11 @@ def _select_activations(activations: Any, layers: Any, n_all: int) -> OrderedDic
 def _reduce(a: np.ndarray, n_components: int, seed: int) -> np.ndarray:
     """Top principal components (constant columns dropped); (n, min(k, rank)), float64.
 
-    Wide float32 activations stay float32 through a randomised SVD (no float64 copy of
-    an n x width matrix).
+    Exact PCA scores from the smaller of the two Gram matrices: ``A A^T`` (n x n) for a
+    layer wider than the sample, ``A^T A`` (d x d) otherwise, accumulated in float64
+    (an n x width float32 layer is never copied whole to float64). A component's sign is
+    arbitrary, which no estimator here sees (a sign flip is an invertible map).
+    ``seed`` is kept for the signature; the result is deterministic.
     """
     a = np.asarray(a)
     if a.dtype not in (np.float32, np.float64):
@@ -226,12 +229,23 @@ def _reduce(a: np.ndarray, n_components: int, seed: int) -> np.ndarray:
         return np.zeros((a.shape[0], 1))
     if a.shape[1] <= n_components:
         return a.astype(np.float64)
-    from sklearn.decomposition import PCA
-
-    k = min(n_components, a.shape[0] - 1)
-    solver = "randomized" if min(a.shape) > 500 else "full"
-    pca = PCA(n_components=k, svd_solver=solver, random_state=seed)
-    return pca.fit_transform(a).astype(np.float64)
+    n, d = a.shape
+    k = min(n_components, n - 1)
+    mean = a.mean(axis=0, dtype=np.float64)
+    if d > n:
+        c = a - mean.astype(a.dtype)
+        gram = np.zeros((n, n))
+        step = max(1, (1 << 24) // max(n, 1))  # column blocks of ~16M entries
+        for j in range(0, d, step):
+            blk = np.asarray(c[:, j : j + step], dtype=np.float64)
+            gram += blk @ blk.T
+        w, v = np.linalg.eigh(gram)
+        order = np.argsort(w)[::-1][:k]
+        return v[:, order] * np.sqrt(np.clip(w[order], 0.0, None))
+    c = np.asarray(a, dtype=np.float64) - mean
+    w, v = np.linalg.eigh(c.T @ c)
+    order = np.argsort(w)[::-1][:k]
+    return c @ v[:, order]
 
 
 def _n_distinct_rows(values: np.ndarray) -> int:
