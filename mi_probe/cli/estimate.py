@@ -285,7 +285,12 @@ def run(args: argparse.Namespace) -> int:
             )
     except ValueError as exc:
         raise CLIError(first_line(exc)) from None
-    messages = list(dict.fromkeys(first_line(w.message) for w in caught))
+    messages = list(
+        dict.fromkeys(
+            first_line(w.message) if isinstance(w.message, Warning) else str(w.message)
+            for w in caught
+        )
+    )
     info = _summary(args, result, seed, messages)
     if args.json:
         print(json.dumps({k: _jsonable_tree(v) for k, v in info.items()}, indent=2))

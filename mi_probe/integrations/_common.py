@@ -61,9 +61,9 @@ def plane_scalars(rows: Any, suffix: bool | None = None) -> dict[str, float]:
     several = rows["estimator"].nunique() > 1 if suffix is None else suffix
     out: dict[str, float] = {}
     for r in rows.itertuples(index=False):
-        suffix = f"/{r.estimator}" if several else ""
-        out[f"info/I_XT/{r.layer}{suffix}"] = float(r.I_XT)
-        out[f"info/I_TY/{r.layer}{suffix}"] = float(r.I_TY)
+        tail = f"/{r.estimator}" if several else ""
+        out[f"info/I_XT/{r.layer}{tail}"] = float(r.I_XT)
+        out[f"info/I_TY/{r.layer}{tail}"] = float(r.I_TY)
     return out
 
 

@@ -81,7 +81,7 @@ def plane_to_tensorboard(
     if epochs is None:
         chosen = sorted(df["epoch"].unique())
     else:
-        chosen = [epochs] if isinstance(epochs, numbers.Real) else sorted(epochs)
+        chosen = [epochs] if isinstance(epochs, numbers.Real) else sorted(epochs)  # type: ignore[arg-type]
         absent = [e for e in chosen if not (df["epoch"] == e).any()]
         if absent:
             raise ValueError(f"epochs {absent} have no rows in df")
