@@ -579,7 +579,8 @@ def invariance(
       ``dpi_violation``, named in ``warning`` and in ``invariance_note``, and a
       ``RuntimeWarning`` is emitted.
     * ``invariance = 1 - I_zn / I_xn`` is then in [0, 1] (0 for the row that sets the
-      reference); its interval comes from the same half-size subsamples for every row
+      reference, and 0 for the input row by definition, whose note says when its own
+      estimate under-reads the reference); its interval comes from the same half-size subsamples for every row
       (the reference recomputed per subsample), clipped to [0, 1]. It is NaN, with the
       reason in ``invariance_note``, when the reference is not above its permutation
       null: there is no detectable nuisance information to be invariant to.
@@ -754,7 +755,14 @@ def invariance(
         )
         violation = bool(name != "input" and i_zn - i_xn_input > tol)
         notes = []
-        if defined:
+        if defined and name == "input":
+            score = lo = hi = 0.0  # the input keeps its own information, by definition
+            if source != "input":
+                notes.append(
+                    f"the input's own estimate I(x;n) = {i_xn_input:.3g} nats under-reads it: "
+                    f"layer {source!r} reads {i_xn:.3g} (the reference)"
+                )
+        elif defined:
             score = 1.0 - i_zn / i_xn
             ok = ref_half > 0
             if ok.sum() > 0:

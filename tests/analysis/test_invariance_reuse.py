@@ -223,6 +223,8 @@ def test_reference_never_below_a_layer(seed: int) -> None:
     assert row.loc["hidden", "invariance"] == 0.0 and row.loc["loud", "invariance"] > 0.9
     assert "from layer 'hidden', the largest estimate" in row.loc["loud", "invariance_note"]
     assert "data processing violated" in row.loc["hidden", "invariance_note"]
+    assert row.loc["input", "invariance"] == 0.0  # the input keeps its own information
+    assert "under-reads it" in row.loc["input", "invariance_note"]
     finite = df[["invariance", "invariance_low", "invariance_high"]].to_numpy(float)
     assert np.all((finite[np.isfinite(finite)] >= 0) & (finite[np.isfinite(finite)] <= 1))
 
