@@ -277,3 +277,44 @@ def test_unknown_keyword_arguments_are_named_value_errors(call, name) -> None:
 def test_ib_curve_bad_device_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="device must be None, a torch device"):
         mi_probe.ib_curve(np.full((2, 2), 0.25), device="bogus")
+
+
+def test_tutorial_smoke_tests_time_out_only_on_a_hang() -> None:
+    # the work is budgeted by --tiny; the subprocess timeout only stops a hang (a loaded
+    # 2-core runner took more than the old 300 s for a correct tutorial-8 run)
+    import inspect
+
+    from tests import _helpers
+
+    assert _helpers.HANG_TIMEOUT >= 1800
+    source = inspect.getsource(_helpers.run_tutorial)
+    assert '"--tiny"' in source and "timeout=HANG_TIMEOUT" in source
+
+
+@pytest.mark.parametrize("c", (*SCALES, None))
+def test_uniform_binning_is_invariant_to_extreme_scales(c: float | None) -> None:
+    x, y = _pair()
+    ref = float(mi_probe.estimate_mi(x, y, "binning", n_bins=10))
+    xs = _near_limit(x) if c is None else x * c
+    assert float(mi_probe.estimate_mi(xs, y, "binning", n_bins=10)) == pytest.approx(ref, abs=1e-12)
+
+
+def test_fixed_binning_beyond_int64_codes_raises() -> None:
+    x, y = _pair(50)
+    with pytest.raises(ValueError, match="beyond the bin codes int64 can hold"):
+        mi_probe.estimate_mi(x * 1e300, y, "binning", strategy="fixed", bin_size=0.5)
+
+
+def test_auto_check_stability_must_be_a_bool() -> None:
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match="check_stability must be True or False, got 'no'"):
+        mi_probe.estimate_mi(x, y, "auto", check_stability="no")
+
+
+@pytest.mark.parametrize("estimator", ["ksg", "kde", "gaussian", "mixed"])
+def test_near_float64_max_gives_the_unscaled_value(estimator: str) -> None:
+    x, y = _pair()
+    target = (y[:, 0] > 0).astype(int) if estimator == "mixed" else y
+    ref = float(mi_probe.estimate_mi(x, target, estimator, random_state=0))
+    got = float(mi_probe.estimate_mi(_near_limit(x), target, estimator, random_state=0))
+    assert abs(got - ref) < 1e-6

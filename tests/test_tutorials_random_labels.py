@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tests._helpers import HANG_TIMEOUT
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -25,7 +27,7 @@ def test_tutorial_07_random_labels_tiny(tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_TIMEOUT,  # --tiny bounds the work; this only stops a hang
         env=env,
         cwd=tmp_path,
     )

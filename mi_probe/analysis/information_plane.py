@@ -1105,7 +1105,9 @@ def save_plane(df: Any, path: Any) -> None:
         require("pyarrow", "saving Parquet files")
         df.to_parquet(p, index=False)
     else:
-        df.to_csv(p, index=False)
+        from .._csv import write_csv
+
+        write_csv(df, p)  # text a spreadsheet would run as a formula gets a leading '
 
 
 def load_plane(path: Any) -> Any:
@@ -1141,7 +1143,10 @@ def load_plane(path: Any) -> Any:
         require("pyarrow", "reading Parquet files")
         df = pd.read_parquet(p)
     else:
+        from .._csv import unescape_csv
+
         df = pd.read_csv(p, dtype={"layer": str}, keep_default_na=False, na_values=[""])
+        df = unescape_csv(df)  # undo save_plane's neutralised formulas
         for col in _TEXT_COLUMNS:  # "" (no warning, no error) is not a missing value
             if col in df.columns:
                 df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)

@@ -14,9 +14,11 @@ This is the one place where analysis meets plotting: the figures are drawn by
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import html
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._csv import write_csv
 from .._deps import require
 from .._validation import (
     check_array,
@@ -83,9 +86,12 @@ def _md_table(df: Any, digits: int = 3) -> str:
     def fmt(v: Any) -> str:
         if isinstance(v, (float, np.floating)):
             return "nan" if not np.isfinite(v) else f"{v:.{digits}f}"
-        return str(v)
+        return _md_escape(v)
 
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines = [
+        "| " + " | ".join(_md_escape(c) for c in cols) + " |",
+        "|" + "|".join("---" for _ in cols) + "|",
+    ]
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
     return "\n".join(lines)
@@ -399,7 +405,7 @@ def report(
         "html": out / "index.html",
         "markdown": out / "report.md",
     }
-    df.to_csv(files["csv"], index=False)
+    write_csv(df, files["csv"])  # formula-like text neutralised for spreadsheets
     files["settings"].write_text(json.dumps(settings, indent=2, default=str))
     figs: list[tuple[str, str]] = []
     if figures:
@@ -431,17 +437,32 @@ def _draw(
 
     figs: list[tuple[str, str]] = []
 
-    def save(ax: Any, fname: str, caption: str) -> None:
-        fig = ax.figure
-        fig.tight_layout()
-        fig.savefig(folder / fname, dpi=110)
-        plt.close(fig)
+    def save(draw: Any, fname: str, caption: str) -> None:
+        # one figure that fails (e.g. mathtext in a name) must not lose the others,
+        # nor the tables and index.html written after the figures
+        before = set(plt.get_fignums())
+        try:
+            fig = draw().figure
+            fig.tight_layout()
+            fig.savefig(folder / fname, dpi=110)
+        except Exception as exc:
+            why = (str(exc).strip().splitlines() or [""])[0]
+            warnings.warn(
+                f"report: figure {fname!r} ({caption}) could not be drawn and is left out: "
+                f"{type(exc).__name__}: {why}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return
+        finally:
+            for num in set(plt.get_fignums()) - before:
+                plt.close(num)
         figs.append((f"figures/{fname}", caption))
 
     if inv_tables:
         pd = require("pandas", "report")
         save(
-            plot_invariance(pd.concat(inv_tables, ignore_index=True)),
+            lambda: plot_invariance(pd.concat(inv_tables, ignore_index=True)),
             "invariance.png",
             "Invariance 1 - I(z;n)/I(x;n) per layer and nuisance (bars: half-sample intervals)",
         )
@@ -449,43 +470,65 @@ def _draw(
     cols = [c for c in cols if c in df.columns and np.isfinite(df[c].astype(float)).any()]
     if cols:
         save(
-            plot_layer_information(df, columns=cols, show_null=False),
+            lambda: plot_layer_information(df, columns=cols, show_null=False),
             "information.png",
             "Information per layer (nats): I(x;z) = H(bin z), I(z;y), I(z;n) per nuisance",
         )
     for t in inv_tables:
         name = str(t["nuisance"].iloc[0])
-        safe = "".join(ch if ch.isalnum() else "_" for ch in name)
         save(
-            plot_layer_information(t, columns=("I_zn",), show_null=True),
-            f"nuisance_{safe}.png",
+            lambda t=t: plot_layer_information(t, columns=("I_zn",), show_null=True),
+            _figure_file("nuisance", name),
             f"I(z;n) for nuisance '{name}' with its permutation null",
         )
     save(
-        plot_layer_information(df, columns=("tc",), show_null=False),
+        lambda: plot_layer_information(df, columns=("tc",), show_null=False),
         "tc.png",
         "Total correlation TC(z) per layer (nats)",
     )
     if details:
         save(
-            plot_disentanglement_scores(df),
+            lambda: plot_disentanglement_scores(df),
             "disentanglement.png",
             "Disentanglement metrics per layer",
         )
         for name, d in details.items():
-            safe = "".join(ch if ch.isalnum() else "_" for ch in name)
             codes = [f"unit {u}" for u in d["units"]] or ["none"]
             fnames = list(factor_names) if factor_names is not None else None
             if len(codes) != d["mi_matrix"].shape[0]:
                 codes = None
             save(
-                plot_mi_heatmap(
+                lambda d=d, codes=codes, fnames=fnames: plot_mi_heatmap(
                     d["mi_matrix"], code_names=codes, factor_names=fnames, max_codes=20
                 ),
-                f"heatmap_{safe}.png",
+                _figure_file("heatmap", name),
                 f"I(z_i; v_j) for layer '{name}' (nats, top units)",
             )
     return figs
+
+
+def _figure_file(prefix: str, name: str) -> str:
+    """A file name for a user-named figure: readable, unique and stable.
+
+    A name of letters and digits only is used as it is (``nuisance_light.png``). Any
+    other name has its other characters replaced by ``_`` and the first 8 hex digits
+    of its SHA-1 appended, so ``a/b`` and ``a_b`` get different files, the same name
+    always the same file, and no such name can meet a plain one (which has no ``_``).
+    """
+    if name.isalnum():
+        return f"{prefix}_{name}.png"
+    safe = "".join(ch if ch.isalnum() else "_" for ch in name)[:60]
+    tag = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{prefix}_{safe}_{tag}.png"
+
+
+def _md_escape(text: Any) -> str:
+    """User text for Markdown: HTML special characters as entities (so no raw tag such as
+    ``<script>`` or an ``onerror=`` attribute survives) and Markdown's own marks
+    backslash-escaped; one line."""
+    s = html.escape(str(text), quote=False)
+    s = "".join("\\" + ch if ch in "\\`*_[]|#!" else ch for ch in s)
+    return " ".join(s.splitlines())
 
 
 def _fmt_table(df: Any) -> str:
@@ -555,7 +598,7 @@ def _write_markdown(
     path: Path, title: str, df: Any, settings: dict[str, Any], figs: list[tuple[str, str]]
 ) -> None:
     lines = [
-        f"# {title}",
+        f"# {_md_escape(title)}",
         "",
         f"{settings['n_samples']} samples; all information in nats.",
         "",
@@ -566,10 +609,11 @@ def _write_markdown(
     ]
     if figs:
         lines += ["## Figures", ""]
-        lines += [f"![{cap}]({rel})\n" for rel, cap in figs]
+        lines += [f"![{_md_escape(cap)}]({rel})\n" for rel, cap in figs]
     lines += ["## Settings", ""]
     lines += [
-        f"- **{k}**: {json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}"
+        f"- **{_md_escape(k)}**: "
+        + _md_escape(json.dumps(v, default=str) if isinstance(v, (dict, list)) else v)
         for k, v in settings.items()
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

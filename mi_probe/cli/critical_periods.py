@@ -78,6 +78,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``mi-probe critical-periods``; returns the exit status (0 ok, 2 bad option)."""
+    from .._csv import write_csv
     from ..experiments.critical_periods import TINY, critical_periods
 
     kwargs: dict[str, Any] = dict(TINY) if args.tiny else {}
@@ -101,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    res.summary.to_csv(out / "critical_periods.csv", index=False)
-    res.history.to_csv(out / "critical_periods_history.csv", index=False)
+    write_csv(res.summary, out / "critical_periods.csv")
+    write_csv(res.history, out / "critical_periods_history.csv")
     cols = [
         "removal",
         "total_epochs",

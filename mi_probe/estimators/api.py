@@ -70,6 +70,8 @@ def estimate_mi(
     interval = None if interval is None else check_bool(interval, "interval")
     null = None if null is None else check_bool(null, "null")
     if estimator == "auto":
+        if "check_stability" in params:
+            params["check_stability"] = check_bool(params["check_stability"], "check_stability")
         for key, value in (("interval", interval), ("null", null)):
             if value is not None:
                 params[key] = value

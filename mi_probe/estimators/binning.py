@@ -74,8 +74,20 @@ def _check_binning(n_bins: Any, strategy: Any, bin_size: Any) -> tuple[int, floa
 def _discretize(a: np.ndarray, n_bins: int, strategy: str, bin_size: float | None) -> np.ndarray:
     if strategy == "fixed":
         assert bin_size is not None
-        return np.floor(a / bin_size).astype(np.int64)
+        with np.errstate(over="ignore"):
+            q = np.floor(a / bin_size)
+        if q.size and not np.abs(q).max() < 2.0**62:
+            raise ValueError(
+                f"x / bin_size reaches {np.abs(q).max():.3g}, beyond the bin codes int64 can "
+                f"hold; use a larger bin_size than {bin_size:g} or strategy='uniform'"
+            )
+        return q.astype(np.int64)
     if strategy == "uniform":
+        # scale-safe: each column divided by a power of two at its largest |value| (exact),
+        # so max - min cannot overflow near 1.7e308 nor n_bins / span near 1e-308
+        peak = np.max(np.abs(a), axis=0)
+        _, exp = np.frexp(np.where(peak > 0, peak, 1.0))
+        a = np.ldexp(a, -exp)
         lo = a.min(axis=0)
         span = a.max(axis=0) - lo
         span[span == 0] = 1.0  # a constant column falls in bin 0

@@ -387,7 +387,9 @@ def run_demo(
                 flush=True,
             )
     table = pd.concat(frames, ignore_index=True)
-    table.to_csv(out / "information_plane.csv", index=False)
+    from .._csv import write_csv
+
+    write_csv(table, out / "information_plane.csv")
     summary = compression(table, estimator="binning") if "binning" in estimators else pd.DataFrame()
     if figures:
         _figures(table, out, acts, list(estimators))

@@ -59,7 +59,7 @@ def plot_critical_periods(result: Any, axes: Any = None, *, logy: bool = True) -
         raise ValueError(f"axes must be two Axes, got {axes.size}")
     ax0, ax1 = axes
     finite = summary[summary["removal_epoch"].notna()].sort_values("removal_epoch")
-    err = finite["test_accuracy_std"] if "test_accuracy_std" in finite else None
+    err = finite.get("test_accuracy_std", None)
     ax0.errorbar(
         finite["removal_epoch"],
         finite["test_accuracy"],

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._deps import require
+from ._text import tex_safe
 
 __all__ = ["plot_mi_heatmap", "plot_disentanglement_scores", "plot_tradeoff"]
 
@@ -54,6 +55,7 @@ def plot_mi_heatmap(
         raise ValueError(f"max_codes must be >= 1, got {max_codes}")
     rows = [f"z{i}" for i in range(m.shape[0])] if code_names is None else list(code_names)
     cols = [f"v{j}" for j in range(m.shape[1])] if factor_names is None else list(factor_names)
+    rows, cols = [tex_safe(r) for r in rows], [tex_safe(c) for c in cols]
     if len(rows) != m.shape[0]:
         raise ValueError(f"code_names has {len(rows)} names for {m.shape[0]} codes")
     if len(cols) != m.shape[1]:
@@ -116,7 +118,7 @@ def plot_disentanglement_scores(scores: Any, ax: Any = None) -> Any:
     if "layer" not in df.columns:
         df = df.assign(layer="codes")
     long = df.melt(id_vars=["layer"], value_vars=metrics, var_name="metric", value_name="score")
-    long["layer"] = long["layer"].astype(str)
+    long["layer"] = long["layer"].astype(str).map(tex_safe)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     sns.barplot(data=long, x="metric", y="score", hue="layer", ax=ax, errorbar=None)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._deps import require
+from ._text import tex_safe
 
 __all__ = ["plot_pairwise_mi", "plot_feature_mi"]
 
@@ -71,8 +72,8 @@ def plot_pairwise_mi(
         square=True,
         annot=annotate,
         fmt=".2f",
-        xticklabels=[str(c) for c in labels],
-        yticklabels=[str(c) for c in labels],
+        xticklabels=[tex_safe(c) for c in labels],
+        yticklabels=[tex_safe(c) for c in labels],
         mask=np.isnan(m),
         cbar_kws={"label": "I(X_i; X_j)  (nats)"},
     )
@@ -117,7 +118,7 @@ def plot_feature_mi(mi: Any, ax: Any = None, *, top: int | None = 30, target: st
         _, ax = plt.subplots(figsize=(max(4.0, 0.25 * order.size + 1.5), 3.0))
     ax.bar(np.arange(order.size), v[order], color="C0")
     ax.set_xticks(np.arange(order.size))
-    ax.set_xticklabels([str(labels[i]) for i in order], rotation=90)
-    ax.set_ylabel(f"I(X_j; {target})  (nats)")
+    ax.set_xticklabels([tex_safe(labels[i]) for i in order], rotation=90)
+    ax.set_ylabel(tex_safe(f"I(X_j; {target})  (nats)"))
     ax.set_xlabel("feature")
     return ax

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._deps import require
+from ._text import tex_safe
 
 __all__ = [
     "plot_information_plane",
@@ -46,10 +47,13 @@ def _require_epochs(sub: Any, what: str) -> None:
 
 
 def short_name(name: str, width: int = 16) -> str:
-    """A dotted layer name broken at dots onto lines of about ``width`` characters."""
+    """A dotted layer name broken at dots onto lines of about ``width`` characters.
+
+    ``$`` is escaped, so the name is drawn as typed, never as mathtext.
+    """
     name = str(name)
     if len(name) <= width or "." not in name:
-        return name
+        return tex_safe(name)
     lines, cur = [], ""
     for part in name.split("."):
         piece = part if not cur else "." + part
@@ -59,7 +63,7 @@ def short_name(name: str, width: int = 16) -> str:
         else:
             cur += piece
     lines.append(cur)
-    return "\n".join(lines)
+    return tex_safe("\n".join(lines))
 
 
 def _layer_axis(ax: Any, order: Sequence[str]) -> None:
@@ -188,7 +192,7 @@ def plot_information_plane(
         _, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
     if _is_snapshot(sub):
         _snapshot_plane(ax, sub, order, k, legend)
-        _finish_plane(ax, bound, k, unit, title if title is not None else estimator)
+        _finish_plane(ax, bound, k, unit, title if title is not None else tex_safe(estimator))
         return ax
     norm = _epoch_norm(sub["epoch"].to_numpy(dtype=float))
     sc = None
@@ -207,9 +211,9 @@ def plot_information_plane(
             edgecolors="k",
             linewidths=0.3,
             zorder=2,
-            label=str(layer),
+            label=tex_safe(layer),
         )
-    _finish_plane(ax, bound, k, unit, title if title is not None else estimator)
+    _finish_plane(ax, bound, k, unit, title if title is not None else tex_safe(estimator))
     if colorbar and sc is not None:
         ax.figure.colorbar(sc, ax=ax, label="epoch")
     if legend:
@@ -267,7 +271,7 @@ def _snapshot_plane(ax: Any, sub: Any, order: Sequence[str], k: float, legend: b
             edgecolors="k",
             linewidths=0.4,
             zorder=2,
-            label=str(layer),
+            label=tex_safe(layer),
         )
     if legend:
         ax.legend(title="layer (input to output)", fontsize=7, title_fontsize=7, loc="best")
@@ -343,7 +347,7 @@ def plot_layer_grid(
 
     sm = ScalarMappable(norm=_epoch_norm(sub["epoch"].to_numpy(dtype=float)), cmap=cmap)
     fig.colorbar(sm, ax=list(flat[:n]), label="epoch", shrink=0.8)
-    fig.suptitle(estimator)
+    fig.suptitle(tex_safe(estimator))
     return flat[:n]
 
 
@@ -419,7 +423,7 @@ def plot_mi_over_epochs(
         ax.set_ylabel(f"{label} [{unit}]" if is_mi else label)
         if logx and (plot_df["epoch"] > 0).all():
             ax.set_xscale("log")
-        ax.set_title(estimator)
+        ax.set_title(tex_safe(estimator))
     return axes
 
 
@@ -593,7 +597,9 @@ def plot_noise_profile(
         d = data if g is None else data[data[by] == g]
         d = d.sort_values("sigma_relative")
         s = d["sigma_relative"].to_numpy(dtype=float)
-        label = None if g is None else (short_name(g, 24) if by == "layer" else f"{by} {g}")
+        label = (
+            None if g is None else (short_name(g, 24) if by == "layer" else tex_safe(f"{by} {g}"))
+        )
         ax.plot(s, d["I_XT"].to_numpy(dtype=float) * k, "-", color=colors[i], lw=1.4, label=label)
         if {"lower", "upper"} <= set(d.columns):
             ax.fill_between(
@@ -615,7 +621,7 @@ def plot_noise_profile(
     ax.set_ylabel(f"I(X; T + sigma Z) [{unit}]")
     ax.set_ylim(bottom=0.0)
     ax.set_title("noise profile", fontsize=9)
-    ax.legend(fontsize=7, loc="best", title=by, title_fontsize=7)
+    ax.legend(fontsize=7, loc="best", title=None if by is None else tex_safe(by), title_fontsize=7)
     return ax
 
 

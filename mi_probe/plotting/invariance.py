@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._deps import require
+from ._text import tex_safe, tex_safe_column
 
 __all__ = ["plot_layer_information", "plot_invariance"]
 
@@ -69,10 +70,11 @@ def plot_layer_information(
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5.0, 1.2 * df["layer"].nunique() + 2), 4))
     df = df.reset_index(drop=True)  # pd.concat(tables) repeats index labels
+    df = tex_safe_column(df, "layer")  # names shown as typed, never as mathtext
     long = df.melt(
         id_vars=["layer"], value_vars=list(columns), var_name="quantity", value_name="nats"
     )
-    long["quantity"] = long["quantity"].map(lambda c: _LABELS.get(c, c))
+    long["quantity"] = long["quantity"].map(lambda c: _LABELS.get(c, tex_safe(c)))
     long["layer"] = long["layer"].astype(str)
     order = list(dict.fromkeys(df["layer"].astype(str)))
     sns.barplot(data=long, x="layer", y="nats", hue="quantity", order=order, ax=ax, errorbar=None)
@@ -128,7 +130,9 @@ def plot_invariance(
     sns = require("seaborn", "plotting")
     plt = require("matplotlib.pyplot", "plotting")
     data = df.reset_index(drop=True)  # pd.concat(tables) repeats index labels
-    data["layer"] = data["layer"].astype(str)
+    data = tex_safe_column(data, "layer")  # names shown as typed, never as mathtext
+    if hue is not None:
+        data = tex_safe_column(data, hue)
     order = list(dict.fromkeys(data["layer"]))
     use_hue = hue if hue is not None and hue in data.columns else None
     if ax is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._deps import require
+from ._text import tex_safe
 
 __all__ = ["plot_weight_information"]
 
@@ -61,7 +62,7 @@ def plot_weight_information(
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
     data = df.copy()
-    data[hue] = data[hue].astype(str)
+    data[hue] = data[hue].astype(str).map(tex_safe)  # drawn as typed, never as mathtext
     sns.lineplot(data=data, x="epoch", y=y, hue=hue, marker="o", ax=ax)
     ax.set_xlabel("epoch")
     ax.set_ylabel(_UNITS.get(y, f"{y} (nats)"))

@@ -819,7 +819,9 @@ class WeightInformationRecorder:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`to_frame` to a CSV file."""
-        self.to_frame().to_csv(path, index=False)
+        from .._csv import write_csv
+
+        write_csv(self.to_frame(), path)  # formula-like text neutralised for spreadsheets
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> Any:
@@ -831,7 +833,9 @@ class WeightInformationRecorder:
             The file lacks the columns ``epoch, layer, information, fisher_trace``.
         """
         pd = require("pandas", "WeightInformationRecorder")
-        df = pd.read_csv(path, dtype={"layer": str}, keep_default_na=False)
+        from .._csv import unescape_csv
+
+        df = unescape_csv(pd.read_csv(path, dtype={"layer": str}, keep_default_na=False))
         missing = [c for c in WeightInformationRecorder.COLUMNS if c not in df.columns]
         if missing:
             raise ValueError(f"path: {os.fspath(path)!r} is missing columns {missing}")

@@ -20,6 +20,7 @@ from torch import nn
 import mi_probe
 from mi_probe.analysis.information_plane import COLUMNS, InformationPlaneRecorder
 from mi_probe.analysis.sweep import SWEEP_COLUMNS, sweep
+from tests._helpers import HANG_TIMEOUT
 
 LAYERS = ["1", "3", "4"]
 
@@ -240,7 +241,11 @@ def test_killed_process_resumes(tmp_path: Path) -> None:
     script = _KILLED.format(root=root, paths=paths, layers=LAYERS, out=str(out))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=HANG_TIMEOUT,  # a hang guard, not a speed check
+        env=env,
     )
     assert proc.returncode == 3, proc.stderr
     assert len(list((out / "rows").glob("*.json"))) == 2 * 3  # two checkpoints finished

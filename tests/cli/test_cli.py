@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from mi_probe.cli import main
-from tests._helpers import gaussian_pair
+from tests._helpers import HANG_TIMEOUT, gaussian_pair
 
 
 @pytest.fixture
@@ -199,7 +199,7 @@ def test_console_script_module_entry() -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_TIMEOUT,  # a hang guard, not a speed check
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "mi-probe estimate: error: no such file: nofile.npz"
