@@ -29,7 +29,7 @@ else
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site .whl/*.whl || { echo "wheel install failed" | tee "$OUT/env.txt"; exit 1; }
     export PYTHONPATH="/tmp/site:$PWD"
-    BENCH_ARGS="--budget ${BENCH_BUDGET:-110} --case-timeout 25"
+    BENCH_ARGS="--budget ${BENCH_BUDGET:-110} --case-timeout ${CASE_TIMEOUT:-25} ${BENCH_OPS:+--ops $BENCH_OPS}"
     GPU_FLAG="--run-gpu"
 fi
 
@@ -68,7 +68,7 @@ echo "rc=$?" >> "$OUT/test_gpu.log"
 tail -n 25 "$OUT/test_gpu.log"
 
 step "benchmarks/gpu.py $BENCH_ARGS"
-timeout 200 "$PY" benchmarks/gpu.py $BENCH_ARGS --out "$OUT" > "$OUT/bench.log" 2>&1
+timeout ${BENCH_TIMEOUT:-200} "$PY" benchmarks/gpu.py $BENCH_ARGS --out "$OUT" > "$OUT/bench.log" 2>&1
 echo "rc=$?" >> "$OUT/bench.log"
 cat "$OUT/bench.log"
 

@@ -374,8 +374,14 @@ def _check_bandwidth(bandwidth: Any) -> Any:
     return check_positive(bandwidth, "bandwidth")
 
 
-def _whiten(a: np.ndarray, name: str) -> tuple[np.ndarray, float]:
-    """``(a - mean) L^-T`` with ``L L^T`` the sample covariance; returns it and log det L."""
+def _whiten(a: Any, name: str) -> tuple[Any, float]:
+    """``(a - mean) L^-T`` with ``L L^T`` the sample covariance; returns it and log det L.
+
+    A CUDA tensor is whitened on its device (covariance and Cholesky in float64, the
+    result in the input's dtype), so the kernel sums that follow never leave the GPU.
+    """
+    if is_tensor(a) and a.is_cuda:
+        return _whiten_device(a, name)
     from .._validation import standardize_columns
 
     # columns standardised first (scale-safe: np.cov over/underflows near 1e154 or
@@ -399,6 +405,33 @@ def _whiten(a: np.ndarray, name: str) -> tuple[np.ndarray, float]:
         )
     z = np.linalg.solve(low, (s - s.mean(axis=0)).T).T
     return z, float(np.sum(np.log(np.diag(low))) + np.sum(log_std))
+
+
+def _whiten_device(a: Any, name: str) -> tuple[Any, float]:
+    import torch
+
+    # each column divided by a power of two at its largest magnitude (exact, as the host
+    # path's standardize_columns), so the covariance neither overflows nor underflows
+    a64 = a.to(torch.float64)
+    peak = a64.abs().amax(dim=0)
+    _, exp = torch.frexp(torch.where(peak > 0, peak, torch.ones_like(peak)))
+    b = torch.ldexp(a64, -exp.to(torch.float64))
+    centred = b - b.mean(dim=0)
+    cov = torch.atleast_2d(centred.T @ centred / max(a.shape[0] - 1, 1))
+    low, info = torch.linalg.cholesky_ex(cov)
+    diag = torch.diagonal(low)
+    if int(info) != 0 or float(diag.min()) <= 1e-12 * max(float(diag.max()), 1e-300):
+        raise ValueError(
+            f"{name} has a singular covariance (constant or linearly dependent columns, "
+            "or fewer samples than dimensions); the KDE bandwidth is fitted to it"
+        )
+    # z = centred L^-T as one GEMM with the small inverse factor (a triangular solve
+    # with n right-hand sides is no more exact here and can be far slower on a GPU)
+    eye = torch.eye(low.shape[0], dtype=low.dtype, device=low.device)
+    inv_low = torch.linalg.solve_triangular(low, eye, upper=False)
+    z = centred @ inv_low.T
+    log_scale = float(exp.to(torch.float64).sum()) * float(np.log(2.0))
+    return z.to(a.dtype).contiguous(), float(torch.log(diag).sum()) + log_scale
 
 
 def _loo_entropy(be: Any, z: np.ndarray, factor: float) -> tuple[float, int]:
@@ -573,7 +606,7 @@ def kde_entropy(
     bandwidth = _check_bandwidth(bandwidth)
     check_choice(backend, "backend", BACKENDS)
     check_random_state(random_state)
-    xa = check_array(x, "x", min_samples=3)
+    xa = check_array(x, "x", min_samples=3, native=is_tensor(x) and x.is_cuda)
     z, log_det_l = _whiten(xa, "x")
     be = _pick_backend(backend, z)
     f = _bandwidth_factor(bandwidth, xa.shape[0], z.shape[1])

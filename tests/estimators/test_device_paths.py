@@ -105,3 +105,8 @@ def test_kde_device_whitening_equals_host_whitening():
     assert logdet_dev == pytest.approx(logdet_host, abs=1e-10)
     with pytest.raises(ValueError, match="x has a singular covariance"):
         _whiten_device(torch.from_numpy(np.c_[x, x[:, :1]]), "x")
+    # any finite scale: the whitened data are the same, log det L moves by d log c
+    for c in (1e-200, 1e200):
+        z_c, logdet_c = _whiten_device(torch.from_numpy(x * c), "x")
+        np.testing.assert_allclose(z_c.numpy(), z_host, atol=1e-9)
+        assert logdet_c == pytest.approx(logdet_host + 4 * np.log(c), rel=1e-12)
