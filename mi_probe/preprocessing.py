@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-from ._validation import check_array, check_int
+from ._validation import check_array, check_int, standardize_columns
 
 __all__ = ["standardize", "copula_normalize", "reduce_dim", "PREPROCESSORS"]
 
@@ -32,9 +32,8 @@ def standardize(x: Any) -> np.ndarray:
     numpy.ndarray, shape (n_samples, d), float64
     """
     a = check_array(x, "x")
-    std = a.std(axis=0)
-    std[std == 0] = 1.0
-    return (a - a.mean(axis=0)) / std
+    # scale-safe: np.std over/underflows for columns near 1e154 or 1e-160
+    return standardize_columns(a)[0]
 
 
 def copula_normalize(x: Any) -> np.ndarray:

@@ -318,3 +318,22 @@ def test_near_float64_max_gives_the_unscaled_value(estimator: str) -> None:
     ref = float(mi_probe.estimate_mi(x, target, estimator, random_state=0))
     got = float(mi_probe.estimate_mi(_near_limit(x), target, estimator, random_state=0))
     assert abs(got - ref) < 1e-6
+
+
+@pytest.mark.parametrize("c", SCALES)
+def test_preprocessing_standardize_is_scale_safe(c: float) -> None:
+    from mi_probe.preprocessing import standardize
+
+    x, _ = _pair()
+    np.testing.assert_allclose(standardize(x * c), standardize(x), atol=1e-12)
+
+
+@pytest.mark.parametrize("c", (1e155, 1e-161))
+def test_disentanglement_scores_are_scale_free(c: float) -> None:
+    rng = np.random.default_rng(0)
+    v = rng.integers(0, 3, size=(300, 2))
+    z = v + 0.3 * rng.standard_normal((300, 2))
+    ref = mi_probe.disentanglement_scores(z, v, dci_model="lasso", factorvae_votes=50)
+    got = mi_probe.disentanglement_scores(z * c, v, dci_model="lasso", factorvae_votes=50)
+    for key, value in ref.items():
+        assert got[key] == pytest.approx(value, abs=1e-9), key

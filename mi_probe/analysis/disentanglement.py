@@ -62,6 +62,11 @@ DCI_MODELS = ("forest", "gbt", "lasso")
 
 def _check_inputs(codes: Any, factors: Any, n_bins: int) -> tuple[np.ndarray, np.ndarray, bool]:
     z = check_array(codes, "codes", min_samples=10)
+    # one power of two for all codes (exact, and every metric is invariant to it), so
+    # the standard deviations below neither overflow near 1e154 nor underflow near 1e-160
+    peak = float(np.max(np.abs(z)))
+    if peak > 0:
+        z = np.ldexp(z, -int(np.frexp(peak)[1]))
     fv = check_array(factors, "factors", min_samples=1)
     check_same_samples(z.shape[0], fv.shape[0], "codes", "factors")
     binned = not np.all(fv == np.round(fv))
