@@ -14,7 +14,12 @@ def test_auto_is_the_default_and_records_its_choice():
     assert r.estimator == "auto"
     assert r.diagnostics["choice"].startswith("max(")
     assert r.diagnostics["reason"]
-    assert set(r.diagnostics["candidates"]) == {"gaussian_copula", "ksg_copula", "ksg_radial"}
+    assert set(r.diagnostics["candidates"]) == {
+        "gaussian_copula",
+        "ksg_copula",
+        "ksg_raw",
+        "ksg_radial",
+    }
     assert abs(float(r) - truth) < max(0.05, 0.1 * truth)
     lo, hi = r.interval
     assert lo <= float(r) <= hi
