@@ -385,7 +385,8 @@ def _run_checkpoint(job: _Job, data: Any) -> tuple[str, dict[str, list[dict[str,
     from ..probes import Probe
 
     store = _RowStore(job.out, job.fingerprint, job.model) if job.out is not None else None
-    digest = _file_digest(job.checkpoint)  # what this task loads; rows are keyed on it
+    # what this task loads; stored rows are keyed on it (no store: nothing to key)
+    digest = _file_digest(job.checkpoint) if store is not None else ""
     out: dict[str, list[dict[str, Any]]] = {}
     todo = []
     for layer in job.layers:
