@@ -436,8 +436,9 @@ _RETURNS_DOC = """
     ------
     ValueError
         Bad input (NaN, inf, shape, length mismatch), too few samples to split, an
-        unknown critic or device, a non-positive setting, or ``n_negatives`` /
-        ``eval_negatives`` not an integer in ``1 .. batch_size - 1``.
+        unknown critic or device, a non-positive setting, ``n_negatives`` /
+        ``eval_negatives`` not an integer in ``1 .. batch_size - 1``, or a held-out
+        bound that is not finite (the critic overflowed in float32; never NaN).
 
     Warns
     -----

@@ -240,7 +240,8 @@ def ba_mi(
     Raises
     ------
     ValueError
-        Bad input, a bad ``y_entropy``, or a bad training setting.
+        Bad input, a bad ``y_entropy``, a bad training setting, or a held-out bound
+        that is not finite (the decoder overflowed in float32; never NaN).
     """
     )
     if isinstance(y_entropy, str):
@@ -327,7 +328,8 @@ def club_mi(
     Raises
     ------
     ValueError
-        Bad input or a bad training setting.
+        Bad input, a bad training setting, or a held-out bound that is not finite (the
+        decoder overflowed in float32; never NaN).
 
     Notes
     -----
