@@ -178,6 +178,34 @@ def test_scalars_in_log_history_and_table_in_output_dir(runs) -> None:
     assert written[INFO_COLUMNS].equals(df[INFO_COLUMNS])
 
 
+def test_every_n_epochs_after_evaluation(tmp_path, one_torch_thread) -> None:
+    x, y = _data()
+    cb = InformationPlaneCallback(
+        x, y, layers=["body.4"], estimators="binning", every_n_epochs=2, on="evaluate"
+    )
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        num_train_epochs=4,
+        per_device_train_batch_size=32,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        eval_strategy="epoch",
+        disable_tqdm=True,
+        seed=0,
+    )
+    torch.manual_seed(0)
+    trainer = Trainer(
+        model=_Net(), args=args, train_dataset=_Rows(), eval_dataset=_Rows(), callbacks=[cb]
+    )
+    trainer.train()
+    df = cb.dataframe
+    assert list(df["epoch"]) == [1, 3]
+    assert np.isfinite(df["test_loss"]).all()  # the evaluation's eval_loss
+    logged = [h for h in trainer.state.log_history if "info/I_XT/body.4" in h]
+    assert [h["epoch"] for h in logged] == [2.0, 4.0]  # one estimator: no suffix
+
+
 def test_bad_arguments() -> None:
     x, y = _data()
     with pytest.raises(ValueError, match="every_n_epochs"):

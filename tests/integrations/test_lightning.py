@@ -225,7 +225,9 @@ def test_every_n_epochs_and_validation_hook(tmp_path, one_torch_thread) -> None:
         enable_model_summary=False,
         num_sanity_val_steps=2,
     )
-    trainer.fit(WithVal(), _loader(), _loader())
+    x, y = _data()
+    val = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32)
+    trainer.fit(WithVal(), _loader(), val)
     df = cb.dataframe
     assert list(df["epoch"]) == [1, 3]  # not the sanity check, every second epoch
     assert np.isfinite(df["test_loss"]).all()
