@@ -44,5 +44,6 @@ def require(module: str, purpose: str = "") -> ModuleType:
         extra = _EXTRAS.get(module, module)
         why = f" for {purpose}" if purpose else ""
         raise ModuleNotFoundError(
-            f"{module} is needed{why}; install it with: pip install '{extra}'"
+            f"{module} is needed{why}; install it with: pip install '{extra}'",
+            name=exc.name or module,  # what is missing, as Python's own error says
         ) from exc

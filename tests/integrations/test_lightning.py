@@ -260,3 +260,12 @@ def test_missing_lightning_names_the_extra(monkeypatch) -> None:
     monkeypatch.delitem(sys.modules, "mi_probe.integrations.lightning")
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'mi-probe\[lightning\]'"):
         importlib.import_module("mi_probe.integrations.lightning")
+
+
+def test_missing_framework_error_names_the_module(monkeypatch) -> None:
+    # tests/test_doctests.py and tests/test_readme_names.py skip on exc.name
+    monkeypatch.setitem(sys.modules, "lightning", None)
+    monkeypatch.delitem(sys.modules, "mi_probe.integrations.lightning")
+    with pytest.raises(ModuleNotFoundError) as info:
+        importlib.import_module("mi_probe.integrations.lightning")
+    assert info.value.name == "lightning"
