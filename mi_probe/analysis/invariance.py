@@ -325,7 +325,11 @@ class _MI:
 
             z = z[:, z.std(axis=0) > 0]
             r = gaussian_mi(z, _onehot(t) if discrete else t, regularization=1e-6)
-        return float(r.diagnostics.get("raw_value", r.value))
+        d = r.diagnostics
+        value = float(d.get("raw_value", r.value))
+        if d.get("unclamped_value") is not None:  # an estimator that clamps at its ceiling
+            value = max(value, float(d["unclamped_value"]))
+        return value
 
 
 def _label_entropy(codes: np.ndarray) -> float:

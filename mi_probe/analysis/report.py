@@ -315,6 +315,14 @@ def report(
             }
         )
     df = pd.DataFrame(rows)
+    clamped = [r["layer"] for r in rows if r["I_zy_clamped"]]
+    if clamped:
+        warnings.warn(
+            f"report: the I(z;y) estimate of {', '.join(clamped)} exceeded H(y) = "
+            f"{target.ceiling:.3g} nats and was clamped (rows flagged I_zy_clamped)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
     inv_tables = []
     for i, (name, spec) in enumerate(items):

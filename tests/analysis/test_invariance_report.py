@@ -90,3 +90,25 @@ def test_report_errors(tmp_path) -> None:
         report(None, x, activations={"a": x}, discrete_y=2, out=tmp_path, **KW)
     with pytest.raises(ValueError, match=r"data and activations\['a'\] must have the same"):
         report(None, x, activations={"a": x[:10]}, out=tmp_path, **KW)
+
+
+def test_report_clamps_gaussian_I_zy_at_H_y(tmp_path) -> None:
+    # z = onehot(y) + tiny noise determines y: I(z; y) = H(y); the Gaussian estimate on
+    # one-hot labels reads far above it and is clamped, flagged and warned about
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 4, size=400)
+    z = (np.eye(4)[y] + 1e-3 * rng.standard_normal((400, 4))).astype(np.float32)
+    with pytest.warns(RuntimeWarning, match=r"exceeded H\(y\)"):
+        df = report(
+            None,
+            torch.from_numpy(z),
+            activations={"code": z},
+            targets=y,
+            estimator="gaussian",
+            out=tmp_path,
+            **KW,
+        )
+    p = np.bincount(y) / 400
+    h_y = float(-(p * np.log(p)).sum())
+    assert (df["I_zy"] <= h_y + 1e-12).all()
+    assert df.set_index("layer").loc["code", "I_zy_clamped"]
