@@ -70,19 +70,23 @@ def test_readme_has_names() -> None:
     assert len(names) > 20
 
 
-def test_every_readme_name_resolves_after_plain_import() -> None:
+@pytest.fixture(scope="module")
+def resolved() -> tuple[list[str], dict]:
     names = readme_names() + ["mi_probe.KSGEstimator", "mi_probe.ksg_mi"]
-    out = _resolve(names)
+    return names, _resolve(names)
+
+
+def test_every_readme_name_resolves_after_plain_import(resolved) -> None:
+    names, out = resolved
     assert out["failed"] == {}, "README names that do not resolve: " + ", ".join(out["failed"])
     # names under an optional framework resolve when it is installed; where it is not,
     # the import names the missing package (checked in tests/integrations)
     assert set(out["optional"]) <= {n for n in names if n.startswith("mi_probe.integrations.")}
 
 
-def test_import_stays_cheap() -> None:
+def test_import_stays_cheap(resolved) -> None:
     # the lazy attributes must not make `import mi_probe` pull in the heavy packages
-    out = _resolve([])
-    assert out["heavy_after_import"] == []
+    assert resolved[1]["heavy_after_import"] == []
 
 
 def test_unknown_attribute_still_raises() -> None:
