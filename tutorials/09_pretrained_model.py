@@ -17,7 +17,8 @@ known answer.
 The tutorial
 
 1. loads the model and checks that it tracks the tones' pitch (median error in cents);
-2. collects the activations of seven layers once (``mi_probe.attach(...).collect``);
+2. collects the activations of seven layers once (``mi_probe.attach(...).collect``,
+   optionally pooled over time inside the probe);
 3. writes a report (HTML + Markdown + figures) from those activations: per layer the
    usable information about the pitch class (a cross-fitted logistic-regression probe,
    a lower bound on I(z; y) in nats) -- printed beside the classic plug-in binning
@@ -188,19 +189,15 @@ def pitch_error_cents(model: nn.Module, frames: torch.Tensor, freq: np.ndarray) 
 def collect(
     model: nn.Module, layers: list[str], frames: torch.Tensor, pool: str
 ) -> OrderedDict[str, np.ndarray]:
-    """Each layer's activations, one row per frame; ``pool="mean"`` averages conv outputs
-    over time batch by batch (n x channels in memory instead of n x channels x time)."""
-    chunks: dict[str, list[np.ndarray]] = {name: [] for name in layers}
-    with mi_probe.attach(model, layers) as probe:
-        for batch in frames.split(256):
-            acts = probe.collect(batch, progress_bar=False)
-            for name in layers:
-                a = acts[name].numpy()
-                module = model.get_submodule(name)
-                if pool == "mean" and isinstance(module, nn.BatchNorm2d):
-                    a = a.reshape(a.shape[0], module.num_features, -1).mean(axis=2)
-                chunks[name].append(a)
-    return OrderedDict((name, np.concatenate(c)) for name, c in chunks.items())
+    """Each layer's activations, one row per frame, collected in one pass over the data.
+
+    ``pool="mean"`` averages each conv output over time inside the probe, batch by batch
+    (n x channels in memory instead of n x channels x time); ``"flatten"`` keeps every
+    feature.
+    """
+    with mi_probe.attach(model, layers, pool=pool) as probe:
+        acts = probe.collect(frames, batch_size=256, progress_bar=False)
+    return OrderedDict((name, t.numpy()) for name, t in acts.items())
 
 
 def short(name: str) -> str:
@@ -256,8 +253,6 @@ def main() -> None:
     # invariance to gain, SNR, phase (per-sample values: the collected activations are
     # reused) and to a time shift (a transform: the model runs on the shifted frames)
     y = data["classes"]
-    with mi_probe.attach(model, layers) as probe:  # the report takes flat activations
-        flat = acts if args.pool == "flatten" else probe.collect(frames, progress_bar=False)
     nuisances = {
         "gain": data["gain_db"],
         "snr": data["snr_db"],
@@ -270,7 +265,7 @@ def main() -> None:
         layers=layers,
         nuisances=nuisances,
         targets=y,
-        activations=flat,
+        activations=acts,
         target_estimator="usable",
         out=out / "report",
         title=f"CREPE {args.capacity}: pitch class and nuisances",
