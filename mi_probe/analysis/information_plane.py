@@ -78,12 +78,52 @@ def _symbols_of(a: Any, name: str) -> tuple[np.ndarray, int]:
     arr = np.asarray(a)
     if arr.dtype.kind in "biu":
         codes = check_labels(arr, name)
+    elif arr.ndim >= 2 and arr.shape[0] > 0 and int(np.prod(arr.shape[1:])) > 64:
+        return _hashed_row_symbols(arr.reshape(arr.shape[0], -1), name)
     else:
         codes = (
             check_array(arr.reshape(arr.shape[0], -1) if arr.ndim > 2 else arr, name, min_samples=1)
             + 0.0
         )
     return encode_rows(codes)
+
+
+def _hashed_row_symbols(arr: np.ndarray, name: str, chunk: int = 1024) -> tuple[np.ndarray, int]:
+    """Symbols of the distinct rows of a wide float matrix, in O(n) extra memory.
+
+    Each row (``-0.0`` made ``0.0``, in its own float dtype: float32 rows are distinct
+    exactly when their float64 copies are) is hashed to 128 bits (BLAKE2b), and the
+    digests are numbered; a collision among ``n`` rows has probability below
+    ``n^2 / 2^129``. The input is never copied whole (a float64 copy of a 20000 x 1024
+    input alone would be 164 MB).
+    """
+    import hashlib
+
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} has a complex dtype ({arr.dtype}); expected real numbers")
+    if arr.dtype.kind != "f":
+        _check_numeric(arr, name)
+    n = arr.shape[0]
+    digests = np.empty((n, 16), dtype=np.uint8)
+    for s in range(0, n, chunk):
+        block = np.asarray(arr[s : s + chunk])
+        if block.dtype not in (np.float32, np.float64):
+            block = block.astype(np.float64)
+        if np.isnan(block).any():
+            raise ValueError(f"{name} contains NaN")
+        if not np.isfinite(block).all():
+            raise ValueError(f"{name} contains inf")
+        block = np.ascontiguousarray(block + block.dtype.type(0.0))
+        for i, row in enumerate(block):
+            digests[s + i] = np.frombuffer(
+                hashlib.blake2b(row.tobytes(), digest_size=16).digest(), dtype=np.uint8
+            )
+    return encode_rows(digests)
+
+
+def _check_numeric(arr: np.ndarray, name: str) -> None:
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}")
 
 
 def _entropy_of_symbols(sym: np.ndarray) -> float:

@@ -215,3 +215,30 @@ def test_bad_arguments_raise_before_recording(kwargs: dict, match: str) -> None:
     x, y = _blobs(0, n=50)
     with pytest.raises(ValueError, match=match):
         InformationPlaneRecorder(_net(0), x, y, **kwargs)
+
+
+def test_wide_inputs_are_numbered_by_row_without_a_float64_copy() -> None:
+    from mi_probe._validation import encode_rows
+    from mi_probe.analysis.information_plane import _symbols_of
+
+    g = np.random.default_rng(0)
+    x = g.standard_normal((300, 1, 100)).astype(np.float32)
+    x[5] = x[7]  # a repeated input
+    x[9, 0, 0] = -0.0
+    x[10] = x[9]
+    x[10, 0, 0] = 0.0  # equal to row 9 (-0.0 == 0.0)
+    sym, k = _symbols_of(torch.from_numpy(x), "x")
+    ref, k_ref = encode_rows(x.reshape(300, -1).astype(np.float64) + 0.0)
+    assert k == k_ref == 298
+    assert len(set(zip(sym.tolist(), ref.tolist(), strict=True))) == k  # the same partition
+    bad = x.copy()
+    bad[3, 0, 4] = np.nan
+    with pytest.raises(ValueError, match="x contains NaN"):
+        _symbols_of(bad, "x")
+    bad[3, 0, 4] = np.inf
+    with pytest.raises(ValueError, match="x contains inf"):
+        _symbols_of(bad, "x")
+    with pytest.raises(ValueError, match="x has a complex dtype"):
+        _symbols_of(x.astype(np.complex64), "x")
+    with pytest.raises(ValueError, match="x must hold numbers"):
+        _symbols_of(np.full((3, 100), "a", dtype=object), "x")
