@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     try:
-        rec = InformationPlaneRecorder(model, x, y, layers=LAYERS, random_state=0)
+        rec = InformationPlaneRecorder(
+            model, x, y, layers=LAYERS, random_state=0, progress_bar=True
+        )
         sync()
         t0 = time.perf_counter()
         rec.record(0)

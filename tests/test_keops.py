@@ -443,3 +443,24 @@ def test_ksg_same_estimate_through_keops(kb, seed):
         assert a.backend == "keops"
         assert float(a) == pytest.approx(float(b), abs=1e-12)
         assert abs(float(a) - truth) < 0.1  # KSG at n=600, rho=0.6 (truth 0.223 nats)
+
+
+def test_direct_keops_backend_consults_the_health_verdict(monkeypatch, fresh_health):
+    """KeOpsBackend() built directly (not through pick) runs the cached subprocess check
+    first, so the compiler switch it found applies, and refuses when KeOps is unusable
+    (seen on the H200 image: without the check the first reduction segfaulted)."""
+    if not has("pykeops"):
+        pytest.skip("pykeops not installed")
+    from mi_probe.backends import _keops
+
+    calls = []
+
+    def unhealthy(**kw):
+        calls.append(kw)
+        return _health.HealthVerdict(False, "probe crashed (SIGSEGV)", "k", False)
+
+    monkeypatch.setattr(_keops, "_LAZY", None)
+    monkeypatch.setattr(_keops, "keops_health", unhealthy)
+    with pytest.raises(RuntimeError, match=r"backend='keops'.*failed its health check"):
+        _keops.KeOpsBackend()
+    assert calls == [{"warn": False}]

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ._base import METRICS, nudge
-from ._health import configure_compiler, keops_health, keops_healthy
+from ._health import _pykeops_version, configure_compiler, keops_health, keops_healthy
 
 __all__ = ["KeOpsBackend", "keops_healthy", "keops_health"]
 
@@ -35,6 +35,19 @@ def _lazy_tensor() -> Any:
         from .._deps import require
 
         configure_compiler()
+        # The subprocess health check (cached on disk) before the first import in this
+        # process: when KeOps crashed with the configured compiler and worked with the
+        # system g++, the verdict switches CXX here. Building a KeOpsBackend directly
+        # (backend="keops") otherwise skipped it and segfaulted on the first reduction
+        # (seen on the H200 image: CXX=/opt/gcc/bin/g++ passes the libstdc++ comparison
+        # but crashes, /usr/bin/g++ works).
+        if _pykeops_version() is not None:
+            verdict = keops_health(warn=False)
+            if not verdict.ok:
+                raise RuntimeError(
+                    "backend='keops': pykeops is installed but failed its health check "
+                    f"here ({verdict.detail}); use backend='torch' or 'auto'"
+                )
         # keopscore prints a notice on import on machines without CUDA; keep it quiet
         with contextlib.redirect_stdout(io.StringIO()):
             pykeops = require("pykeops", "backend='keops'")
