@@ -38,12 +38,12 @@ covariance as ``A`` -- the same k-NN bias enters both terms and cancels to first
 (measured on Gaussian sides of 2-50 dimensions at n = 2000 and 5000: mean within 0.03
 nats of 0, sd 0.01-0.06; both entropies are estimated on whitened data, ``J`` being
 invariant under invertible linear maps)
--- soft-thresholded at the estimate's noise level (``max(J - 0.05, 0)`` per side, so
-Gaussian sides cost nothing) and exactly 0 for a one-column side (its normal scores are
-Gaussian). The candidate is (1) with these estimates, a lower bound up to the error of
-the two ``J`` estimates (and 0.05 nats per side). When a correction was needed (above
-0.05 nats in all), that error is not covered by a proof, so this candidate alone is not
-trusted: if it exceeds every other candidate by more than their noise the result is
+-- soft-thresholded at the estimate's noise level (``max(J - t, 0)`` per side with
+``t = 0.05 max(1, sqrt(d / 10))`` nats for a ``d``-column side, so Gaussian sides cost
+nothing) and exactly 0 for a one-column side (its normal scores are Gaussian). The
+candidate is (1) with these estimates, a lower bound up to the error of the two ``J``
+estimates (and ``t`` per side). When a correction was needed (above the larger ``t``),
+that error is not covered by a proof, so this candidate alone is not trusted: if it exceeds every other candidate by more than their noise the result is
 flagged ``candidates_disagree`` (with a warning) and its interval reaches down to the
 next candidate.
 
@@ -124,6 +124,15 @@ _KSG_MAX_DIM = 128
 # nats of 0 at 2-50 dimensions and n = 2000 or 5000; sd 0.01-0.03 up to 10 dimensions,
 # 0.03-0.06 at 25-50.
 _NEGENTROPY_TOL = 0.05
+
+
+def _negentropy_tol(d: int) -> float:
+    """Noise level (nats) of a d-column side's negentropy estimate:
+    ``0.05 max(1, sqrt(d / 10))`` -- 0.05 up to 10 columns, 0.11 at 50, 0.25 at 256
+    (Gaussian sides of 256 columns at n = 2000 read up to 0.35, once in six)."""
+    return _NEGENTROPY_TOL * max(1.0, float(np.sqrt(d / 10.0)))
+
+
 # Candidates that hold without an estimated correction (see the module docstring).
 _SELF_SUPPORTING = frozenset({"ksg_copula", "ksg_raw", "ksg_radial", "mixed", "usable"})
 # KSG also runs on the standardised data before the copula transform up to this many
@@ -332,7 +341,7 @@ def _continuous_candidates(
     extra : dict
         ``gaussian_uncorrected`` (``I_G``), ``negentropy`` (raw ``J`` of each side),
         ``correction`` (nats subtracted from ``I_G``), ``corrected`` (whether it
-        exceeds ``_NEGENTROPY_TOL``),
+        exceeds the larger side's noise level, :func:`_negentropy_tol`),
         ``skipped`` (name -> reason), ``check`` (the cross-check, nats, or ``None``).
     """
     from .ksg import ksg_mi
@@ -344,13 +353,14 @@ def _continuous_candidates(
         )
     i_g = gaussian_copula_mi(a, b)
     # soft threshold: estimates within noise of 0 (Gaussian sides) correct nothing
-    correction = sum(max(j - _NEGENTROPY_TOL, 0.0) for j in negentropy)
+    tols = (_negentropy_tol(a.shape[1]), _negentropy_tol(b.shape[1]))
+    correction = sum(max(j - t, 0.0) for j, t in zip(negentropy, tols, strict=True))
     out = {"gaussian_copula": i_g - correction}
     extra: dict[str, Any] = {
         "gaussian_uncorrected": i_g,
         "negentropy": {"x": negentropy[0], "y": negentropy[1]},
         "correction": correction,
-        "corrected": bool(correction > _NEGENTROPY_TOL),
+        "corrected": bool(correction > max(tols)),
         "skipped": {},
     }
     d = a.shape[1] + b.shape[1]
