@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import platform
@@ -17,17 +18,15 @@ README = pathlib.Path(__file__).with_name("README.md")
 def command_line() -> str:
     """The command that is running, as a user would type it from the repository root."""
     script = pathlib.Path(sys.argv[0])
-    try:
+    with contextlib.suppress(ValueError):
         script = script.resolve().relative_to(pathlib.Path.cwd())
-    except ValueError:
-        pass
     return "python " + " ".join(shlex.quote(a) for a in [str(script), *sys.argv[1:]])
 
 
 def machine() -> str:
     """One line about where the numbers come from."""
     rev = "unknown"
-    try:
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
         rev = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             capture_output=True,
@@ -35,8 +34,6 @@ def machine() -> str:
             cwd=README.parent,
             check=True,
         ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
         f"Python {platform.python_version()}, commit {rev}"

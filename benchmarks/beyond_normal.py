@@ -305,7 +305,7 @@ def report(
     )
     summary = []
     first: dict[tuple[str, str], list[float]] = {}  # seeds[0] only, for every estimator
-    for (tid, name), vals in est.items():
+    for tid, name in est:
         v = caches["ours" if name in OURS else "peers"].get(f"{tid}|{name}|{n}|{seeds[0]}")
         if v is not None and isinstance(v[0], (int, float)):
             first[(tid, name)] = [float(v[0])]

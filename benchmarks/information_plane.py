@@ -140,10 +140,12 @@ def main() -> None:
             )
             rec.record(0)  # warm-up
             acts = rec.probe.collect(X, progress_bar=False)
-            t_collect, _ = best_of(lambda: rec.probe.collect(X, progress_bar=False), args.repeats)
-            t_record, _ = best_of(lambda: rec.record(1), args.repeats)
+            t_collect, _ = best_of(
+                lambda rec=rec: rec.probe.collect(X, progress_bar=False), args.repeats
+            )
+            t_record, _ = best_of(lambda rec=rec: rec.record(1), args.repeats)
             t_ours, new = best_of(
-                lambda: pd.DataFrame(
+                lambda rec=rec, acts=acts: pd.DataFrame(
                     _layer_rows(
                         acts, X, Y, rec.x_symbols, rec.y_symbols, rec._estimators, rec.params, None
                     )
@@ -151,10 +153,15 @@ def main() -> None:
                 args.repeats,
             )
             t_base, base = best_of(
-                lambda: baseline_epoch(list(acts.values()), y, which), max(1, args.repeats // 2)
+                lambda acts=acts, which=which: baseline_epoch(list(acts.values()), y, which),
+                max(1, args.repeats // 2),
             )
-            ours = list(zip(new["I_XT"], new["I_TY"]))
-            diff = max(abs(a - b) for o, r in zip(ours, base) for a, b in zip(o, r))
+            ours = list(zip(new["I_XT"], new["I_TY"], strict=True))
+            diff = max(
+                abs(a - b)
+                for o, r in zip(ours, base, strict=True)
+                for a, b in zip(o, r, strict=True)
+            )
             rows.append(
                 [
                     activation,

@@ -166,7 +166,7 @@ def main() -> None:
         )
     rows = [
         [
-            "local, torch default threads (%d)" % default_threads,
+            f"local, torch default threads ({default_threads})",
             f"{t_local:.2f}",
             "-",
             " ".join(f"{t:.2f}" for t in r_local),

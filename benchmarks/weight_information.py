@@ -178,7 +178,7 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in times.items()}
 
     def ratio(a: str, b: str) -> float:
-        return statistics.median(p / q for p, q in zip(times[a], times[b]))
+        return statistics.median(p / q for p, q in zip(times[a], times[b], strict=True))
 
     # accuracy, outside the timing
     f_emp, f_true = ours_emp(), ours_true()

@@ -97,7 +97,7 @@ def main() -> None:
     eff = res.effect()
     finite = res.summary[res.summary["removal_epoch"].notna()].sort_values("removal_epoch")
     acc = list(finite["test_accuracy"])
-    monotone = all(a >= b for a, b in zip(acc, acc[1:]))
+    monotone = all(a >= b for a, b in zip(acc, acc[1:], strict=False))  # neighbours
     se = (
         eff["acc_first_removal"]
         * (1 - eff["acc_first_removal"])

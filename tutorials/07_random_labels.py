@@ -146,7 +146,7 @@ def fit_posterior(net, w0, x, y, beta, *, prior, grid, mean, prior_std, n_steps,
     terms = {
         k: float(first[k]) for k in ("expected_nll", "nll_at_mean", "kl_total", "prior_choice_nats")
     }
-    per_layer = {"prior_std": dict(zip(df["layer"], df["prior_std_chosen"]))}
+    per_layer = {"prior_std": dict(zip(df["layer"], df["prior_std_chosen"], strict=True))}
     return terms, per_layer
 
 

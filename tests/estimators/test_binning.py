@@ -68,7 +68,7 @@ def test_row_symbols_partition_equals_encode_rows(seed: int) -> None:
     a, ka = row_symbols(c)
     b, kb = encode_rows(c)
     assert ka == kb == 2500
-    assert len(set(zip(a.tolist(), b.tolist()))) == ka  # a bijection between the two
+    assert len(set(zip(a.tolist(), b.tolist(), strict=True))) == ka  # a bijection between the two
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -80,7 +80,7 @@ def test_row_key_equal_iff_rows_equal(seed: int, d: int) -> None:
     key, size = row_key(c)
     assert key.min() >= 0 and key.max() < size
     _, inv = np.unique(c, axis=0, return_inverse=True)
-    assert len(set(zip(key.tolist(), inv.ravel().tolist()))) == inv.max() + 1
+    assert len(set(zip(key.tolist(), inv.ravel().tolist(), strict=True))) == inv.max() + 1
 
 
 def test_sorted_run_lengths() -> None:

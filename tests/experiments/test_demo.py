@@ -50,7 +50,7 @@ def test_network_shape(activation: str) -> None:
     )
     rng = torch.get_rng_state()
     a, b = make_network(activation, seed=3), make_network(activation, seed=3)
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert torch.equal(torch.get_rng_state(), rng)  # building it leaves the global RNG alone
 
 

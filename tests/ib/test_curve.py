@@ -28,8 +28,8 @@ def test_binary_symmetric_channel_matches_mrs_gerber_closed_form(eps: float, see
     curve = ib_curve(bsc_pxy(eps), betas, random_state=seed)
     inner = curve[(curve.I_XT > 1e-4) & (curve.I_XT < LN2 - 1e-6)]
     assert len(inner) >= 3
-    for ixt, ity in zip(inner.I_XT, inner.I_TY):
-        delta = brentq(lambda d: LN2 - float(h2(d)) - ixt, 1e-15, 0.5)
+    for ixt, ity in zip(inner.I_XT, inner.I_TY, strict=True):
+        delta = brentq(lambda d, ixt=ixt: LN2 - float(h2(d)) - ixt, 1e-15, 0.5)
         conv = delta * (1 - eps) + eps * (1 - delta)
         assert ity == pytest.approx(LN2 - float(h2(conv)), abs=1e-6)
     # the end point is (H(X), I(X;Y)) = (ln 2, ln 2 - h(eps))

@@ -18,7 +18,7 @@ def test_joint_from_samples_rows_and_labels() -> None:
     y = np.array([5, 5, 7, 5])
     pxy, xv, yv = joint_from_samples(x, y, return_labels=True)
     assert pxy.shape == (3, 2) and xv.shape == (3, 2) and yv.shape == (2, 1)
-    for xi, yi in zip(x, y):
+    for xi, yi in zip(x, y, strict=True):
         r = np.flatnonzero((xv == xi).all(axis=1))[0]
         c = np.flatnonzero(yv[:, 0] == yi)[0]
         assert pxy[r, c] > 0

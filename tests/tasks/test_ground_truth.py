@@ -71,7 +71,7 @@ def test_additive_noise_by_quadrature(eps: float) -> None:
     knots = sorted({-eps, eps, 1 - eps, 1 + eps})
     h_y = sum(
         integrate.quad(lambda t: -p(t) * np.log(p(t)) if p(t) > 0 else 0.0, a, b, epsabs=1e-12)[0]
-        for a, b in zip(knots[:-1], knots[1:])
+        for a, b in zip(knots[:-1], knots[1:], strict=True)
     )
     assert get_task(f"1v1-additive-{eps}").mutual_information() == pytest.approx(
         h_y - np.log(2 * eps), abs=1e-8

@@ -193,7 +193,7 @@ def test_fast_path_leaves_model_unchanged_even_on_error():
         assert not m._forward_hooks and not m._forward_pre_hooks
         assert m.training
     assert {n: id(p) for n, p in model.named_parameters()} == ids
-    for n, p in model.named_parameters():
+    for p in model.parameters():
         assert isinstance(p, nn.Parameter) and p.grad is None
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
@@ -354,7 +354,7 @@ def test_kfac_conv_factors_by_hand():
 def test_kfac_fallbacks_and_mixed_rows():
     model, x, y = _mixed(0)
     df = weight_information(model, (x, y), kind="empirical", approximation="kfac")
-    used = dict(zip(df["layer"], df["approximation"]))
+    used = dict(zip(df["layer"], df["approximation"], strict=True))
     # groups=2 conv, LayerNorm, a free parameter, a module called twice, tied weights
     # and a weight used outside its module all fall back to the diagonal
     assert used["c1"] == used["c3"] == used["seq"] == used["fc"] == "kfac"

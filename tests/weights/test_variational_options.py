@@ -101,7 +101,7 @@ def test_grid_choice_is_the_kl_minimiser(seed):
         float(
             sum(
                 _diag_gauss_kl(mu.double(), ls.double(), float(lam), m if m is None else m.double())
-                for mu, ls, m in zip(mus, log_ss, means)
+                for mu, ls, m in zip(mus, log_ss, means, strict=True)
             )
         )
         for lam in grid

@@ -112,7 +112,7 @@ def test_heldout_scores_match_the_module() -> None:
     shifts = [sample_shifts(10, 3, g), sample_shifts(10, 3, g)]
     pos, neg = trainer.heldout_scores(x, y, blocks, shifts)()
     with torch.no_grad():
-        parts = [pair_scores(critic, x[i], y[i], s) for i, s in zip(blocks, shifts)]
+        parts = [pair_scores(critic, x[i], y[i], s) for i, s in zip(blocks, shifts, strict=True)]
     torch.testing.assert_close(pos, torch.cat([p for p, _ in parts]), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(neg, torch.cat([q for _, q in parts]), rtol=1e-5, atol=1e-5)
 
