@@ -513,7 +513,7 @@ class CallableNuisance(Nuisance):
         self, fn: Callable[[torch.Tensor, np.random.Generator], Any], name: str | None = None
     ) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "custom")
+        self.name: str = name or str(getattr(fn, "__name__", "custom"))
 
     def __call__(
         self, x: torch.Tensor, rng: np.random.Generator

@@ -353,7 +353,7 @@ def _check_estimators(estimators: Any) -> list[tuple[str, Any]]:
         ) from None
     if not items:
         raise ValueError("estimators is empty; give at least one estimator")
-    out = []
+    out: list[tuple[str, Any]] = []
     for e in items:
         if isinstance(e, MIEstimator):
             out.append((getattr(e, "name", "") or type(e).__name__, e))
@@ -545,8 +545,8 @@ def _generic(
             cache[key] = _reduce_matrix(xr, dims, how, 0)
         xr, x_note = cache[key]
         t, t_note = _reduce_matrix(t, dims, how, 0)
-        notes = [f"layer {t_note}" if t_note else "", f"input {x_note}" if x_note else ""]
-        extra["reduction_knn"] = "; ".join(n for n in notes if n)
+        reduced = [f"layer {t_note}" if t_note else "", f"input {x_note}" if x_note else ""]
+        extra["reduction_knn"] = "; ".join(n for n in reduced if n)
     notes: list[str] = []
 
     def run(a: Any, b: Any, name: Any, kw: dict[str, Any]) -> Any:

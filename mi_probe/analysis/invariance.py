@@ -102,7 +102,7 @@ def _materialize(data: Any, targets: Any) -> tuple[torch.Tensor, np.ndarray | No
     ``x`` is checked for NaN and inf. Targets come back as a numpy array (first axis =
     samples), not yet classified as labels or continuous values (:func:`_prepare_targets`).
     """
-    y = None
+    y: Any = None
     if isinstance(data, torch.utils.data.DataLoader):
         xs, ys = [], []
         for batch in data:
@@ -664,6 +664,7 @@ def invariance(
         x, values = family(x, rng)
         nuisance_name = family.name
     else:
+        assert values is not None  # family is None: per-sample values were given
         values = values[idx]
         nuisance_name = "n"
     assert values is not None
@@ -682,6 +683,7 @@ def invariance(
     else:
         from ..probes import attach
 
+        assert model is not None  # checked above when activations is None
         with attach(model, layers) as probe:
             acts = probe.collect(x, batch_size=batch_size, progress_bar=progress_bar)
 
@@ -850,6 +852,7 @@ def invariance(
             stacklevel=2,
         )
     if clamped_rows:
+        assert target is not None  # only rows with a target are clamped
         warnings.warn(
             f"invariance: the I(z;y) estimate of {', '.join(clamped_rows)} exceeded "
             f"H(y) = {target.ceiling:.3g} nats and was clamped (rows flagged I_zy_clamped)",

@@ -730,8 +730,12 @@ def sweep(
     for value, name in ((num_cpus, "num_cpus"), (num_gpus, "num_gpus")):
         if value is None and name == "num_gpus":
             continue
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not number or not value >= 0 or math.isinf(value):
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not value >= 0
+            or math.isinf(value)
+        ):
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     if device is not None:
         try:
@@ -796,6 +800,7 @@ def sweep(
             )
 
     if stale:
+        assert out is not None  # stale results are read from the store under out
         shown = "; ".join(stale[:5]) + (f"; and {len(stale) - 5} more" if len(stale) > 5 else "")
         warnings.warn(
             f"sweep: recomputing {len(stale)} stored (checkpoint, layer) results in "
@@ -832,7 +837,7 @@ def sweep(
             if store is not None and ok and store.load(job.checkpoint, layer, digest) is None:
                 store.write(job.checkpoint, layer, rows, digest)  # a worker without out= access
 
-    rows: list[dict[str, Any]] = []
+    table_rows: list[dict[str, Any]] = []
     for ck, _ in ckpts:
         for layer in layer_names:
             got = saved.get((ck, layer))
@@ -844,8 +849,8 @@ def sweep(
                     got = store.load(ck, layer, digests.get(ck))
                 if got is None:
                     got = fresh or []
-            rows.extend(got)
-    df = _sweep_table(pd.DataFrame(rows))
+            table_rows.extend(got)
+    df = _sweep_table(pd.DataFrame(table_rows))
     if out is not None:
         save_plane(df, Path(out) / "sweep.csv")
     return df

@@ -27,6 +27,7 @@ References
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,7 @@ def _normal_scores(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Per-column ranks mapped to standard-normal quantiles (ties broken at random)."""
     from scipy.stats import norm
 
-    n = a.shape[0]
+    n = int(a.shape[0])
     out = np.empty_like(a, dtype=np.float64)
     for j in range(a.shape[1]):
         order = np.lexsort((rng.random(n), a[:, j]))
@@ -534,7 +535,12 @@ def total_correlation(z: Any, estimator: str = "gaussian", **params: Any) -> MIR
     import inspect
 
     check_choice(estimator, "estimator", ESTIMATORS)
-    fn = {"gaussian": gaussian_tc, "ksg": ksg_tc, "binning": binning_tc}[estimator]
+    functions: dict[str, Callable[..., Any]] = {
+        "gaussian": gaussian_tc,
+        "ksg": ksg_tc,
+        "binning": binning_tc,
+    }
+    fn = functions[estimator]
     valid = [p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY]
     unknown = sorted(set(params) - set(valid))
     if unknown:

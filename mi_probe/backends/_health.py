@@ -35,6 +35,7 @@ Environment variables
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -45,8 +46,9 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "CompilerChoice",
@@ -92,7 +94,7 @@ def loaded_libstdcxx(maps_text: str | None = None) -> str | None:
 
 
 def compiler_libstdcxx(
-    cxx: str, run: Callable[..., subprocess.CompletedProcess] = subprocess.run
+    cxx: str, run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
 ) -> str | None:
     """The libstdc++ that ``cxx`` links against, or None if it cannot tell.
 
@@ -152,7 +154,7 @@ class CompilerChoice:
 
 
 def choose_compiler(
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     *,
     loaded: str | None,
     lib_of: Callable[[str], str | None] = compiler_libstdcxx,
@@ -166,7 +168,7 @@ def choose_compiler(
 
     Parameters
     ----------
-    env : dict, optional
+    env : mapping, optional
         The environment (``os.environ`` when omitted).
     loaded : str or None
         The libstdc++ loaded in the process (:func:`loaded_libstdcxx`).
@@ -177,13 +179,13 @@ def choose_compiler(
     candidates : sequence of str
         Compilers to try, in order, when the current one does not match.
     """
-    env = os.environ if env is None else env
-    forced = env.get("MI_PROBE_KEOPS_CXX")
+    environ: Mapping[str, str] = os.environ if env is None else env
+    forced = environ.get("MI_PROBE_KEOPS_CXX")
     if forced:
         return CompilerChoice(forced, True, f"MI_PROBE_KEOPS_CXX={forced}")
-    current = env.get("CXX") or "g++"
+    current = environ.get("CXX") or "g++"
     current_path = which(current)
-    if env.get("MI_PROBE_KEOPS_NO_CXX_FIX"):
+    if environ.get("MI_PROBE_KEOPS_NO_CXX_FIX"):
         return CompilerChoice(None, False, "MI_PROBE_KEOPS_NO_CXX_FIX is set; CXX left alone")
     if current_path is None:
         return CompilerChoice(None, False, f"compiler {current!r} not found; left to keopscore")
@@ -223,7 +225,7 @@ def _cache_tag(cxx: str) -> str:
     return hashlib.sha1(os.path.realpath(cxx).encode()).hexdigest()[:10]
 
 
-def configure_compiler(env: dict[str, str] | None = None) -> CompilerChoice:
+def configure_compiler(env: MutableMapping[str, str] | None = None) -> CompilerChoice:
     """Point KeOps at a compiler whose libstdc++ matches this process (once per process).
 
     Must run before keopscore is first imported (it reads ``CXX`` at import time);
@@ -238,29 +240,28 @@ def configure_compiler(env: dict[str, str] | None = None) -> CompilerChoice:
     global _CONFIGURED
     if _CONFIGURED is not None:
         return _CONFIGURED
-    env = os.environ if env is None else env
+    environ: MutableMapping[str, str] = os.environ if env is None else env
     if "torch" not in sys.modules:  # the libstdc++ the user's process will hold
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            pass
-    choice = choose_compiler(env, loaded=loaded_libstdcxx())
-    if choice.changed and choice.cxx:
+        with contextlib.suppress(ImportError):
+            import torch  # noqa: F401  (imported for its side effect: loading libstdc++)
+    choice = choose_compiler(environ, loaded=loaded_libstdcxx())
+    cxx = choice.cxx
+    if choice.changed and cxx:
         if "keopscore" in sys.modules:
             choice = CompilerChoice(
                 None, False, choice.reason + " (too late: keopscore was already imported)"
             )
         else:
-            env["CXX"] = choice.cxx
-            if "KEOPS_CACHE_FOLDER" not in env:
+            environ["CXX"] = cxx
+            if "KEOPS_CACHE_FOLDER" not in environ:
                 try:
                     from importlib.metadata import version
 
                     ver = version("keopscore")
                 except Exception:  # pragma: no cover - metadata missing
                     ver = "unknown"
-                env["KEOPS_CACHE_FOLDER"] = str(
-                    Path.home() / ".cache" / f"keops{ver}-cxx-{_cache_tag(choice.cxx)}"
+                environ["KEOPS_CACHE_FOLDER"] = str(
+                    Path.home() / ".cache" / f"keops{ver}-cxx-{_cache_tag(cxx)}"
                 )
     _CONFIGURED = choice
     return choice
@@ -268,8 +269,7 @@ def configure_compiler(env: dict[str, str] | None = None) -> CompilerChoice:
 
 # ------------------------------------------------------------------------ health check
 
-_PROBE = (
-    r"""
+_PROBE = rf"""
 import sys
 sys.path.insert(0, sys.argv[2])
 from mi_probe.backends._health import configure_compiler
@@ -287,10 +287,8 @@ assert torch.allclose(vals, ref, atol=1e-6), "KeOps max-norm k-NN disagrees with
 lse = (-((xi - xj) ** 2).sum()).logsumexp(dim=1).view(-1)
 ref = torch.logsumexp(-torch.cdist(x, x) ** 2, dim=1)
 assert torch.allclose(lse, ref, atol=1e-4), "KeOps log-sum-exp disagrees with torch"
-print("%s", dev, choice.cxx or "", flush=True)
+print("{_OK_MARK}", dev, choice.cxx or "", flush=True)
 """
-    % _OK_MARK
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -351,7 +349,7 @@ def _key(version: str, cxx: str, python: str, cuda: bool) -> str:
     return f"pykeops={version}|cxx={cxx}|python={python}|cuda={int(cuda)}"
 
 
-def _read_cache(path: Path) -> dict:
+def _read_cache(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
         return data if isinstance(data, dict) else {}
@@ -513,7 +511,7 @@ def _retry_with_system_compiler(cxx: str, device: str, timeout: float) -> tuple[
     """When the probe crashed with ``cxx``, try the system g++ (the libstdc++ check
     can pass while the compiler's own headers still do not match the loaded
     runtime, as with a newer GCC in /opt). Returns (working compiler or None, note)."""
-    tried = []
+    tried: list[str] = []
     for cand in ("/usr/bin/g++", shutil.which("g++")):
         if not cand or not os.path.exists(cand) or tried.count(cand):
             continue

@@ -18,6 +18,7 @@ One-dimensional counts use a sorted array and binary search.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -96,7 +97,8 @@ class KDTreeBackend:
             else:
                 hi = np.searchsorted(s, v + r, side="left")
                 lo = np.searchsorted(s, v - r, side="right")
-            return (hi - lo - 1).astype(np.int64)
+            counts: np.ndarray = (hi - lo - 1).astype(np.int64)
+            return counts
         from sklearn.neighbors import KDTree
 
         # KDTree counts distance <= r; for strict counts r was shrunk by nudge
@@ -110,7 +112,7 @@ class KDTreeBackend:
             counts_o = tree.query_radius(q, rq, count_only=True)
         else:
             bounds = np.linspace(0, n, 4 * n_threads + 1).astype(np.int64)
-            parts = list(zip(bounds[:-1], bounds[1:]))
+            parts = list(zip(bounds[:-1], bounds[1:], strict=True))
             with ThreadPoolExecutor(n_threads) as pool:
                 res = list(
                     pool.map(
@@ -126,6 +128,6 @@ class KDTreeBackend:
         return counts - 1  # the point itself
 
     def gaussian_logsumexp(
-        self, queries: np.ndarray, points: np.ndarray, variance: float
+        self, queries: np.ndarray, points: np.ndarray, variance: Any
     ) -> np.ndarray:
         return NumpyBackend().gaussian_logsumexp(queries, points, variance)

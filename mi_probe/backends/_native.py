@@ -31,6 +31,7 @@ How it is built and trusted
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -144,7 +145,7 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
         [ptr] * 5 + [c_int] * 3 + [f32, f32, i64, c_i64, c_int, i64, c_int, f32]
     )
     lib.mi_joint_scores.restype = c_int
-    lib.mi_joint_train.argtypes = (
+    train_args: list[Any] = (
         [ptr] * 5
         + [c_int] * 3
         + [ptr, ptr, ctypes.POINTER(c_i64), f32, f32, i64, i64, c_i64]
@@ -153,6 +154,7 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
         + [c_double] * 4
         + [f64]
     )
+    lib.mi_joint_train.argtypes = train_args
     lib.mi_joint_train.restype = c_int
     return lib
 
@@ -279,6 +281,7 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        rc: int | str
         try:
             proc = subprocess.run(
                 [
@@ -297,10 +300,8 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
         except subprocess.TimeoutExpired:
             ok, rc = False, "timeout"
         verdict = {"ok": ok, "returncode": rc, "compiler": cc}
-        try:
+        with contextlib.suppress(OSError):
             verdict_path.write_text(json.dumps(verdict))
-        except OSError:
-            pass
     if not verdict.get("ok"):
         return None, _warn(
             f"the native kd-tree failed its self-check (exit {verdict.get('returncode')}); "
@@ -324,7 +325,8 @@ def _warn(reason: str) -> str:
 def _library() -> ctypes.CDLL | None:
     if "lib" not in _STATE:
         _STATE["lib"], _STATE["why"] = _load()
-    return _STATE["lib"]
+    lib: ctypes.CDLL | None = _STATE["lib"]
+    return lib
 
 
 def native_available() -> bool:
@@ -406,9 +408,10 @@ class NativeBackend:
     name = "native"
 
     def __init__(self, workers: int = -1, leafsize: int | None = None) -> None:
-        self._lib = _library()
-        if self._lib is None:
+        lib = _library()
+        if lib is None:
             raise RuntimeError(f"the native kd-tree is not available: {native_status()}")
+        self._lib: ctypes.CDLL = lib
         self.workers = workers
         self.leafsize = leafsize
 

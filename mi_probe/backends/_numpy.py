@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -13,9 +14,8 @@ __all__ = ["NumpyBackend"]
 
 def _pairwise(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
     diff = np.abs(a[:, None, :] - b[None, :, :])
-    if metric == "max":
-        return diff.max(axis=-1)
-    return np.sqrt((diff * diff).sum(axis=-1))
+    out: np.ndarray = diff.max(axis=-1) if metric == "max" else np.sqrt((diff * diff).sum(axis=-1))
+    return out
 
 
 class NumpyBackend:
@@ -26,7 +26,7 @@ class NumpyBackend:
     def __init__(self, block: int = 256) -> None:
         self.block = block
 
-    def _blocks(self, n: int):
+    def _blocks(self, n: int) -> Iterator[tuple[int, int]]:
         for start in range(0, n, self.block):
             yield start, min(n, start + self.block)
 
@@ -134,7 +134,7 @@ def _variances(variance: Any) -> tuple[list[float], bool]:
     vs = [float(variance)] if single else [float(v) for v in np.asarray(variance).ravel()]
     if not vs or any(not np.isfinite(v) or v <= 0 for v in vs):
         raise ValueError(f"variance must be > 0 and finite, got {variance!r}")
-    for a, b in zip(vs, vs[1:]):
+    for a, b in zip(vs, vs[1:], strict=False):  # consecutive pairs
         k = np.log(b / a) / np.log(4.0)
         if abs(k - 1.0) > 1e-9:
             raise ValueError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,7 @@ class TorchBackend:
         self.device = device
         self.max_elements = max_elements
 
-    def _chunks(self, n_rows: int, n_cols: int, device: Any = None):
+    def _chunks(self, n_rows: int, n_cols: int, device: Any = None) -> Iterator[tuple[int, int]]:
         limit = self.max_elements
         if limit is None:
             on_cuda = device is not None and torch.device(device).type == "cuda"

@@ -113,8 +113,10 @@ def _load_model(spec: str, weights: str | None, trust_pickle: bool) -> Any:
         if not Path(file).is_file():
             raise CLIError(f"{file}: no such file")
         mod_spec = importlib.util.spec_from_file_location("_mi_probe_user_model", file)
+        if mod_spec is None or mod_spec.loader is None:
+            raise CLIError(f"{file}: cannot be imported as a Python module")
         module = importlib.util.module_from_spec(mod_spec)
-        mod_spec.loader.exec_module(module)  # type: ignore[union-attr]
+        mod_spec.loader.exec_module(module)
         if not hasattr(module, func):
             raise CLIError(f"{file} has no function {func!r}")
         model = getattr(module, func)()

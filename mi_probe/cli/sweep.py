@@ -130,7 +130,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         import tomllib
     else:  # pragma: no cover - Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib
         except ModuleNotFoundError:
             raise ConfigError(
                 "reading a TOML config needs Python 3.11+ or the tomli package: pip install tomli"
@@ -144,7 +144,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
 
 
-def _load_function(spec: str, base: Path, what: str) -> Callable[..., Any]:
+def _load_function(spec: Any, base: Path, what: str) -> Callable[..., Any]:
     if not isinstance(spec, str) or ":" not in spec:
         raise ConfigError(
             f"{what} must look like MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r}"
@@ -264,8 +264,8 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError("the config has no model (MODULE:FUNCTION or FILE.py:FUNCTION)")
     if isinstance(model, dict):
         fn = _load_function(model.get("factory"), base, "model.factory")
-        kwargs = model.get("kwargs", {})
-        model_fn = functools.partial(fn, **kwargs) if kwargs else fn
+        factory_kwargs = model.get("kwargs", {})
+        model_fn = functools.partial(fn, **factory_kwargs) if factory_kwargs else fn
     else:
         model_fn = _load_function(model, base, "model")
     data = _load_data(cfg.get("data"), base)

@@ -54,7 +54,7 @@ def from_function(
     sig = inspect.signature(fn)
     kw = [p for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY]
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self: MIEstimator, **kwargs: Any) -> None:
         bound = init_sig.bind(self, **kwargs)
         bound.apply_defaults()
         for key, value in list(bound.arguments.items())[1:]:

@@ -102,7 +102,7 @@ def apply_ceiling(
             RuntimeWarning,
             stacklevel=3,
         )
-    changes: dict = {
+    changes: dict[str, Any] = {
         "value": clamped,
         "diagnostics": {
             "ceiling": ceiling,
@@ -135,7 +135,8 @@ def _categorical_codes(a: Any) -> np.ndarray | None:
         if np.max(np.abs(arr)) > 2.0**53:  # every float this large is an integer
             return None
         if arr.shape[1] > 1 and np.all((arr == 0) | (arr == 1)) and np.all(arr.sum(1) == 1):
-            return np.argmax(arr, axis=1).astype(np.int64)
+            codes: np.ndarray = np.argmax(arr, axis=1).astype(np.int64)
+            return codes
         sym, k = encode_rows(np.ascontiguousarray(arr, dtype=np.float64) + 0.0)
         return sym if k <= min(MAX_AUTO_CLASSES, max(2, arr.shape[0] // 2)) else None
     sym, _ = encode_rows(np.ascontiguousarray(arr))

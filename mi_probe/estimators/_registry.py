@@ -69,7 +69,7 @@ def get_estimator(estimator: str | MIEstimator, **params: Any) -> MIEstimator:
             f"estimator must be a name or an MIEstimator instance, got {type(estimator).__name__}"
         )
     check_choice(estimator, "estimator", sorted(MI_ESTIMATORS))
-    cls = _load(MI_ESTIMATORS[estimator])
+    cls: type[MIEstimator] = _load(MI_ESTIMATORS[estimator])
     _check_params(cls, estimator, params)
     return cls(**params)
 
@@ -93,4 +93,5 @@ def _check_params(cls: Any, name: str, params: dict[str, Any]) -> None:
 def get_entropy_function(estimator: str) -> Callable[..., MIResult]:
     """The entropy function registered under ``estimator``."""
     check_choice(estimator, "estimator", sorted(ENTROPY_ESTIMATORS))
-    return _load(ENTROPY_ESTIMATORS[estimator])
+    fn: Callable[..., MIResult] = _load(ENTROPY_ESTIMATORS[estimator])
+    return fn

@@ -311,7 +311,8 @@ def _whiten(a: np.ndarray) -> np.ndarray:
     c = a - a.mean(axis=0)
     w, v = np.linalg.eigh(np.atleast_2d(np.cov(c, rowvar=False)))
     w = np.maximum(w, 1e-12 * max(float(w.max()), 1e-300))
-    return (c @ v) / np.sqrt(w)
+    white: np.ndarray = (c @ v) / np.sqrt(w)
+    return white
 
 
 def _continuous_candidates(
@@ -376,7 +377,7 @@ def _continuous_candidates(
         if check:
             j_ab = side_negentropy(np.hstack([a, b]), seed + 2, normal_scores=True)
             extra["check"] = i_g - negentropy[0] - negentropy[1] + j_ab
-        idx = slice(None)
+        idx: slice | np.ndarray = slice(None)
         if ksg_rows is not None and ksg_rows < a.shape[0]:
             idx = np.random.default_rng(seed).choice(a.shape[0], size=ksg_rows, replace=False)
         k = ksg_mi(a[idx], b[idx], random_state=seed)

@@ -91,7 +91,7 @@ def _discretize(a: np.ndarray, n_bins: int, strategy: str, bin_size: float | Non
         lo = a.min(axis=0)
         span = a.max(axis=0) - lo
         span[span == 0] = 1.0  # a constant column falls in bin 0
-        codes = np.floor((a - lo) * (n_bins / span)).astype(np.int64)
+        codes: np.ndarray = np.floor((a - lo) * (n_bins / span)).astype(np.int64)
         np.clip(codes, 0, n_bins - 1, out=codes)  # the maximum goes in the last bin
         return codes
     # quantile: equal-mass bins from each column's empirical quantiles

@@ -71,7 +71,7 @@ def _logdet(c: np.ndarray, what: str) -> float:
 
 def _corr(a: np.ndarray, regularization: float) -> np.ndarray:
     n = a.shape[0]
-    c = (a.T @ a) / (n - 1)
+    c: np.ndarray = (a.T @ a) / (n - 1)
     if regularization > 0:
         c = c + regularization * np.eye(c.shape[0])
     return c

@@ -68,7 +68,8 @@ _FUSED = ("numpy", "native", "kdtree", "torch")
 
 def _to_numpy64(a: Any) -> np.ndarray:
     if is_tensor(a):
-        return a.detach().cpu().double().numpy()
+        out: np.ndarray = a.detach().cpu().double().numpy()
+        return out
     return np.asarray(a, dtype=np.float64)
 
 
@@ -365,7 +366,7 @@ def _bandwidth_factor(bandwidth: Any, n: int, d: int) -> float:
         if bandwidth == "scott":
             return float(n ** (-1.0 / (d + 4)))
         return float((n * (d + 2) / 4.0) ** (-1.0 / (d + 4)))
-    return bandwidth
+    return float(bandwidth)
 
 
 def _check_bandwidth(bandwidth: Any) -> Any:

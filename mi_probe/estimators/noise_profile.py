@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.stats import norm
@@ -54,6 +54,9 @@ from .._validation import (
 )
 from ..result import MIResult
 from ._bounds import CEILING_FRACTION, apply_ceiling, plugin_entropy
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "noisy_information",
@@ -77,10 +80,11 @@ _BLOCK_ENTRIES = 1 << 21
 
 def _as_matrix(t: Any) -> np.ndarray:
     if is_tensor(t):
-        a = check_array(t, "t", min_samples=2, native=True).detach().cpu().numpy()
+        a: np.ndarray = check_array(t, "t", min_samples=2, native=True).detach().cpu().numpy()
         return a if a.dtype == np.float32 else a.astype(np.float64)
     dtype = np.float32 if getattr(t, "dtype", None) == np.float32 else np.float64
-    return check_array(t, "t", min_samples=2, dtype=dtype)
+    out: np.ndarray = check_array(t, "t", min_samples=2, dtype=dtype)
+    return out
 
 
 def _coordinates(t: np.ndarray) -> np.ndarray:
@@ -95,7 +99,8 @@ def _coordinates(t: np.ndarray) -> np.ndarray:
     n, d = t.shape
     mu = t.mean(axis=0, dtype=np.float64)
     if d <= n or n > _GRAM_MAX_N:
-        return np.asarray(t, dtype=np.float64) - mu
+        centred: np.ndarray = np.asarray(t, dtype=np.float64) - mu
+        return centred
     gram = np.zeros((n, n))
     step = max(1, (1 << 24) // n)
     for s in range(0, d, step):
@@ -103,7 +108,8 @@ def _coordinates(t: np.ndarray) -> np.ndarray:
         gram += slab @ slab.T
     w, v = np.linalg.eigh(gram)
     keep = w > 1e-12 * max(float(w[-1]), 1e-300)
-    return v[:, keep] * np.sqrt(w[keep])
+    coords: np.ndarray = v[:, keep] * np.sqrt(w[keep])
+    return coords
 
 
 def layer_scale(t: Any) -> float:
@@ -182,7 +188,8 @@ def _mc_terms(
 
 def _lse_rows(a: np.ndarray) -> np.ndarray:
     top = a.max(axis=1)
-    return top + np.log(np.sum(np.exp(a - top[:, None]), axis=1))
+    lse: np.ndarray = top + np.log(np.sum(np.exp(a - top[:, None]), axis=1))
+    return lse
 
 
 def _profile(
@@ -378,7 +385,7 @@ def noise_profile(
     confidence: float = 0.95,
     random_state: Any = None,
     progress: bool = False,
-):
+) -> pd.DataFrame:
     """``I(X; T + sigma Z)`` in nats over a grid of noise scales: the noise profile.
 
     Parameters
@@ -435,7 +442,7 @@ def noise_profile(
     p = _profile(t, grid, rel, n_draws, max_queries, confidence, random_state, progress)
     ceiling = p["ceiling"]
     value = np.clip(p["raw"], 0.0, ceiling)
-    df = pd.DataFrame(
+    df: pd.DataFrame = pd.DataFrame(
         {
             "sigma_relative": p["sigma_relative"],
             "sigma": p["sigma"],

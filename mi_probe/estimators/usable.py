@@ -19,6 +19,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -56,10 +57,11 @@ def _as_matrix(z: Any) -> np.ndarray:
     """``z`` as a 2-D numpy array, float32 kept float32 (wide layers), else float64."""
     if is_tensor(z):
         t = check_array(z, "z", min_samples=1, native=True)
-        arr = t.detach().cpu().numpy()
+        arr: np.ndarray = t.detach().cpu().numpy()
         return arr if arr.dtype == np.float32 else arr.astype(np.float64)
     dtype = np.float32 if getattr(z, "dtype", None) == np.float32 else np.float64
-    return check_array(z, "z", min_samples=1, dtype=dtype)
+    out: np.ndarray = check_array(z, "z", min_samples=1, dtype=dtype)
+    return out
 
 
 def _is_one_hot(a: np.ndarray) -> bool:
@@ -139,11 +141,13 @@ def _standardize_reduce(
 
     def a_mul(m: np.ndarray) -> np.ndarray:
         mm = (m / scale[:, None]).astype(dt)
-        return (z @ mm).astype(np.float64) - (mu_s @ mm).astype(np.float64)[None, :]
+        out: np.ndarray = (z @ mm).astype(np.float64) - (mu_s @ mm).astype(np.float64)[None, :]
+        return out
 
     def at_mul(yy: np.ndarray) -> np.ndarray:
         zy = (z.T @ yy.astype(dt)).astype(np.float64)
-        return (zy - np.outer(mu, yy.sum(axis=0))) / scale[:, None]
+        out: np.ndarray = (zy - np.outer(mu, yy.sum(axis=0))) / scale[:, None]
+        return out
 
     k = int(max_dim)
     q = min(k + 10, n, int(np.sum(keep)))
@@ -177,7 +181,9 @@ def _folds(n: int, n_folds: int, codes: np.ndarray | None, rng: np.random.Genera
     return fold
 
 
-def _inner_split(train: np.ndarray, codes: np.ndarray | None, rng: np.random.Generator):
+def _inner_split(
+    train: np.ndarray, codes: np.ndarray | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """80/20 split of the training rows (stratified when labels are given)."""
     n = train.size
     val = np.zeros(n, dtype=bool)
@@ -199,10 +205,18 @@ def _inner_split(train: np.ndarray, codes: np.ndarray | None, rng: np.random.Gen
 
 def _log_softmax(a: np.ndarray) -> np.ndarray:
     a = a - a.max(axis=1, keepdims=True)
-    return a - np.log(np.sum(np.exp(a), axis=1, keepdims=True))
+    out: np.ndarray = a - np.log(np.sum(np.exp(a), axis=1, keepdims=True))
+    return out
 
 
-def _fit_softmax(x, y, k, lam, w0=None, max_iter=100):
+def _fit_softmax(
+    x: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    lam: float,
+    w0: np.ndarray | None = None,
+    max_iter: int = 100,
+) -> np.ndarray:
     """Multinomial logistic regression: mean cross-entropy + lam/2 |W|^2 (bias not
     penalised), L-BFGS (scipy) from ``w0`` (warm start) or from the label marginal.
     Returns the (d + 1, k) matrix, bias last."""
@@ -219,10 +233,10 @@ def _fit_softmax(x, y, k, lam, w0=None, max_iter=100):
     mask = np.ones((d + 1, k))
     mask[-1] = 0.0
 
-    def fg(theta):
+    def fg(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = theta.reshape(d + 1, k)
         lp = _log_softmax(xb @ w)
-        f = -np.sum(lp[rows, y]) / n + 0.5 * lam * np.sum((w * mask) ** 2)
+        f = float(-np.sum(lp[rows, y]) / n + 0.5 * lam * np.sum((w * mask) ** 2))
         g = xb.T @ (np.exp(lp) - onehot) / n + lam * w * mask
         return f, g.ravel()
 
@@ -233,20 +247,30 @@ def _fit_softmax(x, y, k, lam, w0=None, max_iter=100):
         method="L-BFGS-B",
         options={"maxiter": max_iter, "gtol": 1e-6, "ftol": 1e-12},
     )
-    return res.x.reshape(d + 1, k)
+    w: np.ndarray = res.x.reshape(d + 1, k)
+    return w
 
 
-def _log_proba(x, w, prior, eps):
+def _log_proba(x: np.ndarray, w: np.ndarray, prior: np.ndarray, eps: float) -> np.ndarray:
     """log of ``(1 - eps) softmax(x w + b) + eps * prior``: never zero for a class."""
     lp = _log_softmax(x @ w[:-1] + w[-1])
-    return np.logaddexp(lp + np.log1p(-eps), np.log(eps * prior)[None, :])
+    out: np.ndarray = np.logaddexp(lp + np.log1p(-eps), np.log(eps * prior)[None, :])
+    return out
 
 
-def _softmax_fold(x, codes, k, train, test, rng, max_iter):
+def _softmax_fold(
+    x: np.ndarray,
+    codes: np.ndarray,
+    k: int,
+    train: np.ndarray,
+    test: np.ndarray,
+    rng: np.random.Generator,
+    max_iter: int,
+) -> tuple[np.ndarray, dict[str, Any]]:
     tr, va = _inner_split(train, codes[train], rng)
     prior = _prior(codes[tr], k)
-    w = None
-    best = (np.inf, None, None)
+    w: np.ndarray | None = None
+    best: tuple[float, float | None, np.ndarray | None] = (np.inf, None, None)
     for lam in _LAMBDAS:  # strongest first, warm-started; stop once it gets worse
         w = _fit_softmax(x[tr], codes[tr], k, lam, w, max(10, max_iter // 3))
         ce = -np.mean(_log_proba(x[va], w, prior, 1.0 / tr.size)[np.arange(va.size), codes[va]])
@@ -256,16 +280,18 @@ def _softmax_fold(x, codes, k, train, test, rng, max_iter):
         best = (ce, lam, w)
         if gain < 2e-3:  # a weaker ridge would change the loss by less than this
             break
-    lam = best[1]
-    w = _fit_softmax(x[train], codes[train], k, lam, best[2], max_iter)
+    best_lam = best[1]
+    assert best_lam is not None  # the first strength always improves on inf
+    w = _fit_softmax(x[train], codes[train], k, best_lam, best[2], max_iter)
     lp = _log_proba(x[test], w, _prior(codes[train], k), 1.0 / train.size)
     hits = int(np.sum(np.argmax(lp, axis=1) == codes[test]))
-    return lp[np.arange(test.size), codes[test]], {"regularization": lam, "hits": hits}
+    return lp[np.arange(test.size), codes[test]], {"regularization": best_lam, "hits": hits}
 
 
 def _prior(codes: np.ndarray, k: int) -> np.ndarray:
     counts = np.bincount(codes, minlength=k) + 0.5
-    return counts / counts.sum()
+    prior: np.ndarray = counts / counts.sum()
+    return prior
 
 
 def _gauss_logpdf(r: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -273,14 +299,17 @@ def _gauss_logpdf(r: np.ndarray, cov: np.ndarray) -> np.ndarray:
     p = cov.shape[0]
     low = np.linalg.cholesky(cov)
     sol = np.linalg.solve(low, r.T)
-    return (
+    out: np.ndarray = (
         -0.5 * np.sum(sol * sol, axis=0)
         - np.sum(np.log(np.diag(low)))
         - 0.5 * p * np.log(2 * np.pi)
     )
+    return out
 
 
-def _ridge_fold(x, yv, train, test):
+def _ridge_fold(
+    x: np.ndarray, yv: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Linear-Gaussian regression: ridge mean, residual covariance from leave-one-out
     residuals of the training fold; the ridge strength minimises their Gaussian NLL."""
     xtr, ytr = x[train], yv[train]
@@ -289,7 +318,7 @@ def _ridge_fold(x, yv, train, test):
     m, p = yc.shape
     u, s, vt = np.linalg.svd(xc, full_matrices=False)
     uty = u.T @ yc
-    best = (np.inf, None, None)
+    best: tuple[float, float | None, np.ndarray | None] = (np.inf, None, None)
     for alpha in m * np.logspace(-6, 2, 17):
         f = s * s / (s * s + alpha)
         fitted = u @ (f[:, None] * uty)
@@ -300,6 +329,7 @@ def _ridge_fold(x, yv, train, test):
         if nll < best[0]:
             best = (nll, alpha, cov)
     alpha, cov = best[1], best[2]
+    assert alpha is not None and cov is not None  # some strength beats inf
     coef = vt.T @ ((s / (s * s + alpha))[:, None] * uty)
     resid = yv[test] - (ym + (x[test] - xm) @ coef)
     return _gauss_logpdf(resid, cov), {"regularization": float(alpha / m)}
@@ -308,7 +338,17 @@ def _ridge_fold(x, yv, train, test):
 # --- the MLP probe ----------------------------------------------------------------------
 
 
-def _mlp_fold(x, target, k, train, test, rng, discrete, hidden, max_epochs):
+def _mlp_fold(
+    x: np.ndarray,
+    target: np.ndarray,
+    k: int,
+    train: np.ndarray,
+    test: np.ndarray,
+    rng: np.random.Generator,
+    discrete: bool,
+    hidden: int,
+    max_epochs: int,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """One hidden layer (ReLU), Adam, early stopping on an inner 20% of the training
     fold (the weights of the best validation epoch are kept)."""
     import torch
@@ -318,7 +358,7 @@ def _mlp_fold(x, target, k, train, test, rng, discrete, hidden, max_epochs):
     d = x.shape[1]
     out = k if discrete else target.shape[1]
 
-    def init(fan_in, shape):
+    def init(fan_in: int, shape: tuple[int, ...]) -> torch.Tensor:
         bound = 1.0 / math.sqrt(max(fan_in, 1))
         return (
             (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
@@ -340,11 +380,11 @@ def _mlp_fold(x, target, k, train, test, rng, discrete, hidden, max_epochs):
         ym, ys = target[tr].mean(axis=0), target[tr].std(axis=0) + 1e-12
         tt = torch.from_numpy((target - ym) / ys)
 
-    def forward(idx):
+    def forward(idx: torch.Tensor) -> torch.Tensor:
         h = torch.relu(xt[idx] @ params[0] + params[1])
         return h @ params[2] + params[3]
 
-    def loss_fn(o, idx):
+    def loss_fn(o: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         if discrete:
             return torch.nn.functional.cross_entropy(o, tt[idx])
         return torch.mean((o - tt[idx]) ** 2)
@@ -361,6 +401,7 @@ def _mlp_fold(x, target, k, train, test, rng, discrete, hidden, max_epochs):
         c1, c2 = 1 - beta1**step, 1 - beta2**step
         with torch.no_grad():
             for p, (m1, m2) in zip(params, moments, strict=True):
+                assert p.grad is not None  # every parameter is on the loss's path
                 g = p.grad + decay * p
                 m1.mul_(beta1).add_(g, alpha=1 - beta1)
                 m2.mul_(beta2).addcmul_(g, g, value=1 - beta2)
@@ -406,7 +447,18 @@ def _mlp_fold(x, target, k, train, test, rng, discrete, hidden, max_epochs):
 # --- cross-fitting ----------------------------------------------------------------------
 
 
-def _crossfit(x, target, k, discrete, family, n_folds, seed, hidden, max_iter, bar):
+def _crossfit(
+    x: np.ndarray,
+    target: np.ndarray,
+    k: int,
+    discrete: bool,
+    family: str,
+    n_folds: int,
+    seed: int,
+    hidden: int,
+    max_iter: int,
+    bar: Iterator[Any],
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Held-out log-likelihood of every sample, each from a model fit on the other folds."""
     rng = np.random.default_rng(seed)
     n = x.shape[0]
@@ -445,12 +497,13 @@ def _crossfit(x, target, k, discrete, family, n_folds, seed, hidden, max_iter, b
     return loglik, info
 
 
-def _marginal_terms(target, discrete):
+def _marginal_terms(target: np.ndarray, discrete: bool) -> np.ndarray:
     """Per-sample ``-log p_hat(y_i)`` under the in-sample (plug-in) marginal; their mean
     is the plug-in ``H(y)`` (discrete) or the Gaussian ``0.5 log det(2 pi e S_y)``."""
     if discrete:
         counts = np.bincount(target)
-        return -np.log(counts[target] / target.size)
+        terms: np.ndarray = -np.log(counts[target] / target.size)
+        return terms
     cov = np.atleast_2d(np.cov(target, rowvar=False, bias=True))
     cov = cov + 1e-12 * np.trace(cov) * np.eye(cov.shape[0])
     return -_gauss_logpdf(target - target.mean(axis=0), cov)

@@ -360,7 +360,18 @@ def critical_periods(
         label = "never" if removal is None else str(removal)
         switch = max(finite, default=0) if removal is None else removal
 
-        def record(epoch: int, blurred: bool, cur_lr: float, loss: float) -> None:
+        def record(
+            epoch: int,
+            blurred: bool,
+            cur_lr: float,
+            loss: float,
+            *,
+            model: nn.Module = model,
+            seed: int = seed,
+            rep: int = rep,
+            label: str = label,
+            removal: int | None = removal,
+        ) -> None:
             probe_x = (x_tr_blur if blurred else x_tr)[:n_probe]
             fd = fisher_diagonal(
                 model, (probe_x, y_tr[:n_probe]), kind=fisher_kind, random_state=seed

@@ -33,6 +33,7 @@ A. M. Saxe et al., "On the information bottleneck theory of deep learning", ICLR
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import OrderedDict
@@ -308,7 +309,7 @@ def compression(
         d = d.sort_values("epoch")
         bits = d["I_XT"].to_numpy() / math.log(2.0)
         i = int(np.argmax(bits))
-        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         row.update(
             peak_epoch=d["epoch"].iloc[i],
             peak=bits[i],
@@ -402,10 +403,8 @@ def _figures(table: Any, out: Path, acts: list[str], estimators: list[str]) -> N
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
-        try:
+        with contextlib.suppress(Exception):  # pragma: no cover - a GUI backend in use
             matplotlib.use("Agg")
-        except Exception:  # pragma: no cover - a GUI backend already in use
-            pass
     import matplotlib.pyplot as plt
 
     from ..plotting import plot_information_plane, plot_mi_over_epochs, save_figure

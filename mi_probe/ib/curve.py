@@ -396,8 +396,11 @@ def ib_curve(
     rows = []
     best: list[Fit] = []
     for i, b in enumerate(beta_arr):
-        cands = [(f, name) for f, name in ((forward[i], "forward"), (reverse[i], "reverse"))]
-        cands = [(f, name) for f, name in cands if f is not None]
+        cands = [
+            (f, name)
+            for f, name in ((forward[i], "forward"), (reverse[i], "reverse"))
+            if f is not None
+        ]
         fit, name = min(cands, key=lambda c: c[0].lagrangian)
         best.append(fit)
         rows.append(

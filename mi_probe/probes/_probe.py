@@ -276,6 +276,7 @@ class Probe:
         self.layers: list[str] = []
         self.options: dict[str, ProbeOptions] = {}
         self._module_of: dict[str, str] = {}
+        items: list[tuple[Any, Any]]
         if isinstance(layers, Mapping):
             items = list(layers.items())
         else:

@@ -218,6 +218,7 @@ class Reducer:
                 self._mean = z.mean(dim=0, keepdim=True)
                 _, _, v = randomized_svd(z - self._mean, k, seed=self.options.random_state)
                 self._components = v
+            assert self._mean is not None
             return (z - self._mean.to(z.device)) @ self._components.to(z.device)
         return self._pca_incremental(z, k)
 
@@ -234,6 +235,7 @@ class Reducer:
             # stored row inside the span the axes are updated from
             self._ref = mean_b
         else:
+            assert self._mean is not None and self._singular is not None
             n_old = self._n_seen
             n_tot = n_old + b
             shift = math.sqrt(n_old * b / n_tot) * (self._mean - mean_b)
@@ -249,11 +251,13 @@ class Reducer:
             rot = self._components.T @ v  # old axes -> new axes
             for c in self._chunks:
                 c.copy_(c @ rot.to(c.device))
+            assert self._mean is not None
             self._mean = (self._n_seen * self._mean + b * mean_b) / n_tot
         else:
             self._mean = mean_b
         self._components, self._singular = v, s
         self._n_seen = n_tot
+        assert self._ref is not None
         return (z - self._ref) @ v
 
     @property

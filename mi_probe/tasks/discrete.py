@@ -59,7 +59,7 @@ def gaussian_classes_mi(k: int, sigma: float) -> float:
 
     knots = np.concatenate([[-12.0 * sigma], means, [k - 1 + 12.0 * sigma]])
     h_x = 0.0
-    for a, b in zip(knots[:-1], knots[1:]):
+    for a, b in zip(knots[:-1], knots[1:], strict=True):
         if b > a:
             h_x += integrate.quad(neg_p_log_p, a, b, limit=200, epsabs=1e-12, epsrel=1e-12)[0]
     h_x_given_y = 0.5 * np.log(2.0 * np.pi * np.e * sigma**2)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -162,7 +162,8 @@ def _per_sample(kind: str, mod: nn.Module, attr: str, a: Tensor, g: Tensor) -> T
 def _chunk_rows(kind: str, mod: nn.Module, attr: str, a: Tensor, g: Tensor, numel: int) -> int:
     per = numel + g[0].numel()
     if kind == "conv2d" and attr == "weight":
-        k = mod.weight[0].numel() * mod.groups  # type: ignore[index]
+        conv = cast(nn.Conv2d, mod)
+        k = conv.weight[0].numel() * conv.groups
         per += k * (g[0].numel() // g.shape[1])
     return max(1, _CHUNK_ELEMENTS // max(per, 1))
 
@@ -192,8 +193,8 @@ def _squared_sum(
             part = _per_sample(kind, mod, attr, a[lo:hi], g[lo:hi]).reshape(hi - lo, *shape)
             ps = part if ps is None else ps + part
         assert ps is not None
-        s = ps.square().sum(0)
-        total = s if total is None else total + s
+        sq = ps.square().sum(0)
+        total = sq if total is None else total + sq
     assert total is not None
     return total
 
@@ -339,12 +340,13 @@ class FastPass:
             es = [e for _, _, e in self.records if e is not None]
             active = sorted(self.active_names())
             inputs = es + [leaves[n] for n in active]
+            grads: tuple[Tensor | None, ...]
             if loss.requires_grad and inputs:
                 grads = torch.autograd.grad(loss, inputs, allow_unused=True)
             else:
                 grads = tuple(None for _ in inputs)
-        g_of = dict(zip(map(id, es), grads[: len(es)]))
-        bad = {n for n, gr in zip(active, grads[len(es) :]) if gr is not None}
+        g_of = dict(zip(map(id, es), grads[: len(es)], strict=True))
+        bad = {n for n, gr in zip(active, grads[len(es) :], strict=True) if gr is not None}
         calls: dict[nn.Module, int] = {}
         contribs: dict[str, list[tuple[str, nn.Module, str, Tensor, Tensor]]] = {}
         for mod, a, e in self.records:
@@ -363,6 +365,7 @@ class FastPass:
                 continue
             if g is None:
                 continue  # the output does not reach the loss: zero contribution
+            assert a is not None  # shape_ok
             for attr, n in attrs:
                 contribs.setdefault(n, []).append((kind, mod, attr, a, g))
         bad &= set(active)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -56,7 +56,7 @@ def _best_prior_std(
     with torch.no_grad():
         a = sum(
             float((torch.exp(2 * ls) + (mu if m is None else mu - m) ** 2).double().sum())
-            for mu, ls, m in zip(mus, log_ss, means)
+            for mu, ls, m in zip(mus, log_ss, means, strict=True)
         )
         k = sum(mu.numel() for mu in mus)
         lam2 = grid.double() ** 2
@@ -286,7 +286,9 @@ def _fit_variational(
             for layer, ns in table
         }
         shift_layer = {
-            layer: float(torch.sqrt(sum(((mu[n] - w_star[n]).double() ** 2).sum() for n in ns)))
+            layer: float(
+                torch.sqrt(cast(Tensor, sum(((mu[n] - w_star[n]).double() ** 2).sum() for n in ns)))
+            )
             for layer, ns in table
         }
         mu_eval = {n: mu[n].detach() for n in names}

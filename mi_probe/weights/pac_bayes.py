@@ -202,7 +202,7 @@ def pac_bayes_bound_from_fit(fit: Any, **kwargs: Any) -> PACBayesBound:
     row = fit.iloc[0]
     n_train = row["n_train"]
     if isinstance(n_train, numbers.Real) and float(n_train).is_integer():
-        n_train = int(n_train)
+        n_train = int(float(n_train))
     return pac_bayes_bound(
         float(row["expected_nll"]),
         float(row["kl_total"]),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -34,19 +35,24 @@ __all__ = ["NativeJointTrainer", "objective_code"]
 
 # the kernel's objective codes (_native_joint.c)
 _NWJ, _MINE, _DV, _JS, _INFONCE = range(5)
-_CODES = {B.nwj_bound: _NWJ, B.dv_bound: _DV, B.js_bound: _JS, B.infonce_bound: _INFONCE}
+_CODES: dict[object, int] = {
+    B.nwj_bound: _NWJ,
+    B.dv_bound: _DV,
+    B.js_bound: _JS,
+    B.infonce_bound: _INFONCE,
+}
 
 
 def objective_code(train_bound: object, ema_decay: float | None) -> int | None:
     """The kernel's code for a training objective, or None when it has none."""
     if ema_decay is not None:
         return _MINE
-    return _CODES.get(train_bound)  # type: ignore[call-overload]
+    return _CODES.get(train_bound)
 
 
 def _parameters(critic: JointCritic) -> list[torch.Tensor] | None:
     """wx, bx, wy, w2, b2 when the critic is one hidden layer of float32 CPU tensors."""
-    head = critic.rest[1]
+    head = cast(torch.nn.Sequential, critic.rest[1])  # mlp() builds a Sequential
     if len(head) != 1 or not isinstance(head[0], torch.nn.Linear):
         return None
     params = [critic.wx.weight, critic.wx.bias, critic.wy.weight, head[0].weight, head[0].bias]

@@ -33,6 +33,7 @@ References
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -195,7 +196,8 @@ def js_bound(scores: torch.Tensor, negatives: torch.Tensor | None = None) -> tor
     """
     if negatives is None:
         _check_square(scores)
-        return _JSMatrix.apply(scores)
+        value: torch.Tensor = _JSMatrix.apply(scores)  # type: ignore[no-untyped-call]  # torch: unannotated
+        return value
     pos, neg = split_scores(scores, negatives)
     return -F.softplus(-pos).mean() - F.softplus(neg).mean()
 
@@ -210,7 +212,7 @@ class _JSMatrix(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, scores: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, scores: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(scores)
         b = scores.shape[0]
         sp = F.softplus(scores)
@@ -218,7 +220,7 @@ class _JSMatrix(torch.autograd.Function):
         return -F.softplus(-scores.diagonal()).mean() - neg
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (scores,) = ctx.saved_tensors
         b = scores.shape[0]
         out = torch.sigmoid(scores).mul_(-1.0 / (b * (b - 1)))

@@ -254,6 +254,7 @@ def _run(
         if native_heldout is not None:
             return float(eval_bound(*native_heldout()))
         if all_rows:
+            assert isinstance(critic, SeparableCritic)  # all_rows: a separable critic
             vals = [
                 infonce_all_rows(critic, data.x_val[i], data.y_val[i]) * i.numel()
                 for i in val_blocks

@@ -11,6 +11,7 @@ critic then scores ``B (K + 1)`` pairs instead of ``B^2``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -141,7 +142,8 @@ class SeparableCritic(nn.Module):
         """Scores ``(B_x, B_y)`` from embeddings returned by :meth:`embed`."""
         if not self.marginal_terms:
             return ex @ ey.T
-        return _MarginalScores.apply(ex, ey)
+        scores: torch.Tensor = _MarginalScores.apply(ex, ey)  # type: ignore[no-untyped-call]  # torch: unannotated
+        return scores
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Scores ``(B_x, B_y)``: entry (i, j) is f(x_i, y_j)."""
@@ -167,12 +169,12 @@ class _MarginalScores(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, ex: torch.Tensor, ey: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, ex: torch.Tensor, ey: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(ex, ey)
         return torch.addmm(ex[:, -1:] + ey[:, -1][None, :], ex[:, :-1], ey[:, :-1].T)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         ex, ey = ctx.saved_tensors
         dex = dey = None
         if ctx.needs_input_grad[0]:
@@ -213,7 +215,8 @@ class JointCritic(nn.Module):
         a = self.wx(x)  # (Bx, h)
         b = self.wy(y)  # (By, h)
         grid = a[:, None, :] + b[None, :, :]
-        return self.rest[1](torch.relu_(grid)).squeeze(-1)
+        scores: torch.Tensor = self.rest[1](torch.relu_(grid))
+        return scores.squeeze(-1)
 
     def shifted(self, x: torch.Tensor, y: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
         """Scores ``(B, S)``: entry (i, s) is ``f(x_i, y_{(i + shifts[s]) mod B})``.
@@ -229,7 +232,8 @@ class JointCritic(nn.Module):
         else:
             b = self.wy(y)[idx]
         # ReLU in place on the (B, S, h) sum: one buffer fewer per call
-        return self.rest[1](torch.relu_(a[:, None, :] + b)).squeeze(-1)
+        scores: torch.Tensor = self.rest[1](torch.relu_(a[:, None, :] + b))
+        return scores.squeeze(-1)
 
 
 def _shifted_rows(b: int, shifts: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -248,7 +252,10 @@ def sample_shifts(batch: int, n_negatives: int, generator: torch.Generator) -> t
 
 
 def pair_scores(
-    critic: nn.Module, x: torch.Tensor, y: torch.Tensor, shifts: torch.Tensor | None = None
+    critic: JointCritic | SeparableCritic,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    shifts: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Positive scores and negative scores per row, for the bounds' ``negatives`` form.
 
@@ -339,7 +346,7 @@ def make_critic(
     hidden_dims: Sequence[int] | None = None,
     embed_dim: int = 64,
     marginal_terms: bool = True,
-) -> nn.Module:
+) -> JointCritic | SeparableCritic:
     """Build a critic by name.
 
     Parameters

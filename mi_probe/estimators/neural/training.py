@@ -13,7 +13,7 @@ import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -204,7 +204,10 @@ def _standardize_on(a: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return z, log_std
 
 
-def seeded_init(seed: int, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+_Module = TypeVar("_Module", bound=torch.nn.Module)
+
+
+def seeded_init(seed: int, build: Callable[[], _Module]) -> _Module:
     """Build a module with parameters drawn from ``seed`` without moving the global RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -85,7 +85,8 @@ class GaussianDecoder(nn.Module):
     def log_prob(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``log q(y_i | x_i)`` for each row, shape ``(B,)``, in nats."""
         mu, logvar = self(x)
-        return -0.5 * (((y - mu) ** 2) * torch.exp(-logvar) + logvar + _LOG2PI).sum(1)
+        lp: torch.Tensor = -0.5 * (((y - mu) ** 2) * torch.exp(-logvar) + logvar + _LOG2PI).sum(1)
+        return lp
 
 
 def _decoder_fit(kind: str, x: Any, y: Any, params: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -141,7 +142,7 @@ def _decoder_fit(kind: str, x: Any, y: Any, params: dict[str, Any]) -> tuple[Any
 
 def _gaussian_entropy(y: torch.Tensor) -> float:
     """Entropy (nats) of the Gaussian with the sample covariance of ``y`` (n, d)."""
-    a = y.detach().cpu().double().numpy()
+    a: np.ndarray = y.detach().cpu().double().numpy()
     d = a.shape[1]
     cov = np.atleast_2d(np.cov(a, rowvar=False))
     eig = np.linalg.eigvalsh(cov)
@@ -150,10 +151,12 @@ def _gaussian_entropy(y: torch.Tensor) -> float:
             "y has a singular covariance on the held-out split; "
             "y_entropy='gaussian' needs full-rank y"
         )
-    return 0.5 * (d * (1.0 + _LOG2PI) + float(np.sum(np.log(eig))))
+    return float(0.5 * (d * (1.0 + _LOG2PI) + float(np.sum(np.log(eig)))))
 
 
-def _result(kind: str, raw: float, data: Any, res: Any, params: dict, extra: dict) -> MIResult:
+def _result(
+    kind: str, raw: float, data: Any, res: Any, params: dict[str, Any], extra: dict[str, Any]
+) -> MIResult:
     raw = finite_or_raise(raw, kind)
     diag = {
         "raw_value": raw,
