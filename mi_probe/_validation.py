@@ -6,6 +6,7 @@ import functools
 import inspect
 import numbers
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -44,7 +45,8 @@ def _to_numpy(x: Any, name: str) -> np.ndarray:
             raise ValueError(f"{name} has a complex dtype ({x.dtype}); expected real numbers")
         if x.dtype.is_floating_point and x.dtype not in (_torch().float32, _torch().float64):
             x = x.float()
-        return x.cpu().numpy()
+        arr: np.ndarray = x.cpu().numpy()
+        return arr
     if isinstance(x, (str, bytes)):
         raise ValueError(f"{name} must be an array of numbers, got a string")
     try:
@@ -54,7 +56,7 @@ def _to_numpy(x: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _torch():
+def _torch() -> ModuleType:
     import torch
 
     return torch
@@ -241,7 +243,7 @@ def encode_rows(codes: np.ndarray) -> tuple[np.ndarray, int]:
 def tie_fraction(a: np.ndarray) -> float:
     """Fraction of the rows of a 2-D array that repeat an earlier row (0 = no ties)."""
     view = np.ascontiguousarray(a).view(np.dtype((np.void, a.dtype.itemsize * a.shape[1])))
-    return 1.0 - np.unique(view.reshape(-1)).size / a.shape[0]
+    return 1.0 - float(np.unique(view.reshape(-1)).size / a.shape[0])
 
 
 def subsample_index(n_all: int, max_samples: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -255,25 +257,25 @@ def check_int(value: Any, name: str, *, low: int | None = None, high: int | None
     """An integer within [low, high]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value}")
-    return value
+    number = int(value)
+    if low is not None and number < low:
+        raise ValueError(f"{name} must be >= {low}, got {number}")
+    if high is not None and number > high:
+        raise ValueError(f"{name} must be <= {high}, got {number}")
+    return number
 
 
 def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
     """A finite real number > 0 (or >= 0)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if value < 0 or (value == 0 and not allow_zero):
+    number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number}")
+    if number < 0 or (number == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return value
+        raise ValueError(f"{name} must be {bound}, got {number}")
+    return number
 
 
 def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:

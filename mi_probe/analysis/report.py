@@ -62,7 +62,7 @@ def _nuisance_items(nuisances: Any) -> list[tuple[str, Any]]:
         items = [("", nuisances)]
     else:
         items = [("", v) for v in nuisances]
-    out = []
+    out: list[tuple[str, Any]] = []
     for i, (name, spec) in enumerate(items):
         if not name:
             fam = as_nuisance(spec)
@@ -272,6 +272,7 @@ def report(
     else:
         from ..probes import attach
 
+        assert model is not None  # no activations given: a model was
         with attach(model, layers) as probe:
             acts = {k: v.numpy() for k, v in probe.collect(x, progress_bar=progress_bar).items()}
     reps: dict[str, np.ndarray] = {"input": x.reshape(n, -1).double().numpy()}
@@ -317,6 +318,7 @@ def report(
     df = pd.DataFrame(rows)
     clamped = [r["layer"] for r in rows if r["I_zy_clamped"]]
     if clamped:
+        assert target is not None  # only rows with a target are clamped
         warnings.warn(
             f"report: the I(z;y) estimate of {', '.join(clamped)} exceeded H(y) = "
             f"{target.ceiling:.3g} nats and was clamped (rows flagged I_zy_clamped)",
@@ -501,10 +503,9 @@ def _draw(
             "Disentanglement metrics per layer",
         )
         for name, d in details.items():
-            codes = [f"unit {u}" for u in d["units"]] or ["none"]
+            units = [f"unit {u}" for u in d["units"]] or ["none"]
             fnames = list(factor_names) if factor_names is not None else None
-            if len(codes) != d["mi_matrix"].shape[0]:
-                codes = None
+            codes = units if len(units) == d["mi_matrix"].shape[0] else None
             save(
                 lambda d=d, codes=codes, fnames=fnames: plot_mi_heatmap(
                     d["mi_matrix"], code_names=codes, factor_names=fnames, max_codes=20
