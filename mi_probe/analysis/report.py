@@ -18,6 +18,7 @@ import hashlib
 import html
 import json
 import math
+import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,6 +50,15 @@ from .invariance import (
 __all__ = ["report"]
 
 _TC_ESTIMATORS = ("ksg", "gaussian")
+_DIS_COLUMNS = (
+    "mig",
+    "sap",
+    "dci_disentanglement",
+    "dci_completeness",
+    "dci_informativeness",
+    "modularity",
+    "factorvae",
+)
 
 
 def _nuisance_items(nuisances: Any) -> list[tuple[str, Any]]:
@@ -102,14 +112,18 @@ body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-s
        margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em;
      border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; max-width: 100%; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right;
+         overflow-wrap: anywhere; }
+td.n { white-space: nowrap; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; border: 1px solid #eee; margin: 0.4em 0; }
+table.text td, table.text th { text-align: left; vertical-align: top; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; margin: 0.4em 0; }
 .note { color: #555; font-size: 0.9em; }
-code { background: #f6f6f6; padding: 0 3px; }
-.scroll { overflow-x: auto; max-width: 100%; }
+code { background: #f6f6f6; padding: 0 3px; overflow-wrap: anywhere; }
 figure { margin: 1em 0; }
+figcaption { max-width: 60em; }
 """
 
 
@@ -474,7 +488,9 @@ def _draw(
         save(
             lambda: plot_invariance(pd.concat(inv_tables, ignore_index=True)),
             "invariance.png",
-            "Invariance 1 - I(z;n)/I(x;n) per layer and nuisance (bars: half-sample intervals)",
+            "Invariance score 1 - I(z;n)/I(x;n) per layer and nuisance (unitless, 0 to 1; bars: "
+            "half-sample intervals). Look for: scores rising with depth (later layers discard "
+            "more of the nuisance); a score near 0 means the layer keeps what the input had.",
         )
     cols = ["I_zx", "I_zy"] + [f"I_zn[{name}]" for name, _ in items]
     cols = [c for c in cols if c in df.columns and np.isfinite(df[c].astype(float)).any()]
@@ -482,25 +498,32 @@ def _draw(
         save(
             lambda: plot_layer_information(df, columns=cols, show_null=False),
             "information.png",
-            "Information per layer (nats): I(x;z) = H(bin z), I(z;y), I(z;n) per nuisance",
+            "Information per layer (nats): I(x;z) = H(bin z), I(z;y), I(z;n) per nuisance. Look for: "
+            "I(z;y) staying close to the input's I(x;y) while I(x;z) and I(z;n) fall with depth "
+            "(a layer that compresses without losing the label).",
         )
     for t in inv_tables:
         name = str(t["nuisance"].iloc[0])
         save(
             lambda t=t: plot_layer_information(t, columns=("I_zn",), show_null=True),
             _figure_file("nuisance", name),
-            f"I(z;n) for nuisance '{name}' with its permutation null",
+            f"I(z;n) for nuisance '{name}' per layer (nats), with its permutation null (95% "
+            "level of shuffled n). Look for: bars at or below the null line, the layers that "
+            "carry no detectable information about this nuisance.",
         )
     save(
         lambda: plot_layer_information(df, columns=("tc",), show_null=False),
         "tc.png",
-        "Total correlation TC(z) per layer (nats)",
+        "Total correlation TC(z) per layer (nats), on the highest-variance units. Look for: a "
+        "low TC means nearly independent units; a rise with depth means redundant units.",
     )
     if details:
         save(
             lambda: plot_disentanglement_scores(df),
             "disentanglement.png",
-            "Disentanglement metrics per layer",
+            "Disentanglement metrics per layer (unitless, 0 to 1, higher is more disentangled). "
+            "Look for: the layer where MIG, SAP and DCI peak; metrics that disagree point "
+            "to codes that are informative but not axis-aligned.",
         )
         for name, d in details.items():
             units = [f"unit {u}" for u in d["units"]] or ["none"]
@@ -511,7 +534,9 @@ def _draw(
                     d["mi_matrix"], code_names=codes, factor_names=fnames, max_codes=20
                 ),
                 _figure_file("heatmap", name),
-                f"I(z_i; v_j) for layer '{name}' (nats, top units)",
+                f"I(z_i; v_j) for layer '{name}' (nats; rows: the highest-variance units, columns: "
+                "factors). Look for: one bright cell per row and per column, i.e. each unit "
+                "informative about a single factor.",
             )
     return figs
 
@@ -540,20 +565,155 @@ def _md_escape(text: Any) -> str:
     return " ".join(s.splitlines())
 
 
-def _fmt_table(df: Any) -> str:
-    def f(v: Any) -> str:
-        if isinstance(v, (float, np.floating)):
-            return "nan" if not math.isfinite(v) else f"{v:.3f}"
-        return html.escape(str(v))
+_MAX_COLS = 7  # columns per HTML table besides the layer: about 800 px at the page's font
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+_README_SECTIONS = {
+    "reports": (
+        "Total correlation, invariance, disentanglement and reports",
+        "total-correlation-invariance-disentanglement-and-reports",
+    ),
+    "trust": (
+        "Estimates you can trust: auto, intervals, nulls and flags",
+        "estimates-you-can-trust-auto-intervals-nulls-and-flags",
+    ),
+}
+
+
+def _fmt_cell(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        return "nan" if not math.isfinite(v) else f"{v:.3f}"
+    if v is None:
+        return "&ndash;"
+    return html.escape(str(v))
+
+
+def _td(v: Any) -> str:
+    # numbers never break inside; text cells wrap anywhere (see _CSS)
+    numeric = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+        v, (bool, np.bool_)
+    )
+    return f'<td class="n">{_fmt_cell(v)}</td>' if numeric else f"<td>{_fmt_cell(v)}</td>"
+
+
+def _one_table(df: Any, cols: list[Any], headers: Mapping[Any, str] | None = None) -> str:
+    headers = headers or {}
+    head = "".join(
+        # a break opportunity after each underscore: long column names wrap at the words
+        "<th>" + html.escape(str(headers.get(c, c))).replace("_", "_<wbr>") + "</th>"
+        for c in cols
+    )
     body = "".join(
-        "<tr>" + "".join(f"<td>{f(v)}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
+        "<tr>" + "".join(_td(v) for v in row) + "</tr>" for row in df[cols].itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt_table(
+    df: Any,
+    *,
+    key: str = "layer",
+    max_cols: int = _MAX_COLS,
+    headers: Mapping[Any, str] | None = None,
+) -> str:
+    """``df`` as HTML tables of at most ``max_cols`` columns besides ``key``.
+
+    A wider frame is split into several tables, each repeating the ``key`` column, so the
+    page never needs a horizontal scroll; long cells wrap (see ``_CSS``).
+    """
+    cols = list(df.columns)
+    lead = [key] if key in cols else []
+    rest = [c for c in cols if c not in lead]
+    chunks = [rest[i : i + max_cols] for i in range(0, len(rest), max_cols)] or [[]]
+    return "".join(_one_table(df, lead + chunk, headers) for chunk in chunks)
+
+
+def _readme_link(page: Path, section: str) -> str:
+    """A link to a README section: relative to the page when the report was written inside
+    the project's checkout (the README found above the package), else the section's name."""
+    name, anchor = _README_SECTIONS[section]
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    label = f"README, &ldquo;{html.escape(name)}&rdquo;"
+    if readme.is_file():
+        try:
+            rel = Path(os.path.relpath(readme, page.resolve().parent)).as_posix()
+        except ValueError:  # another drive (Windows)
+            return label
+        return f'<a href="{html.escape(rel)}#{anchor}">{label}</a>'
+    return label
+
+
+def _settings_value(v: Any) -> str:
+    """A settings value as readable HTML: a dict as a nested two-column table, a list as
+    a comma-separated line, None as a dash; every user string escaped."""
+    if isinstance(v, Mapping):
+        if not v:
+            return "&ndash;"
+        rows = "".join(
+            f"<tr><th>{html.escape(str(k))}</th><td>{_settings_value(x)}</td></tr>"
+            for k, x in v.items()
+        )
+        return f'<table class="text"><tbody>{rows}</tbody></table>'
+    if isinstance(v, (list, tuple)):
+        return ", ".join(html.escape(str(x)) for x in v) if v else "&ndash;"
+    if v is None:
+        return "&ndash;"
+    return html.escape(str(v))
+
+
+def _measured_by(settings: dict[str, Any], nuisance_names: list[str], has_factors: bool) -> str:
+    """The table that says which estimator and regime produced each column."""
+    n_res = settings.get("n_resamples", 0)
+    rows: list[tuple[str, str, str]] = [
+        ("n_features", "number of units of the layer (flattened)", "counted"),
+        ("I_zx", "I(x; z), nats", html.escape(str(settings.get("I_zx", "")))),
+        (
+            "I_zy, I_zy_low, I_zy_high",
+            "I(z; y), nats (low/high: the estimator's interval, else nan)",
+            html.escape(str(settings.get("I_zy") or "no targets given: not measured")),
+        ),
+        ("I_zy_clamped", "the I(z; y) estimate exceeded H(y) and was clamped", "flag"),
+        ("tc", "total correlation TC(z), nats", html.escape(str(settings.get("tc", "")))),
+    ]
+    if nuisance_names:
+        rows += [
+            (
+                "I_zn, I_zn_null",
+                "I(z; n), nats, and the 95% level of its permutation null: a layer at or "
+                "below the null carries no detectable nuisance information",
+                html.escape(str(settings.get("I_zn", ""))),
+            ),
+            (
+                "invariance, invariance_low, invariance_high",
+                "1 - I(z; n)/I(x; n), unitless in [0, 1] (1: the layer discards all the "
+                "nuisance information the input had)",
+                f"ratio of the I(z; n) estimates above; interval from {n_res} half-sample "
+                "resamples" + (" (0 resamples: no interval, nan)" if not n_res else ""),
+            ),
+            (
+                "bound_ok",
+                "whether I(z; n) &le; I(z; x) - I(x; y) holds (Achille &amp; Soatto 2018)",
+                "this table's I_zx, I_zn and the input's I_zy",
+            ),
+        ]
+    if has_factors:
+        dis = settings.get("disentanglement")
+        rows.append(
+            (
+                "mig, sap, dci_*, modularity, factorvae",
+                "disentanglement metrics against the given factors, unitless in [0, 1]",
+                f"on the {settings.get('max_units_disentanglement')} highest-variance units; "
+                + (_settings_value(dis) if dis else ""),
+            )
+        )
+    body = "".join(
+        f"<tr><td><code>{html.escape(c)}</code></td><td>{what}</td><td>{how}</td></tr>"
+        for c, what, how in rows
     )
     return (
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
+        '<table class="text"><thead><tr><th>column</th><th>what it is</th>'
+        f"<th>estimator and regime</th></tr></thead><tbody>{body}</tbody></table>"
     )
 
 
@@ -565,6 +725,21 @@ def _write_html(
     settings: dict[str, Any],
     figs: list[tuple[str, str]],
 ) -> None:
+    names = list(settings.get("nuisances") or {})
+    main_cols = [
+        c
+        for c in (
+            "layer",
+            "n_features",
+            "I_zx",
+            "I_zy",
+            "I_zy_low",
+            "I_zy_high",
+            "I_zy_clamped",
+            "tc",
+        )
+        if c in df.columns
+    ]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -573,14 +748,43 @@ def _write_html(
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="note">{settings["n_samples"]} samples, {len(settings["layers"])} rows '
         f"(input + probed layers). All information in nats. Created {settings['created']} "
-        "by mi_probe.</p>",
+        "by mi_probe. The same numbers, one column per quantity, are in "
+        "<code>results.csv</code>; the section &ldquo;How each number was measured&rdquo; "
+        "below says which estimator and regime produced each column, and the "
+        f"{_readme_link(path, 'reports')} explains them (intervals, nulls and flags: "
+        f"{_readme_link(path, 'trust')}).</p>",
         "<h2>Per-layer summary</h2>",
-        _fmt_table(df),
-        '<p class="note"><code>I_zn_null</code> is the 95% level of a permutation test: a '
-        "layer at or below it carries no detectable nuisance information. "
-        "<code>invariance</code> = 1 - I(z;n)/I(x;n). <code>bound_ok</code>: whether "
-        "I(z;n) &le; I(z;x) - I(x;y) (Achille &amp; Soatto 2018) holds.</p>",
+        "<h3>Information about the input and the targets</h3>",
+        _fmt_table(df[main_cols]),
     ]
+    for name in names:
+        cols = [
+            c
+            for c in (
+                "I_zn",
+                "I_zn_null",
+                "invariance",
+                "invariance_low",
+                "invariance_high",
+                "bound_ok",
+            )
+            if f"{c}[{name}]" in df.columns
+        ]
+        if not cols:
+            continue
+        sub = df[["layer", *(f"{c}[{name}]" for c in cols)]]
+        parts.append(
+            f"<h3>Nuisance &lsquo;{html.escape(name)}&rsquo;</h3>"
+            f'<p class="note">Columns <code>&lt;quantity&gt;[{html.escape(name)}]</code> of '
+            "<code>results.csv</code>.</p>"
+        )
+        parts.append(_fmt_table(sub, headers={f"{c}[{name}]": c for c in cols}))
+    dis_cols = [c for c in df.columns if c in _DIS_COLUMNS]
+    if dis_cols:
+        parts.append("<h3>Disentanglement (unitless, 0 to 1)</h3>")
+        parts.append(_fmt_table(df[["layer", *dis_cols]], max_cols=4))
+    parts.append("<h2>How each number was measured</h2>")
+    parts.append(_measured_by(settings, names, bool(dis_cols)))
     if figs:
         parts.append("<h2>Figures</h2>")
         for rel, cap in figs:
@@ -590,15 +794,11 @@ def _write_html(
             )
     for t in inv_tables:
         name = str(t["nuisance"].iloc[0])
-        parts.append(f"<h2>Nuisance: {html.escape(name)}</h2>")
+        parts.append(f"<h2>Nuisance: {html.escape(name)} (all columns)</h2>")
         parts.append(_fmt_table(t))
-    parts.append("<h2>Settings</h2><table><tbody>")
+    parts.append('<h2>Settings</h2><table class="text"><tbody>')
     for k, v in settings.items():
-        val = json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v)
-        parts.append(
-            f'<tr><th>{html.escape(str(k))}</th><td style="text-align:left">'
-            f"{html.escape(val)}</td></tr>"
-        )
+        parts.append(f"<tr><th>{html.escape(str(k))}</th><td>{_settings_value(v)}</td></tr>")
     parts.append("</tbody></table></body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
 

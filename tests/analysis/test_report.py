@@ -106,6 +106,58 @@ def render_check(html_path: Path, *, timeout: float = 90.0) -> dict:
     return result
 
 
+_WIDTH_SCRIPT = """<script>
+window.addEventListener('load', function () {
+  var vw = document.documentElement.clientWidth, worst = null, widest = 0;
+  Array.prototype.forEach.call(document.querySelectorAll('body *'), function (el) {
+    var r = el.getBoundingClientRect(), w = Math.max(r.right, el.scrollWidth + r.left);
+    if (w > widest) { widest = w; worst = el.tagName + (el.id ? '#' + el.id : ''); }
+  });
+  var d = document.createElement('pre'); d.id = 'mi-probe-width';
+  d.textContent = JSON.stringify({viewport: vw, inner: window.innerWidth, widest: widest,
+                                  worst: worst,
+                                  page: document.documentElement.scrollWidth});
+  document.body.appendChild(d);
+});
+</script>"""
+
+
+def measure_width(html_path: Path, width: int, *, timeout: float = 90.0) -> dict:
+    """Render ``html_path`` at ``width`` px in headless Chromium; return the viewport width,
+    the right edge of the widest element (its box or its scrolled content) and the page's
+    scrollWidth, all in CSS px."""
+    exe = chromium()
+    assert exe is not None
+    page = html_path.read_text(encoding="utf-8")
+    probe_page = html_path.with_name(f"_chromium_width_{width}.html")
+    probe_page.write_text(page.replace("<head>", "<head>" + _WIDTH_SCRIPT, 1), encoding="utf-8")
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            proc = subprocess.run(
+                [
+                    exe,
+                    *CHROMIUM_FLAGS,
+                    f"--user-data-dir={profile}",
+                    "--hide-scrollbars",
+                    f"--window-size={width},900",
+                    "--virtual-time-budget=10000",
+                    "--dump-dom",
+                    probe_page.resolve().as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+    finally:
+        probe_page.unlink(missing_ok=True)
+    m = re.search(r'<pre id="mi-probe-width">(.*?)</pre>', proc.stdout, re.S)
+    if m is None:
+        raise AssertionError(f"the page did not finish loading; stderr: {proc.stderr[-2000:]}")
+    import html as _html
+
+    return json.loads(_html.unescape(m.group(1)))
+
+
 def screenshot(html_path: Path, png: Path, *, width: int = 1280, height: int = 2200) -> Path:
     """Save a PNG screenshot of ``html_path`` rendered by headless Chromium."""
     exe = chromium()
@@ -247,6 +299,35 @@ def test_report_renders_in_headless_chromium(built) -> None:
     assert result["images"] == n_figs and result["broken"] == []
     assert result["errors"] == [] and result["console"] == []
     assert result["tables"] >= 3
+
+
+@pytest.mark.skipif(
+    chromium() is None, reason="chromium not installed (Debian: apt-get install -y chromium)"
+)
+@pytest.mark.parametrize("width", [1280, 800])
+def test_report_fits_the_page_in_headless_chromium(built, tmp_path: Path, width: int) -> None:
+    _, out = built
+    png = screenshot(out / "index.html", tmp_path / f"report_{width}.png", width=width)
+    assert png.stat().st_size > 0
+    m = measure_width(out / "index.html", width)
+    assert m["viewport"] == width, m  # the window size reached the page
+    # no element (tables included: split and wrapped, never scrolled) is wider than the page
+    assert m["page"] <= m["viewport"] and m["widest"] <= m["viewport"] + 0.5, m
+
+
+def test_report_page_says_how_each_number_was_measured(built) -> None:
+    _, out = built
+    page = (out / "index.html").read_text()
+    assert "How each number was measured" in page and "estimator and regime" in page
+    assert "total-correlation-invariance-disentanglement-and-reports" in page
+    assert '<div class="scroll">' not in page and "{&quot;" not in page  # no raw JSON dump
+    # every figure's caption has units and says what to look for
+    captions = re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", page, re.S)
+    assert captions and all("Look for" in c for c in captions), captions
+    assert all(("nats" in c) or ("unitless" in c) for c in captions), captions
+    # the wide per-layer frame is split: no HTML table has more than 8 columns
+    for head in re.findall(r"<thead><tr>(.*?)</tr></thead>", page, re.S):
+        assert head.count("<th>") <= 8, head
 
 
 @pytest.mark.skipif(
