@@ -47,7 +47,7 @@ from .invariance import (
     invariance,
 )
 
-__all__ = ["report"]
+__all__ = ["report", "report_long"]
 
 _TC_ESTIMATORS = ("ksg", "gaussian")
 _DIS_COLUMNS = (
@@ -440,6 +440,115 @@ def report(
         f"figure:{cap}": str(out / rel) for rel, cap in figs
     }
     return df
+
+
+_NATS = ("I_zx", "I_zy", "I_zn", "I_zn_null", "tc")
+_FLAGS = ("I_zy_clamped", "bound_ok")
+
+
+def report_long(df: Any) -> Any:
+    """The wide table :func:`report` returns as a tidy long frame, one row per number.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The frame returned by :func:`report` (or read back from its ``results.csv``): one
+        row per layer, with a ``layer`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``layer``, ``n_features``, ``quantity`` (``"I_zx"``, ``"I_zy"``, ``"tc"``,
+        ``"I_zn"``, ``"I_zn_null"``, ``"invariance"``, ``"bound_ok"``, ``"I_zy_clamped"``,
+        ``"mig"``, ...), ``nuisance`` (the nuisance's name for the per-nuisance
+        quantities, else None), ``value``, ``low`` and ``high`` (the interval that the wide
+        frame holds in ``<quantity>_low``/``_high`` columns, else NaN) and ``units``
+        (``"nats"`` for information, ``"unitless"`` for scores in [0, 1], ``"flag"`` for
+        the yes/no columns, whose value is 1.0, 0.0, or NaN where not computed). Rows
+        follow the wide frame: layer by layer, column by column. ``attrs`` are copied.
+        This is the shape seaborn takes, e.g.
+        ``sns.barplot(long[long.units == "nats"], x="layer", y="value", hue="quantity")``.
+
+    Raises
+    ------
+    ValueError
+        ``df`` is not a pandas DataFrame or has no ``layer`` column.
+    ModuleNotFoundError
+        pandas missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wide = pd.DataFrame({"layer": ["input", "fc"], "n_features": [16, 6],
+    ...                      "I_zx": [5.7, 5.6], "invariance[light]": [0.0, 0.9],
+    ...                      "invariance_low[light]": [0.0, 0.8],
+    ...                      "invariance_high[light]": [0.0, 1.0]})
+    >>> report_long(wide)[["layer", "quantity", "nuisance", "value", "low", "units"]]
+       layer    quantity nuisance  value  low     units
+    0  input        I_zx     None    5.7  NaN      nats
+    1  input  invariance    light    0.0  0.0  unitless
+    2     fc        I_zx     None    5.6  NaN      nats
+    3     fc  invariance    light    0.9  0.8  unitless
+    """
+    pd = require("pandas", "the report tables")
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if "layer" not in df.columns:
+        raise ValueError("df has no 'layer' column (pass the frame report() returns)")
+
+    def split(col: str) -> tuple[str, str | None]:
+        if col.endswith("]") and "[" in col:
+            base, name = col[:-1].split("[", 1)
+            return base, name
+        return col, None
+
+    parsed = {str(c): split(str(c)) for c in df.columns if c not in ("layer", "n_features")}
+    present = set(parsed.values())
+    bounds = {
+        (base[: -len(suffix)], name)
+        for base, name in present
+        for suffix in ("_low", "_high")
+        if base.endswith(suffix) and (base[: -len(suffix)], name) in present
+    }
+    nan = float("nan")
+
+    def number(v: Any) -> float:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return nan
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return nan
+
+    def column(base: str, name: str | None) -> str:
+        return base if name is None else f"{base}[{name}]"
+
+    rows = []
+    for _, r in df.iterrows():
+        for col, (base, name) in parsed.items():
+            if (base.removesuffix("_low"), name) in bounds and base.endswith("_low"):
+                continue
+            if (base.removesuffix("_high"), name) in bounds and base.endswith("_high"):
+                continue
+            has_bounds = (base, name) in bounds
+            units = "nats" if base in _NATS else "flag" if base in _FLAGS else "unitless"
+            rows.append(
+                {
+                    "layer": r["layer"],
+                    "n_features": r["n_features"] if "n_features" in df.columns else None,
+                    "quantity": base,
+                    "nuisance": name,
+                    "value": number(r[col]),
+                    "low": number(r[column(f"{base}_low", name)]) if has_bounds else nan,
+                    "high": number(r[column(f"{base}_high", name)]) if has_bounds else nan,
+                    "units": units,
+                }
+            )
+    cols = ["layer", "n_features", "quantity", "nuisance", "value", "low", "high", "units"]
+    out = pd.DataFrame(rows, columns=cols)
+    out["nuisance"] = out["nuisance"].astype(object).where(out["nuisance"].notna(), None)
+    out.attrs.update(df.attrs)
+    return out
 
 
 def _draw(

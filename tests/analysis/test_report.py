@@ -20,7 +20,7 @@ import pytest
 import torch
 from torch import nn
 
-from mi_probe.analysis.report import report
+from mi_probe.analysis.report import report, report_long
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -341,6 +341,61 @@ def test_chromium_check_catches_a_missing_image(tmp_path: Path) -> None:
     )
     result = render_check(page)
     assert result["broken"] == ["figures/missing.png"] and result["errors"]
+
+
+def test_report_long_is_the_wide_frame_in_tidy_form(built) -> None:
+    import pandas as pd
+
+    df, _ = built
+    long = report_long(df)
+    assert list(long.columns) == [
+        "layer",
+        "n_features",
+        "quantity",
+        "nuisance",
+        "value",
+        "low",
+        "high",
+        "units",
+    ]
+    # every number of the wide frame is in exactly one row, intervals beside their value
+    for _, r in long.iterrows():
+        col = r["quantity"] if r["nuisance"] is None else f"{r['quantity']}[{r['nuisance']}]"
+        wide = df.loc[df["layer"] == r["layer"], col].iloc[0]
+        if r["units"] == "flag":
+            assert r["value"] == (float(wide) if wide is not None else r["value"])
+        else:
+            np.testing.assert_equal(r["value"], float(wide))
+        if r["quantity"] == "invariance":
+            low = df.loc[df["layer"] == r["layer"], f"invariance_low[{r['nuisance']}]"].iloc[0]
+            np.testing.assert_equal(r["low"], float(low))
+    quantities = set(long["quantity"])
+    assert {"I_zx", "I_zy", "tc", "I_zn", "I_zn_null", "invariance", "bound_ok", "mig"} <= (
+        quantities
+    )
+    assert not any(q.endswith(("_low", "_high")) for q in quantities)
+    n_numbers = len(df.columns) - 2 - 2 - 2 * 2  # minus layer, n_features and the bounds
+    assert len(long) == len(df) * n_numbers
+    assert set(long.loc[long["quantity"] == "I_zn", "nuisance"]) == {"light", "v1"}
+    assert long.loc[long["quantity"] == "I_zx", "nuisance"].isna().all()
+    units = long.groupby("quantity")["units"].first()
+    assert units["I_zx"] == "nats" and units["invariance"] == "unitless"
+    assert units["bound_ok"] == "flag" and units["mig"] == "unitless"
+    assert long.attrs["settings"]["units"] == "nats"
+    # a frame read back from results.csv gives the same numbers
+    back = report_long(pd.read_csv(Path(df.attrs["files"]["csv"])))
+    np.testing.assert_allclose(
+        back.loc[back["units"] == "nats", "value"], long.loc[long["units"] == "nats", "value"]
+    )
+
+
+def test_report_long_errors() -> None:
+    import pandas as pd
+
+    with pytest.raises(ValueError, match="df must be a pandas DataFrame, got dict"):
+        report_long({"layer": ["a"]})
+    with pytest.raises(ValueError, match="df has no 'layer' column"):
+        report_long(pd.DataFrame({"I_zx": [1.0]}))
 
 
 def test_report_without_figures_or_labels(tmp_path: Path) -> None:
