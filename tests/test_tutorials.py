@@ -40,6 +40,9 @@ def test_weight_information_tutorial_runs_tiny(tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "information in the weights" in proc.stdout
     assert plot.stat().st_size > 0
+    # the CSV goes to the default --out folder, named like every tutorial's
+    df = pd.read_csv(tmp_path / "tutorial_05_output" / "weight_information.csv")
+    assert {"epoch", "layer", "fisher_trace"} <= set(df.columns)
 
 
 def test_noisy_layer_bounds_tutorial_brackets_the_estimate(tmp_path) -> None:

@@ -1,4 +1,4 @@
-"""Tutorial 4: how invariant is each layer of a CNN to rotations and occlusions?
+"""Tutorial 2: how invariant is each layer of a CNN to rotations and occlusions?
 
 Train a small CNN on scikit-learn's 8x8 digits (with random rotations and occluding
 patches as augmentation, as one trains for robustness), then measure, per layer z,
@@ -14,8 +14,8 @@ with ``mi_probe.invariance``, and write an HTML + Markdown report with
 Run::
 
     python tutorials/02_invariance.py                 # ~2-4 minutes on a laptop CPU
-    python tutorials/02_invariance.py --tiny          # a few seconds (smoke test)
-    python tutorials/02_invariance.py --out report/   # where the report goes
+    python tutorials/02_invariance.py --tiny          # ~20 s (smoke test; shared 2-core box)
+    python tutorials/02_invariance.py --out report/   # default: tutorial_02_output/
 
 """
 
@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true", help="300 samples, 1 epoch, few permutations")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--samples", type=int, default=1000, help="samples used for the estimates")
-    ap.add_argument("--out", default="report_invariance", help="report folder")
+    ap.add_argument("--out", default="tutorial_02_output", help="report folder")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     args = ap.parse_args()

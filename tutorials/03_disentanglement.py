@@ -1,4 +1,4 @@
-"""Tutorial 5: disentanglement and total correlation of a beta-VAE against beta.
+"""Tutorial 3: disentanglement and total correlation of a beta-VAE against beta.
 
 A synthetic "sprites" data set is generated in code: 16x16 binary images of a shape
 (square, circle, triangle) at one of 3 scales and 8 x 8 positions, so every image has
@@ -18,8 +18,8 @@ run averages two seeds per beta.
 Run::
 
     python tutorials/03_disentanglement.py              # a few minutes on a laptop CPU
-    python tutorials/03_disentanglement.py --tiny       # seconds (smoke test)
-    python tutorials/03_disentanglement.py --out results/   # csv + figure go here
+    python tutorials/03_disentanglement.py --tiny       # ~22 s (smoke test; shared 2-core box)
+    python tutorials/03_disentanglement.py --out results/   # default: tutorial_03_output/
 
 """
 
@@ -107,7 +107,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument(
         "--out",
-        default="tutorial05_out",
+        default="tutorial_03_output",
         help="folder for disentanglement_vs_beta.csv and tradeoff.png",
     )
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")

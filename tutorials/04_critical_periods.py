@@ -18,7 +18,7 @@ decaying schedule from the removal on, for every t) and ``constant`` are the con
 Run::
 
     python tutorials/04_critical_periods.py            # ~2 minutes on one CPU core
-    python tutorials/04_critical_periods.py --tiny     # a few seconds (smoke test)
+    python tutorials/04_critical_periods.py --tiny     # ~20 s (smoke test; shared 2-core box)
     python tutorials/04_critical_periods.py --repeats 3 --lr-schedule restart --out critical
 
 Measured (``--repeats 3``, seeds 0-2, 539 clean test digits, CPU, 2026-11-28; final clean
@@ -64,7 +64,9 @@ def main() -> None:
         "clean-phase schedule for every removal epoch; 'constant'",
     )
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--out", default=".", help="folder for critical_periods.png/.csv")
+    ap.add_argument(
+        "--out", default="tutorial_04_output", help="folder for critical_periods.png/.csv"
+    )
     args = ap.parse_args()
 
     kwargs = dict(TINY) if args.tiny else {}

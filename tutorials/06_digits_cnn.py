@@ -1,10 +1,10 @@
-"""Tutorial 2: the information plane of a small CNN on real images.
+"""Tutorial 6: the information plane of a small CNN on real images.
 
 scikit-learn ships the UCI handwritten digits (1797 images of 8x8 pixels, 10 classes)
 with the package, so this runs offline:
 
     python tutorials/06_digits_cnn.py           # a minute or two on a CPU
-    python tutorials/06_digits_cnn.py --tiny    # a few seconds (what CI runs)
+    python tutorials/06_digits_cnn.py --tiny    # ~22 s (what CI runs; shared 2-core box)
 
 Compared with tutorial 1 it shows: probing convolutional layers by *type*
 (``nn.Conv2d``) and by dotted name inside a nested model (``"head.1"``); inputs that
@@ -62,7 +62,7 @@ def main() -> None:
         help="a few epochs on a subset (smoke test); also set by MI_PROBE_TINY=1",
     )
     parser.add_argument(
-        "--out", default="tutorial_02_output", help="folder for the figures and CSV"
+        "--out", default="tutorial_06_output", help="folder for the figures and CSV"
     )
     args = parser.parse_args()
     out = Path(args.out)

