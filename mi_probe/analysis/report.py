@@ -113,6 +113,7 @@ body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-s
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em;
      border-bottom: 1px solid #ddd; }
 h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; }
+h1, h2, h3, p, figcaption { overflow-wrap: anywhere; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; max-width: 100%; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right;
          overflow-wrap: anywhere; }

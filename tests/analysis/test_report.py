@@ -315,6 +315,28 @@ def test_report_fits_the_page_in_headless_chromium(built, tmp_path: Path, width:
     assert m["page"] <= m["viewport"] and m["widest"] <= m["viewport"] + 0.5, m
 
 
+@pytest.mark.skipif(
+    chromium() is None, reason="chromium not installed (Debian: apt-get install -y chromium)"
+)
+def test_report_with_long_names_fits_800_px(tmp_path: Path) -> None:
+    # user strings without a space (a nuisance name, the title) wrap instead of widening
+    model, x, y, v = _setup(2, n=120)
+    out = tmp_path / "r"
+    report(
+        model,
+        (x, y),
+        layers=["act"],
+        nuisances={"n" * 150: v[:, 1]},
+        out=out,
+        n_permutations=2,
+        n_resamples=0,
+        title="T" * 200,
+        figures=False,
+    )
+    m = measure_width(out / "index.html", 800)
+    assert m["viewport"] == 800 and m["widest"] <= 800.5 and m["page"] <= 800, m
+
+
 def test_report_page_says_how_each_number_was_measured(built) -> None:
     _, out = built
     page = (out / "index.html").read_text()
