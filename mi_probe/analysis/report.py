@@ -215,6 +215,7 @@ def report(
         dci_completeness, dci_informativeness, modularity, factorvae``. Nats for
         information, unitless scores. ``df.attrs["settings"]`` and
         ``df.attrs["files"]`` list the settings and the files written.
+        :func:`report_long` turns this frame into a tidy long one (one row per number).
 
     Raises
     ------
