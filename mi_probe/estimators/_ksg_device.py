@@ -115,7 +115,9 @@ def ksg_mi_device(x: Any, y: Any, *, params: dict[str, Any]) -> MIResult | None:
         ny = be.count_within(ys, eps, metric, inclusive=False)
         passes = f"{be.name}: k-NN + two count passes"
     psi = torch.special.digamma
-    nx64, ny64 = nx.to(torch.float64), ny.to(torch.float64)
+    # counts as float64 tensors whatever the backend returned (numpy from a host tree)
+    nx64 = torch.as_tensor(nx, device=device).to(torch.float64)
+    ny64 = torch.as_tensor(ny, device=device).to(torch.float64)
     mean_psi = float((psi(nx64 + 1) + psi(ny64 + 1)).mean())
     raw = float(digamma(k) + digamma(n)) - mean_psi
     return MIResult(
