@@ -316,6 +316,21 @@ def check_kwargs(func: str, kwargs: dict[str, Any], valid: Sequence[str]) -> Non
         )
 
 
+def scale_columns_by_power_of_two(a: Any) -> tuple[Any, Any]:
+    """A tensor's columns divided by a power of two at their largest magnitude.
+
+    The torch twin of the first step of :func:`standardize_columns`: the division is exact,
+    every value lands in [-1, 1], so sums of squares afterwards neither overflow nor
+    underflow at any finite scale. Returns the scaled tensor and the exponents (float
+    tensor, one per column; ``log(scale) = exponent * log 2``).
+    """
+    torch = _torch()
+    peak = a.abs().amax(dim=0)
+    _, exp = torch.frexp(torch.where(peak > 0, peak, torch.ones_like(peak)))
+    exp = exp.to(a.dtype)
+    return torch.ldexp(a, -exp), exp
+
+
 def standardize_columns(
     a: np.ndarray, *, ddof: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from scipy.special import digamma
 
-from .._validation import check_random_state, check_xy
+from .._validation import check_random_state, check_xy, scale_columns_by_power_of_two
 from ..backends import pick
 from ..backends._base import nudge
 from ..result import MIResult
@@ -42,9 +42,8 @@ def ksg_device_applies(x: Any, y: Any, backend: str) -> bool:
 
 def _standardise(a: torch.Tensor) -> torch.Tensor:
     """Zero mean, unit variance per column, safe for any finite scale (the column is first
-    divided by its largest magnitude, so squares neither overflow nor underflow)."""
-    peak = a.abs().amax(dim=0).clamp_min(torch.finfo(a.dtype).tiny)
-    a = a / peak
+    divided exactly by a power of two at its largest magnitude, as on the host path)."""
+    a, _ = scale_columns_by_power_of_two(a)
     a = a - a.mean(dim=0)
     std = a.std(dim=0, unbiased=False)
     return a / torch.where(std > 0, std, torch.ones_like(std))

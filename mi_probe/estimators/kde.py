@@ -51,6 +51,7 @@ from .._validation import (
     check_xy,
     encode_rows,
     is_tensor,
+    scale_columns_by_power_of_two,
 )
 from ..backends import BACKENDS, pick
 from ..result import MIResult
@@ -413,10 +414,7 @@ def _whiten_device(a: Any, name: str) -> tuple[Any, float]:
 
     # each column divided by a power of two at its largest magnitude (exact, as the host
     # path's standardize_columns), so the covariance neither overflows nor underflows
-    a64 = a.to(torch.float64)
-    peak = a64.abs().amax(dim=0)
-    _, exp = torch.frexp(torch.where(peak > 0, peak, torch.ones_like(peak)))
-    b = torch.ldexp(a64, -exp.to(torch.float64))
+    b, exp = scale_columns_by_power_of_two(a.to(torch.float64))
     centred = b - b.mean(dim=0)
     cov = torch.atleast_2d(centred.T @ centred / max(a.shape[0] - 1, 1))
     low, info = torch.linalg.cholesky_ex(cov)
@@ -431,7 +429,7 @@ def _whiten_device(a: Any, name: str) -> tuple[Any, float]:
     eye = torch.eye(low.shape[0], dtype=low.dtype, device=low.device)
     inv_low = torch.linalg.solve_triangular(low, eye, upper=False)
     z = centred @ inv_low.T
-    log_scale = float(exp.to(torch.float64).sum()) * float(np.log(2.0))
+    log_scale = float(exp.sum()) * float(np.log(2.0))
     return z.to(a.dtype).contiguous(), float(torch.log(diag).sum()) + log_scale
 
 
