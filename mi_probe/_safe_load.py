@@ -97,14 +97,23 @@ def npz_load_safe(path: str | os.PathLike[str], what: str = "file") -> dict[str,
     FileNotFoundError
         No such file.
     LoadError
-        (a ``ValueError``) Not a readable ``.npz`` (corrupt zip, truncated), or an array of Python objects
-        (which would need unpickling): the message names the file and the cause.
+        (a ``ValueError``) Not a ``.npz`` archive (another file, a single ``.npy``), not
+        readable (corrupt or truncated zip), or an array of Python objects (which would
+        need unpickling): the message names the file and the cause.
     """
+    with open(path, "rb") as fh:  # FileNotFoundError as it is
+        head = fh.read(6)
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        # np.load takes anything else for a pickle and says only that pickles are refused
+        cause = (
+            "it is a single .npy array, not a .npz archive (save with np.savez)"
+            if head.startswith(b"\x93NUMPY")
+            else "it is not a .npz archive (a .npz is a zip file written by np.savez)"
+        )
+        raise LoadError(f"{what} {os.fspath(path)!r} could not be read as .npz: {cause}", cause)
     try:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise
     except Exception as exc:
         cause = load_error_cause(exc)
         if "allow_pickle" in str(exc):

@@ -160,3 +160,31 @@ def test_safe_loaders_raise_load_error(tmp_path) -> None:
     with pytest.raises(FileNotFoundError):
         torch_load_safe(tmp_path / "missing.pt")
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_npz_loader_names_what_a_non_npz_file_is(tmp_path) -> None:
+    """A file that is not a zip archive was reported as holding pickled objects (np.load
+    takes anything that is not a zip or .npy for a pickle); the message says what it is."""
+    text = tmp_path / "notes.npz"
+    text.write_bytes(b"garbage, not an archive")
+    with pytest.raises(LoadError, match="not a .npz archive") as info:
+        npz_load_safe(text, "data file")
+    assert "Python objects" not in str(info.value) and "notes.npz" in str(info.value)
+    single = tmp_path / "single.npz"
+    with open(single, "wb") as f:
+        np.save(f, np.arange(5))
+    with pytest.raises(LoadError, match=r"single \.npy array"):
+        npz_load_safe(single)
+    with pytest.raises(FileNotFoundError):
+        npz_load_safe(tmp_path / "missing.npz")
+
+
+def test_report_cli_on_a_non_npz_file_says_so(tmp_path, capsys) -> None:
+    model = tmp_path / "model.py"
+    model.write_text(MODEL_SRC)
+    data = tmp_path / "data.npz"
+    data.write_bytes(b"not a zip")
+    assert main(["report", f"{model}:make_model", str(data), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    _one_line_no_advice(err)
+    assert "not a .npz archive" in err and "Python objects" not in err
