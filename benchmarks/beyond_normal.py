@@ -405,10 +405,9 @@ def report(
             "0.1.3 `KSGEnsembleFirstEstimator(neighborhoods=(3,))`; `bmi-cca`: its "
             f"`CCAMutualInformationEstimator` (skipped above {PEER_MAX_DIM['bmi-cca']} "
             "columns: 47 s CPU per call at 50 + 50); `npeet-ksg`: NPEET's `mi(k=3)` run from "
-            "a source copy (not vendored). CPU seconds count both cores (the torch k-NN "
-            "backend, used above 20 columns, runs two threads). The machine is shared: the "
-            "`full` part below ran when it was quiet (load ~1.5 on 2 cores); an earlier run "
-            "at load 10-20 needed up to 235 s wall for the same 22 s CPU. The interval "
+            "a source copy (not vendored). CPU seconds are the process's, all threads "
+            "together (the native k-d tree runs one per CPU). The machine is shared with "
+            "other jobs, so wall times depend on its load: compare CPU seconds. The interval "
             "is the estimator's sampling spread (plus its drift between n/2 and n); where "
             "`auto` is a lower bound that has not converged (spirals) it need not cover the "
             "truth, and the `flags` column shows where `auto` itself warns. Heatmap: "
@@ -426,7 +425,7 @@ def report(
             "python benchmarks/beyond_normal.py --part peers\n```\n\n"
             f"Report ({machine()}):\n\n```\n{command_line()}\n```\n\n" + text
         )
-        replace_section("Beyond Normal", body)
+        replace_section("Beyond Normal", body, keep_notes=True)
     return text
 
 
