@@ -1,16 +1,20 @@
 """The 12-bit demo: the task's symmetry and balance, and the literature's result:
-with binning, tanh layers' I(X;T) rises then falls late in training, ReLU layers' does not."""
+with binning, tanh layers' I(X;T) rises then falls late in training, ReLU layers' does not.
+(The multi-seed verdict, the drawn seed and the CSV's seed column: test_demo_seeds.py.)"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mi_probe.experiments.demo import (
+    DEFAULTS,
     DIMS,
     PROBED_LAYERS,
     compression,
     make_network,
+    pattern_verdict,
     run_demo,
     train_and_record,
     twelve_bit_task,
@@ -85,27 +89,32 @@ def test_tanh_compresses_relu_does_not_small_scale(seed: int) -> None:
 
 @pytest.mark.slow
 def test_tanh_compresses_relu_does_not_default_settings() -> None:
-    # The default demo settings over 5 seeds (about 20 s of CPU per network).
-    # Measured (bits, mean fall of the 5 hidden layers): tanh 1.42 2.23 2.03 1.87 2.22,
-    # ReLU 0.44 0.16 0.05 0.38 2.14 for seeds 0-4. Seed 4 is an honest exception:
-    # several of its ReLU units die late in training and the binned I(X;T) of the deep
-    # ReLU layers falls too. So: tanh compresses for every seed, ReLU does not for most.
-    seeds = range(5)
-    falls = []
-    for seed in seeds:
+    # The default demo settings (400 epochs, 20 recordings) over seeds 0-4, binning only
+    # (about 7 s of CPU per network). Measured on torch 2.13.0 CPU, numpy 2.4 (bits, mean
+    # fall of the 5 hidden layers): tanh 1.25 2.19 1.94 2.00 2.22, ReLU 1.21 0.17 0.10
+    # 0.03 0.43 for seeds 0-4 (and tanh 1.80 2.13 2.23 2.01 2.12, ReLU 0.05 0.01 0.35
+    # 0.43 0.38 for seeds 5-9, the confirmation set). Seed 0 is the exception there:
+    # ReLU units die late in training and the deep ReLU layers' binned I(X;T) falls too
+    # (on another platform it was seed 4). Hence the demo's verdict on the median of
+    # 3 seeds, which shows the pattern for every 3 consecutive seeds of 0-9.
+    assert (DEFAULTS["epochs"], DEFAULTS["n_records"], DEFAULTS["n_seeds"]) == (400, 20, 3)
+    tables = []
+    for seed in range(5):
         tanh = train_and_record("tanh", estimators=["binning"], seed=seed)
         relu = train_and_record("relu", estimators=["binning"], seed=seed)
+        tables += [tanh, relu]
         c_tanh = compression(tanh)["compression"].mean()
-        c_relu = compression(relu)["compression"].mean()
-        falls.append((c_tanh, c_relu))
         assert c_tanh > 1.0, (seed, c_tanh)
         shapes = [_rise_and_fall(tanh, layer) for layer in ("act3", "act4", "act5")]
         assert sum(rise > 0.5 and fall > 0.5 for rise, fall in shapes) >= 2, (seed, shapes)
-    clear = sum(c_relu < c_tanh / 2.5 for c_tanh, c_relu in falls)
-    assert clear >= 4, falls
-    mean_tanh = np.mean([f[0] for f in falls])
-    mean_relu = np.mean([f[1] for f in falls])
-    assert mean_relu < mean_tanh / 2.5, falls
+    summary = compression(pd.concat(tables, ignore_index=True))
+    falls, _, _ = pattern_verdict(summary)
+    assert falls["shows"].sum() >= 4, falls
+    # the demo's verdict (median over 3 consecutive seeds) holds for every window
+    for first in range(3):
+        window = summary[summary["seed"].between(first, first + 2)]
+        _, median, shows = pattern_verdict(window)
+        assert shows, (first, median)
 
 
 def test_kde_is_recorded_and_bounded() -> None:
@@ -126,8 +135,8 @@ def test_run_demo_writes_outputs(tmp_path) -> None:
         figures=False,
     )
     assert (tmp_path / "information_plane.csv").exists()
-    assert set(table["activation"]) == {"relu"}
-    assert list(summary["layer"]) == list(PROBED_LAYERS[:5])
+    assert set(table["activation"]) == {"relu"} and set(table["seed"]) == {0, 1, 2}
+    assert list(summary["layer"]) == list(PROBED_LAYERS[:5]) * DEFAULTS["n_seeds"]
 
 
 @pytest.mark.parametrize(
