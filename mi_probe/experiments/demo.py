@@ -12,9 +12,10 @@ same bin; ReLU layers, which do not saturate, show no such late decrease (Saxe e
 2018).
 
 One training run is not enough to read this from: in a minority of seeds (1 in 10 at the
-default settings on torch 2.13 CPU, seed 0 there) ReLU units die late in training, the
-binned I(X;T) of the narrow deep ReLU layers falls too, and the tanh network compresses
-less. Which seeds do so depends on the platform's floating point. So the demo trains
+default settings on torch 2.13 CPU, seed 0 there) the units of the narrow deep ReLU layers
+switch off for about half of the inputs late in training while their activations stay
+small, so the binned I(X;T) of those layers falls too (and there the tanh network
+compresses less). Which seeds do so depends on the platform's floating point. So the demo trains
 ``n_seeds`` seeds (3 by default: ``seed, seed + 1, seed + 2``) and judges the pattern on
 the *median* over seeds of each activation's mean fall (:func:`pattern_verdict`), as
 Shwartz-Ziv & Tishby averaged their information planes over many runs. The figures show
