@@ -544,6 +544,10 @@ def auto_mi(
     elif choice.startswith("mixed"):
         usable = _usable_available()
         raw_cont = ya if is_discrete(xa) else xa
+        # each column divided by a power of two at its largest |value| (exact, linear):
+        # the probe's own standardisation under- or overflows near 1e-300 and 1e300
+        peak = np.max(np.abs(raw_cont), axis=0)
+        raw_cont = np.ldexp(raw_cont, -np.frexp(np.where(peak > 0, peak, 1.0))[1])
         if usable:
             choice = "max(mixed+copula,usable)"
             diag["choice"] = choice

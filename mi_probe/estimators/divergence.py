@@ -20,11 +20,13 @@ from scipy.stats import norm
 
 from .._validation import (
     check_array,
+    check_bool,
     check_choice,
     check_int,
     check_positive,
     check_random_state,
     named_kwargs,
+    standardize_columns,
 )
 from ..backends import METRICS, pick
 from ..result import MIResult
@@ -63,19 +65,28 @@ def _cross_knn(queries: np.ndarray, points: np.ndarray, k: int, metric: str) -> 
 
 def _prepare(
     pa: np.ndarray, qa: np.ndarray, standardize: bool, jitter: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """One affine map for both samples (the divergence is invariant), then jitter."""
-    pooled = np.vstack([pa, qa])
-    scale = pooled.std(axis=0)
-    scale[scale == 0] = 1.0
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One affine map for both samples (the divergence is invariant), then jitter.
+
+    Scale-safe (the pooled columns go through :func:`standardize_columns`, so data near
+    1e-300 or 1e300 neither under- nor overflows). A column that takes one value across
+    both samples is dropped: P and Q agree on it, so it adds nothing to D(P || Q), while
+    kept it would raise the dimension ``d`` that multiplies the log-distance ratio.
+    Returns the prepared samples and the number of columns dropped.
+    """
+    n = pa.shape[0]
+    z, _, log_std = standardize_columns(np.vstack([pa, qa]))
+    keep = np.isfinite(log_std)
     if standardize:
-        mean = pooled.mean(axis=0)
-        pa, qa = (pa - mean) / scale, (qa - mean) / scale
-        scale = np.ones_like(scale)
+        pa, qa = z[:n, keep], z[n:, keep]
+        scale = np.ones(int(keep.sum()))
+    else:
+        pa, qa = pa[:, keep], qa[:, keep]
+        scale = np.exp(np.minimum(log_std[keep], 700.0))
     if jitter > 0:
         pa = pa + jitter * scale * rng.standard_normal(pa.shape)
         qa = qa + jitter * scale * rng.standard_normal(qa.shape)
-    return pa, qa
+    return pa, qa, int((~keep).sum())
 
 
 def _estimate(
@@ -94,7 +105,13 @@ def _estimate(
             "p or q has repeated points at the k-th neighbour (zero distance); raise "
             "jitter (it is 0 or too small for the data's scale)"
         )
-    raw = float(d * np.mean(np.log(nu / rho)) + np.log(m / (n - 1.0)))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        raw = float(d * np.mean(np.log(nu / rho)) + np.log(m / (n - 1.0)))
+    if not np.isfinite(raw):  # standardize=False on data near 1e300: distances overflow
+        raise ValueError(
+            "the neighbour distances of p and q are not finite at the data's scale; "
+            "use standardize=True (the default) or rescale the data"
+        )
     overlap = float(np.mean(nu_all[:, 0] <= rho))
     return raw, overlap, be.name
 
@@ -128,7 +145,8 @@ def kl_divergence(
         Wang et al. use the Euclidean one).
     standardize : bool, default True
         Apply one affine map to both samples (pooled mean and standard deviation per
-        column) first: the divergence is unchanged, the neighbour search scale-free.
+        column) first: the divergence is unchanged, the neighbour search scale-free
+        (at any finite scale, 1e-300 to 1e300).
     jitter : float, default 1e-10
         Standard deviation, relative to each pooled column's, of seeded Gaussian noise
         against repeated points (a repeated point has a zero neighbour distance).
@@ -152,14 +170,16 @@ def kl_divergence(
         points with a Q point among their k nearest pooled neighbours) and
         ``lower_bound`` (True when ``overlap`` is below 1%: the samples do not overlap
         at the estimator's scale, the estimate grows with n and the divergence may be
-        infinite).
+        infinite), ``n_constant`` (columns that take one value across both samples;
+        they are dropped, and if every column is, the value is exactly 0).
 
     Raises
     ------
     ValueError
         Bad ``p`` or ``q`` (NaN, inf, shape, dtype), different numbers of columns,
-        ``n_neighbors`` not below n or above m, an unknown option, or zero neighbour
-        distances left after the jitter.
+        ``n_neighbors`` not below n or above m, an unknown option, zero neighbour
+        distances left after the jitter, or distances that overflow (data near 1e300
+        with ``standardize=False``).
 
     Warns
     -----
@@ -189,6 +209,8 @@ def kl_divergence(
     check_choice(metric, "metric", METRICS)
     jitter = check_positive(jitter, "jitter", allow_zero=True)
     n_resamples = check_int(n_resamples, "n_resamples", low=2)
+    standardize = check_bool(standardize, "standardize")
+    interval = check_bool(interval, "interval")
     pa = check_array(p, "p", min_samples=1)
     qa = check_array(q, "q", min_samples=1)
     if pa.shape[1] != qa.shape[1]:
@@ -201,8 +223,11 @@ def kl_divergence(
     if m < k:
         raise ValueError(f"n_neighbors={k} needs at least {k} samples in q, got {m}")
     rng = check_random_state(random_state)
-    ps, qs = _prepare(pa, qa, standardize, jitter, rng)
-    raw, overlap, be_name = _estimate(ps, qs, k, metric, backend)
+    ps, qs, n_const = _prepare(pa, qa, standardize, jitter, rng)
+    if ps.shape[1] == 0:  # every column one shared value: P and Q are one point mass
+        raw, overlap, be_name = 0.0, 1.0, None
+    else:
+        raw, overlap, be_name = _estimate(ps, qs, k, metric, backend)
     lower = overlap < _MIN_OVERLAP
     if lower:
         warnings.warn(
@@ -218,6 +243,7 @@ def kl_divergence(
         "n_q": m,
         "overlap": overlap,
         "lower_bound": lower,
+        "n_constant": n_const,
     }
     interval_out = None
     if interval:
@@ -232,7 +258,7 @@ def kl_divergence(
             sub = np.random.default_rng(int(seed))
             ip = sub.choice(n, size=half_n, replace=False)
             iq = sub.choice(m, size=half_m, replace=False)
-            vals.append(_estimate(ps[ip], qs[iq], k, metric, backend)[0])
+            vals.append(_estimate(ps[ip], qs[iq], k, metric, backend)[0] if ps.shape[1] else 0.0)
         arr = np.asarray(vals)
         sd = float(arr.std(ddof=1))
         gap = float(raw - arr.mean())

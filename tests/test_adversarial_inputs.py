@@ -1,0 +1,358 @@
+"""Adversarial inputs across the public API: bad input is a ValueError naming the argument,
+scale-free estimators give the same number at any column scale, degenerate data gives the
+known answer (or a flag), and nothing is silently wrong.
+
+Small n and fixed seeds throughout: the whole file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import mi_probe
+from mi_probe import entropy, estimate_mi
+
+CONTINUOUS = ("ksg", "binning", "kde", "gaussian", "auto")
+SCALES = (1e-8, 1e8, 1e-300, 1e300)
+
+
+def _pair(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 2))
+    y = x[:, :1] + 0.5 * rng.standard_normal((n, 1))
+    return x, y
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- shapes, values
+
+
+BAD_XY = {
+    "empty": (np.array([]), np.array([]), r"x is empty"),
+    "empty columns": (np.empty((50, 0)), np.zeros(50), r"x is empty"),
+    "3-D": (np.zeros((5, 5, 2)), np.zeros((5, 5, 2)), r"x must be 1-D .* or 2-D .* got 3-D"),
+    "scalar": (3.0, 4.0, r"x must be 1-D .* got 0-D"),
+    "mismatched": (np.arange(50.0), np.arange(49.0), r"x and y .* same number of samples"),
+    "nan": (np.r_[np.nan, np.arange(49.0)], np.arange(50.0), r"x contains NaN"),
+    "inf": (np.r_[np.inf, np.arange(49.0)], np.arange(50.0), r"x contains inf"),
+    "-inf in y": (np.arange(50.0), np.r_[-np.inf, np.arange(49.0)], r"y contains inf"),
+    "complex": (np.arange(50.0) + 1j, np.arange(50.0), r"x has a complex dtype"),
+    "object": (np.arange(50.0).astype(object), np.arange(50.0), r"x has dtype object"),
+    "strings": (np.array(["a", "b"] * 25), np.arange(50.0), r"x has dtype <U1"),
+    "ragged": ([[1.0, 2.0], [3.0]], [1.0, 2.0], r"x could not be read as an array"),
+}
+
+
+@pytest.mark.parametrize("estimator", ["ksg", "binning", "kde", "gaussian", "auto", "mixed"])
+@pytest.mark.parametrize("case", sorted(BAD_XY))
+def test_bad_arrays_raise_naming_the_argument(estimator, case):
+    x, y, match = BAD_XY[case]
+    if estimator == "mixed" and case == "mismatched":
+        y = np.arange(49)  # mixed wants integer labels in y; keep only the length wrong
+    with pytest.raises(ValueError, match=match):
+        _quiet(estimate_mi, x, y, estimator, random_state=0)
+
+
+@pytest.mark.parametrize("estimator", ["ksg", "kde", "gaussian", "auto"])
+def test_too_few_samples_raise_with_the_count(estimator):
+    x, y = _pair(3)
+    with pytest.raises(ValueError, match=r"samples"):
+        estimate_mi(x, y, estimator, random_state=0)
+
+
+def test_ksg_fewer_samples_than_neighbours():
+    x, y = _pair(5)
+    with pytest.raises(ValueError, match=r"n_neighbors=5 needs more than 5 samples, got 5"):
+        estimate_mi(x, y, "ksg", n_neighbors=5)
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.0, 2.5, True, "3", None])
+@pytest.mark.parametrize("estimator", ["ksg", "mixed"])
+def test_bad_n_neighbors(estimator, value):
+    x, y = _pair(60)
+    if estimator == "mixed":
+        y = (y > 0).astype(int)
+    with pytest.raises(ValueError, match=r"n_neighbors must be"):
+        estimate_mi(x, y, estimator, n_neighbors=value)
+
+
+def test_numpy_integer_n_neighbors_accepted():
+    x, y = _pair(60)
+    a = estimate_mi(x, y, "ksg", n_neighbors=np.int64(4), random_state=0)
+    b = estimate_mi(x, y, "ksg", n_neighbors=4, random_state=0)
+    assert float(a) == float(b)
+
+
+@pytest.mark.parametrize("name", ["KSG", "foo", "", "ksg "])
+def test_unknown_estimator_names(name):
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match=r"estimator must be one of"):
+        estimate_mi(x, y, name)
+    with pytest.raises(ValueError, match=r"estimator must be one of"):
+        entropy(x, name)
+
+
+@pytest.mark.parametrize("name", [None, 3])
+def test_estimator_not_a_name(name):
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match=r"estimator must be"):
+        estimate_mi(x, y, name)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "a"])
+@pytest.mark.parametrize("estimator", ["ksg", "binning", "kde", "gaussian", "auto"])
+def test_bad_random_state(estimator, bad):
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match=r"random_state must be"):
+        estimate_mi(x, y, estimator, random_state=bad)
+
+
+@pytest.mark.parametrize("estimator", ["ksg", "kde", "gaussian", "binning"])
+def test_random_state_kinds_agree(estimator):
+    x, y = _pair(150)
+    values = {
+        float(estimate_mi(x, y, estimator, random_state=rs)) for rs in (0, np.random.default_rng(0))
+    }
+    assert len(values) == 1
+
+
+@pytest.mark.parametrize("flag", ["interval", "null"])
+def test_bool_options_reject_ints(flag):
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match=rf"{flag} must be True or False, got 1"):
+        estimate_mi(x, y, "ksg", **{flag: 1})
+
+
+# ------------------------------------------------------------------ containers and dtypes
+
+
+@pytest.mark.parametrize("estimator", CONTINUOUS)
+def test_containers_give_the_numpy_answer(estimator):
+    torch = pytest.importorskip("torch")
+    pd = pytest.importorskip("pandas")
+    x, y = _pair(150)
+    ref = float(estimate_mi(x, y, estimator, random_state=0))
+    variants = {
+        "list": (x.tolist(), y.tolist()),
+        "fortran": (np.asfortranarray(x), y),
+        "pandas": (pd.DataFrame(x, columns=["a", "b"]), pd.Series(y[:, 0])),
+        "torch": (torch.tensor(x), torch.tensor(y)),
+        "torch grad": (torch.tensor(x, requires_grad=True), torch.tensor(y)),
+        "torch non-contiguous": (torch.tensor(x.T.copy()).T, torch.tensor(y)),
+    }
+    for label, (a, b) in variants.items():
+        got = float(estimate_mi(a, b, estimator, random_state=0))
+        assert got == pytest.approx(ref, abs=1e-9), label
+
+
+def test_requires_grad_tensor_is_left_alone():
+    torch = pytest.importorskip("torch")
+    x, y = _pair(100)
+    t = torch.tensor(x, requires_grad=True)
+    estimate_mi(t, y, "ksg", random_state=0)
+    assert t.requires_grad and t.grad is None
+
+
+def test_n_vs_n1_shapes_agree():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(150)
+    y = x + rng.standard_normal(150)
+    for est in ("ksg", "kde", "gaussian", "binning"):
+        a = float(estimate_mi(x, y, est, random_state=0))
+        b = float(estimate_mi(x[:, None], y[:, None], est, random_state=0))
+        assert a == pytest.approx(b, abs=1e-12), est
+
+
+# ------------------------------------------------------------------------ scale invariance
+
+
+@pytest.mark.parametrize("estimator", CONTINUOUS)
+@pytest.mark.parametrize("scale", SCALES)
+def test_mi_invariant_to_one_column_scale(estimator, scale):
+    x, y = _pair(200)
+    ref = float(estimate_mi(x, y, estimator, random_state=0))
+    xs = x.copy()
+    xs[:, 1] *= scale
+    assert float(estimate_mi(xs, y, estimator, random_state=0)) == pytest.approx(ref, abs=1e-9)
+    assert float(estimate_mi(x, y * scale, estimator, random_state=0)) == pytest.approx(
+        ref, abs=1e-9
+    )
+
+
+@pytest.mark.parametrize("estimator", ["ksg", "kde", "gaussian", "binning", "mixed", "auto"])
+def test_mi_with_labels_invariant_to_scale(estimator):
+    # auto's held-out probe (usable information) returned ~0 at 1e-300 and 1e300, so
+    # auto kept Ross's estimator there and the probe elsewhere (0.388 vs 0.391 nats)
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 3, 200)
+    x = labels + 0.7 * rng.standard_normal(200)
+    # auto: the point estimate alone here (its interval and null rerun the same candidates)
+    opts = (
+        {"interval": False, "null": False, "check_stability": False} if estimator == "auto" else {}
+    )
+    ref = estimate_mi(x, labels, estimator, random_state=0, **opts)
+    for scale in SCALES:
+        got = estimate_mi(x * scale, labels, estimator, random_state=0, **opts)
+        assert float(got) == pytest.approx(float(ref), abs=1e-9), scale
+        if estimator == "auto":
+            assert got.diagnostics["chosen"] == ref.diagnostics["chosen"] == "usable"
+
+
+@pytest.mark.parametrize("estimator", CONTINUOUS)
+def test_mi_invariant_to_column_permutation_and_symmetric(estimator):
+    x, y = _pair(200)
+    ref = float(estimate_mi(x, y, estimator, random_state=0))
+    assert float(estimate_mi(x[:, ::-1], y, estimator, random_state=0)) == pytest.approx(
+        ref, abs=1e-9
+    )
+    assert float(estimate_mi(y, x, estimator, random_state=0)) == pytest.approx(ref, abs=1e-9)
+
+
+@pytest.mark.parametrize("estimator", ["kl", "kde", "gaussian"])
+@pytest.mark.parametrize("scale", SCALES)
+def test_differential_entropy_shifts_by_log_scale(estimator, scale):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((200, 2))
+    ref = float(entropy(x, estimator, random_state=0))
+    xs = x.copy()
+    xs[:, 0] *= scale
+    got = float(entropy(xs, estimator, random_state=0))
+    assert got == pytest.approx(ref + np.log(scale), abs=1e-9)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_binning_entropy_is_scale_free(scale):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((200, 2))
+    assert float(entropy(x * scale, "binning")) == float(entropy(x, "binning"))
+
+
+# ----------------------------------------------------------------------- known answers
+
+
+@pytest.mark.parametrize("estimator", ["ksg", "kde", "gaussian", "auto"])
+def test_independent_data_near_zero(estimator):
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal(300), rng.standard_normal(300)
+    # KSG's sd at n=300 is about 0.03 nats; 0.1 is three of them
+    assert float(estimate_mi(x, y, estimator, random_state=0)) < 0.1
+
+
+@pytest.mark.parametrize("estimator", ["ksg", "kde", "auto"])
+def test_x_and_x_plus_tiny_noise_is_large(estimator):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(300)
+    # truth: about 13.8 nats; KSG saturates near psi(n) - psi(k) ~ 4.5 at n=300
+    assert float(estimate_mi(x, x + 1e-6 * rng.standard_normal(300), estimator)) > 3.0
+
+
+def test_constant_x_gives_exact_zero_for_ksg_and_binning():
+    rng = np.random.default_rng(6)
+    y = rng.standard_normal(100)
+    with pytest.warns(RuntimeWarning, match="constant"):
+        r = estimate_mi(np.ones(100), y, "ksg")
+    assert float(r) == 0.0 and r.diagnostics["constant"] == "x"
+    assert float(estimate_mi(np.ones(100), y, "binning")) == 0.0
+
+
+@pytest.mark.parametrize("estimator", ["kde", "gaussian"])
+def test_constant_x_is_a_clear_error_for_covariance_estimators(estimator):
+    y = np.random.default_rng(6).standard_normal(100)
+    with pytest.raises(ValueError, match=r"x .*constant"):
+        estimate_mi(np.ones(100), y, estimator)
+
+
+def test_discrete_known_answers():
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 3, 300)
+    h = float(entropy(labels, "discrete"))
+    assert float(estimate_mi(labels, labels, "discrete")) == pytest.approx(h, abs=1e-12)
+    # negative labels, float-coded labels, booleans: the partition is what counts
+    assert float(estimate_mi(labels - 7, labels, "discrete")) == pytest.approx(h, abs=1e-12)
+    assert float(entropy(labels.astype(float), "discrete")) == pytest.approx(h, abs=1e-12)
+    assert float(entropy(np.zeros(50, int), "discrete")) == 0.0
+    assert float(entropy(np.arange(64), "discrete")) == pytest.approx(np.log(64), abs=1e-12)
+
+
+def test_discrete_rejects_non_integer_floats():
+    with pytest.raises(ValueError, match=r"x must hold integer-coded discrete values"):
+        estimate_mi(np.array([0.5, 1.0, 2.0]), np.array([0, 1, 2]), "discrete")
+
+
+def test_mixed_degenerate_labels():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(100)
+    r = _quiet(estimate_mi, x, np.zeros(100, int), "mixed")
+    assert float(r) == 0.0 and r.diagnostics["constant"] == "y"
+    with pytest.raises(ValueError, match=r"y has no label that occurs more than once"):
+        estimate_mi(x, np.arange(100), "mixed")
+
+
+# ------------------------------------------------------------------------ kl_divergence
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e160, 1e-300, 1e300])
+def test_kl_divergence_scale_invariant(scale):
+    # the pooled std over/underflowed: 0 nats instead of ~0.87 at these scales
+    rng = np.random.default_rng(9)
+    p = rng.standard_normal((300, 2))
+    q = rng.standard_normal((300, 2)) + 1.0
+    ref = float(mi_probe.kl_divergence(p, q, random_state=0))
+    assert ref == pytest.approx(1.0, abs=0.3)  # truth: |mu|^2 / 2 = 1
+    got = float(mi_probe.kl_divergence(p * scale, q * scale, random_state=0))
+    assert got == pytest.approx(ref, abs=1e-9)
+
+
+def test_kl_divergence_shared_constant_column_is_dropped():
+    # kept, it raised d in d * mean(log nu/rho): 1.31 nats instead of 0.87
+    rng = np.random.default_rng(9)
+    p = rng.standard_normal((300, 2))
+    q = rng.standard_normal((300, 2)) + 1.0
+    ref = float(mi_probe.kl_divergence(p, q, random_state=0))
+    ones = np.ones((300, 1))
+    r = mi_probe.kl_divergence(np.hstack([p, ones]), np.hstack([q, ones]), random_state=0)
+    assert float(r) == pytest.approx(ref, abs=1e-12)
+    assert r.diagnostics["n_constant"] == 1
+
+
+def test_kl_divergence_one_point_mass_is_zero():
+    r = mi_probe.kl_divergence(np.ones(50), np.ones(40), interval=True, random_state=0)
+    assert float(r) == 0.0 and r.interval == (0.0, 0.0)
+
+
+def test_kl_divergence_point_mass_against_a_density_is_flagged():
+    rng = np.random.default_rng(9)
+    with pytest.warns(RuntimeWarning, match="barely overlap"):
+        r = mi_probe.kl_divergence(np.ones(200), rng.standard_normal(200), random_state=0)
+    assert r.diagnostics["lower_bound"] is True
+
+
+@pytest.mark.parametrize("flag", ["standardize", "interval"])
+def test_kl_divergence_bool_options(flag):
+    p = np.random.default_rng(9).standard_normal(50)
+    with pytest.raises(ValueError, match=rf"{flag} must be True or False"):
+        mi_probe.kl_divergence(p, p + 1, **{flag: "no"})
+
+
+def test_kl_divergence_overflow_without_standardize():
+    p = np.random.default_rng(9).standard_normal((50, 2)) * 1e300
+    with pytest.raises(ValueError, match=r"not finite .* use standardize=True"):
+        mi_probe.kl_divergence(p, p + 1e300, standardize=False, random_state=0)
+
+
+def test_kl_divergence_bad_shapes():
+    p = np.random.default_rng(9).standard_normal((50, 1))
+    with pytest.raises(ValueError, match=r"p and q must have the same number of columns"):
+        mi_probe.kl_divergence(p, np.hstack([p, p]))
+    with pytest.raises(ValueError, match=r"n_neighbors=3 needs more than 3 samples in p"):
+        mi_probe.kl_divergence(p[:2], p)
+    with pytest.raises(ValueError, match=r"p contains NaN"):
+        mi_probe.kl_divergence(np.r_[p, [[np.nan]]], p)
