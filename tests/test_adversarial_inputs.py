@@ -15,6 +15,10 @@ import pytest
 import mi_probe
 from mi_probe import entropy, estimate_mi
 
+# warnings (constant inputs, undersampled histograms, auto's flags) are asserted where
+# they matter, with pytest.warns; elsewhere they are noise
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 CONTINUOUS = ("ksg", "binning", "kde", "gaussian", "auto")
 SCALES = (1e-8, 1e8, 1e-300, 1e300)
 
@@ -356,3 +360,50 @@ def test_kl_divergence_bad_shapes():
         mi_probe.kl_divergence(p[:2], p)
     with pytest.raises(ValueError, match=r"p contains NaN"):
         mi_probe.kl_divergence(np.r_[p, [[np.nan]]], p)
+
+
+# ------------------------------------------------------------------- total correlation
+
+
+def _tc_code(n: int = 300, seed: int = 10) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal(n), rng.standard_normal(n)
+    return np.c_[a, b, a + b + 0.5 * rng.standard_normal(n)]
+
+
+@pytest.mark.parametrize("estimator", ["gaussian", "ksg", "binning"])
+def test_total_correlation_ignores_a_constant_column(estimator):
+    # ksg: the copula turned the constant column into independent noise (2.18 -> 1.33)
+    z = _tc_code()
+    ref = float(mi_probe.total_correlation(z, estimator, random_state=0))
+    with_const = np.hstack([z[:, :1], np.full((z.shape[0], 1), 7.0), z[:, 1:]])
+    got = _quiet(mi_probe.total_correlation, with_const, estimator, random_state=0)
+    assert float(got) == pytest.approx(ref, abs=1e-9)
+
+
+def test_ksg_total_correlation_degenerate_codes():
+    r = mi_probe.total_correlation(np.ones((50, 3)), "ksg", random_state=0)
+    assert float(r) == 0.0 and r.diagnostics["n_constant"] == 3
+    with pytest.raises(ValueError, match=r"copula must be True or False"):
+        mi_probe.total_correlation(_tc_code(), "ksg", copula="no")
+
+
+@pytest.mark.parametrize("estimator", ["gaussian", "ksg", "binning"])
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_total_correlation_scale_and_permutation(estimator, scale):
+    z = _tc_code()
+    ref = float(mi_probe.total_correlation(z, estimator, random_state=0))
+    zs = z * np.array([1.0, scale, 1.0])
+    assert float(mi_probe.total_correlation(zs, estimator, random_state=0)) == pytest.approx(
+        ref, abs=1e-9
+    )
+    perm = float(mi_probe.total_correlation(z[:, [2, 0, 1]], estimator, random_state=0))
+    assert perm == pytest.approx(ref, abs=1e-3)  # ksg: ties broken in another order
+
+
+@pytest.mark.parametrize("estimator", ["gaussian", "ksg", "binning"])
+def test_total_correlation_bad_input(estimator):
+    with pytest.raises(ValueError, match=r"z contains NaN"):
+        mi_probe.total_correlation(np.r_[_tc_code(), [[np.nan, 0, 0]]], estimator)
+    with pytest.raises(ValueError, match=r"z must be 1-D .* got 3-D"):
+        mi_probe.total_correlation(np.ones((5, 5, 5)), estimator)
