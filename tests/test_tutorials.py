@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from tests._helpers import run_tutorial
+from tests.test_tutorials_progress import EVERY_UPDATE, assert_progress_lines
 
 
 @pytest.mark.parametrize(
@@ -25,8 +26,9 @@ from tests._helpers import run_tutorial
     ],
 )
 def test_tutorial_runs_tiny(tmp_path, script: str, outputs: list[str]) -> None:
-    proc = run_tutorial(script, tmp_path, "--out", str(tmp_path), MI_PROBE_TINY="1")
+    proc = run_tutorial(script, tmp_path, "--out", str(tmp_path), *EVERY_UPDATE, MI_PROBE_TINY="1")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_progress_lines(script, proc.stderr)  # progress on stderr, a line per update
     for name in outputs:
         assert (tmp_path / name).stat().st_size > 0, name
     df = pd.read_csv(tmp_path / "information_plane.csv")
@@ -36,8 +38,9 @@ def test_tutorial_runs_tiny(tmp_path, script: str, outputs: list[str]) -> None:
 
 def test_weight_information_tutorial_runs_tiny(tmp_path) -> None:
     plot = tmp_path / "weights.png"
-    proc = run_tutorial("05_weight_information.py", tmp_path, "--plot", str(plot))
+    proc = run_tutorial("05_weight_information.py", tmp_path, "--plot", str(plot), *EVERY_UPDATE)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_progress_lines("05_weight_information.py", proc.stderr)
     assert "information in the weights" in proc.stdout
     assert plot.stat().st_size > 0
     # the CSV goes to the default --out folder, named like every tutorial's
@@ -46,8 +49,10 @@ def test_weight_information_tutorial_runs_tiny(tmp_path) -> None:
 
 
 def test_noisy_layer_bounds_tutorial_brackets_the_estimate(tmp_path) -> None:
-    proc = run_tutorial("08_noisy_layer_bounds.py", tmp_path, "--out", str(tmp_path))
+    script = "08_noisy_layer_bounds.py"
+    proc = run_tutorial(script, tmp_path, "--out", str(tmp_path), *EVERY_UPDATE)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_progress_lines(script, proc.stderr)
     assert (tmp_path / "bounds.png").stat().st_size > 0
     df = pd.read_csv(tmp_path / "bounds.csv")
     estimate = float(df.loc[df["kind"] == "estimate", "nats"].iloc[0])
