@@ -407,3 +407,50 @@ def test_total_correlation_bad_input(estimator):
         mi_probe.total_correlation(np.r_[_tc_code(), [[np.nan, 0, 0]]], estimator)
     with pytest.raises(ValueError, match=r"z must be 1-D .* got 3-D"):
         mi_probe.total_correlation(np.ones((5, 5, 5)), estimator)
+
+
+# --------------------------------------------------------------- option types, ties in H
+
+
+@pytest.mark.parametrize("algorithm", [True, 2.0, "1", 3, 0])
+def test_ksg_algorithm_must_be_the_int_1_or_2(algorithm):
+    # True == 1 and 2.0 == 2 passed `algorithm in (1, 2)`
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match=r"algorithm must be 1 or 2"):
+        estimate_mi(x, y, "ksg", algorithm=algorithm)
+
+
+def test_ksg_algorithm_numpy_int_accepted():
+    x, y = _pair(80)
+    a = estimate_mi(x, y, "ksg", algorithm=np.int64(2), random_state=0)
+    assert a.params["algorithm"] == 2 and type(a.params["algorithm"]) is int
+
+
+@pytest.mark.parametrize("value", [1, 0, "yes", None])
+def test_binning_y_discrete_rejects_non_booleans(value):
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match=r"y_discrete must be one of 'auto', True, False"):
+        estimate_mi(x, (y > 0).astype(int), "binning", y_discrete=value)
+
+
+def test_kl_entropy_warns_when_ties_set_the_distances():
+    # 10 copies of 30 normal values: -18.4 nats (truth 1.42), silently
+    rng = np.random.default_rng(11)
+    x = np.repeat(rng.standard_normal(30), 10)
+    with pytest.warns(RuntimeWarning, match=r"x has repeated values \(100.0% of the rows"):
+        r = entropy(x, "kl", random_state=0)
+    assert r.diagnostics["tied_share"] == 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clean = entropy(rng.standard_normal(200), "kl", random_state=0)
+    assert clean.diagnostics["tied_share"] == 0.0
+
+
+def test_auto_does_not_leak_the_tie_warning():
+    rng = np.random.default_rng(12)
+    x = np.maximum(rng.standard_normal((200, 2)), 0.0)  # ReLU-like atoms at zero
+    y = x.sum(axis=1) + rng.standard_normal(200)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimate_mi(x, y, "auto", random_state=0, interval=False, null=False)
+    assert not [w for w in caught if "repeated values" in str(w.message)]

@@ -81,6 +81,7 @@ interval does not cover.
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from typing import Any
 
 import numpy as np
@@ -300,8 +301,10 @@ def side_negentropy(
         gauss = copula_normalize(gauss)
     # J is invariant under invertible linear maps: estimate both entropies on whitened
     # data, where k-NN balls are not stretched along a few dominant directions
-    h_gauss = kl_entropy(_whiten(gauss), n_neighbors=n_neighbors, random_state=seed).value
-    h_data = kl_entropy(_whiten(a), n_neighbors=n_neighbors, random_state=seed).value
+    with warnings.catch_warnings():  # tied rows are expected here (see Returns)
+        warnings.filterwarnings("ignore", "x has repeated values", RuntimeWarning)
+        h_gauss = kl_entropy(_whiten(gauss), n_neighbors=n_neighbors, random_state=seed).value
+        h_data = kl_entropy(_whiten(a), n_neighbors=n_neighbors, random_state=seed).value
     return float(h_gauss - h_data)
 
 

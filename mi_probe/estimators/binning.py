@@ -327,7 +327,8 @@ def binning_mi(
     """
     n_bins, bin_size = _check_binning(n_bins, strategy, bin_size)
     _check_correction(correction)
-    check_choice(y_discrete, "y_discrete", ("auto", True, False))
+    if not (isinstance(y_discrete, (bool, np.bool_)) or y_discrete == "auto"):  # not 0/1
+        raise ValueError(f"y_discrete must be one of 'auto', True, False; got {y_discrete!r}")
     check_random_state(random_state)
     xa = check_array(x, "x", min_samples=2)
     use_labels = _is_integer_coded(y) if y_discrete == "auto" else bool(y_discrete)
