@@ -454,3 +454,20 @@ def test_auto_does_not_leak_the_tie_warning():
         warnings.simplefilter("always")
         estimate_mi(x, y, "auto", random_state=0, interval=False, null=False)
     assert not [w for w in caught if "repeated values" in str(w.message)]
+
+
+@pytest.mark.parametrize("bandwidth", [1e-300, 1e300])
+def test_kde_bandwidth_out_of_range_names_bandwidth(bandwidth):
+    # the message named the kernel "variance" (its square under- or overflowed)
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match=r"bandwidth=1e[-+]300 is out of range"):
+        estimate_mi(x, y, "kde", bandwidth=bandwidth)
+    with pytest.raises(ValueError, match=r"bandwidth=1e[-+]300 is out of range"):
+        entropy(x, "kde", bandwidth=bandwidth)
+
+
+@pytest.mark.parametrize("bandwidth", [0, -1, np.nan, True, "foo"])
+def test_kde_bad_bandwidth(bandwidth):
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match=r"bandwidth must be"):
+        estimate_mi(x, y, "kde", bandwidth=bandwidth)

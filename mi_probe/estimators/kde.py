@@ -373,7 +373,14 @@ def _bandwidth_factor(bandwidth: Any, n: int, d: int) -> float:
 def _check_bandwidth(bandwidth: Any) -> Any:
     if isinstance(bandwidth, str):
         return check_choice(bandwidth, "bandwidth", _BANDWIDTHS)
-    return check_positive(bandwidth, "bandwidth")
+    factor = check_positive(bandwidth, "bandwidth")
+    if not 0.0 < factor * factor < np.inf:  # the kernel variance is its square
+        raise ValueError(
+            f"bandwidth={factor:g} is out of range: the kernel variance, its square, "
+            "must be a positive finite float (the factor multiplies the data's own "
+            "spread; Scott's rule gives n ** (-1 / (d + 4)))"
+        )
+    return factor
 
 
 def _whiten(a: Any, name: str) -> tuple[Any, float]:
