@@ -102,25 +102,28 @@ def progress(
     start = last = _clock()
     count = 0
     shown = -1  # the count last shown
-    for item in iterable:
-        yield item
-        count += 1
-        now = _clock()
-        if now - last >= min_interval:
-            last = now
-            shown = count
+    try:
+        for item in iterable:
+            yield item
+            count += 1
+            now = _clock()
+            if now - last >= min_interval:
+                last = now
+                shown = count
+                if terminal:
+                    stream.write("\r" + _bar(desc, count, total, now - start))
+                else:
+                    stream.write(_line(desc, count, total, now - start) + "\n")
+                stream.flush()
+    finally:
+        # also when the loop stops early (a break, early stopping, an error): a bar left
+        # open would take the next line printed, and a log would lack the final count
+        if shown >= 0:  # else a short loop: nothing was shown, nothing to finish
+            elapsed = _clock() - start
             if terminal:
-                stream.write("\r" + _bar(desc, count, total, now - start))
-            else:
-                stream.write(_line(desc, count, total, now - start) + "\n")
+                if shown != count:
+                    stream.write("\r" + _bar(desc, count, total, elapsed))
+                stream.write("\n")
+            elif shown != count:
+                stream.write(_line(desc, count, total, elapsed) + "\n")
             stream.flush()
-    if shown < 0:
-        return  # short loop: nothing was shown, nothing to finish
-    elapsed = _clock() - start
-    if terminal:
-        if shown != count:
-            stream.write("\r" + _bar(desc, count, total, elapsed))
-        stream.write("\n")
-    elif shown != count:
-        stream.write(_line(desc, count, total, elapsed) + "\n")
-    stream.flush()

@@ -63,3 +63,38 @@ def test_disabled_shows_nothing(monkeypatch) -> None:
     monkeypatch.setattr(sys, "stderr", err)
     assert list(progress(range(3), enabled=False, min_interval=0.0)) == [0, 1, 2]
     assert err.getvalue() == ""
+
+
+def test_a_loop_stopped_early_finishes_its_bar(monkeypatch) -> None:
+    """Early stopping breaks out of the loop: the bar still ends its line (on a terminal)
+    and the log still gets the count reached, so the next print starts a line of its own."""
+    err = _Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    _fake_clock(monkeypatch, 0.1)
+    for i in progress(range(100), desc="fit"):
+        if i == 6:
+            break
+    text = err.getvalue()
+    assert text.endswith("\n") and text.count("\n") == 1
+    assert "6/100" in text.split("\r")[-1]  # items finished before the break
+
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    _fake_clock(monkeypatch, 3.0)
+    for i in progress(range(100), desc="fit"):
+        if i == 6:
+            break
+    assert log.getvalue().splitlines()[-1].startswith("fit: 6/100 (6%)")
+
+
+def test_an_error_inside_the_loop_finishes_the_bar(monkeypatch) -> None:
+    err = _Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    _fake_clock(monkeypatch, 0.1)
+    try:
+        for i in progress(range(10), desc="fit"):
+            if i == 4:
+                raise KeyError("boom")
+    except KeyError:
+        pass
+    assert err.getvalue().endswith("\n")
