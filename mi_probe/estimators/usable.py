@@ -19,7 +19,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -202,6 +202,10 @@ def _inner_split(
 
 # --- the linear probes ------------------------------------------------------------------
 
+# L-BFGS stops when an iteration lowers the objective by less than this, relative to
+# max(|f|, 1) (scipy's ``ftol``), or after its iteration cap
+_FTOL = 1e-7
+
 
 def _log_softmax(a: np.ndarray) -> np.ndarray:
     a = a - a.max(axis=1, keepdims=True)
@@ -209,46 +213,152 @@ def _log_softmax(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _principal_axes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` (centred columns) on its principal axes, axes without variance dropped, and
+    the axes' variances over all rows (label-free: no fold sees another's labels).
+
+    The ridge-penalised softmax objective is invariant under this rotation (``|W|^2`` is),
+    so its minimiser gives the same predictions; what changes is that ``X^T X`` becomes
+    diagonal, which lets :func:`_fit_softmax` precondition per coordinate, and that an
+    axis with no variance (a rank-deficient layer, or ``d > n``) carries no weight at
+    the optimum and is not fitted at all (the fit stays in the span of the data).
+    """
+    n, d = x.shape
+    if d <= n:
+        var, vecs = np.linalg.eigh(x.T @ x / n)
+        var, vecs = var[::-1], vecs[:, ::-1]
+        keep = var > 1e-10 * max(float(var[0]), 1e-300)
+        xr: np.ndarray = x @ vecs[:, keep]
+        return xr, var[keep]
+    var, vecs = np.linalg.eigh(x @ x.T / n)  # the n x n Gram matrix: x = U sqrt(n var) V^T
+    var, vecs = var[::-1], vecs[:, ::-1]
+    keep = var > 1e-10 * max(float(var[0]), 1e-300)
+    var = var[keep]
+    return vecs[:, keep] * np.sqrt(n * var), var
+
+
+def _lbfgs(
+    fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    theta: np.ndarray,
+    max_iter: int,
+    ftol: float,
+    memory: int = 10,
+) -> tuple[np.ndarray, int]:
+    """Minimise a smooth convex ``fg`` (value, gradient) by L-BFGS (Nocedal & Wright,
+    *Numerical Optimization*, 2006, Algorithm 7.4/7.5) with a backtracking Armijo line
+    search (enough on a convex objective: ``s^T y >= 0`` holds for any step).
+
+    The initial inverse Hessian is the identity (the caller preconditions the problem
+    so that it is about right), later ``s^T y / y^T y``. Stops after ``max_iter``
+    iterations, or once an iteration lowers ``f`` by at most ``ftol * max(|f|, 1)``,
+    or when no step along the direction lowers ``f`` (float32 rounding near the
+    optimum). Returns the minimiser and the number of evaluations.
+    """
+    f, g = fg(theta)
+    evals = 1
+    hist: list[tuple[np.ndarray, np.ndarray, float]] = []
+    gamma = 1.0
+    for _ in range(max_iter):
+        q = -g
+        alphas = []
+        for s, yv, rho in reversed(hist):
+            a = rho * float(s @ q)
+            q = q - a * yv
+            alphas.append(a)
+        q *= gamma
+        for (s, yv, rho), a in zip(hist, reversed(alphas), strict=True):
+            q += (a - rho * float(yv @ q)) * s
+        slope = float(g @ q)
+        if not slope < 0:  # not a descent direction (rounding): restart from -g
+            hist.clear()
+            q, slope, gamma = -g, -float(g @ g), 1.0
+            if slope == 0:
+                break
+        step = 1.0
+        while True:
+            new = theta + step * q
+            f_new, g_new = fg(new)
+            evals += 1
+            if f_new <= f + 1e-4 * step * slope:
+                break
+            # minimiser of the quadratic through f, slope and f_new, kept in [0.1, 0.5] step
+            curv = f_new - f - slope * step
+            cand = -slope * step * step / (2.0 * curv) if curv > 0 else 0.5 * step
+            step = min(max(cand, 0.1 * step), 0.5 * step)
+            if step < 1e-10:
+                return theta, evals
+        s, yv = new - theta, g_new - g
+        sy = float(s @ yv)
+        if sy > 1e-12 * float(yv @ yv):
+            hist.append((s, yv, 1.0 / sy))
+            if len(hist) > memory:
+                hist.pop(0)
+            gamma = sy / float(yv @ yv)
+        done = f - f_new <= ftol * max(abs(f), abs(f_new), 1.0)
+        theta, f, g = new, f_new, g_new
+        if done:
+            break
+    return theta, evals
+
+
 def _fit_softmax(
-    x: np.ndarray,
+    xt: np.ndarray,
     y: np.ndarray,
     k: int,
     lam: float,
+    var: np.ndarray,
     w0: np.ndarray | None = None,
     max_iter: int = 100,
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """Multinomial logistic regression: mean cross-entropy + lam/2 |W|^2 (bias not
-    penalised), L-BFGS (scipy) from ``w0`` (warm start) or from the label marginal.
-    Returns the (d + 1, k) matrix, bias last."""
-    from scipy.optimize import minimize
+    penalised), L-BFGS from ``w0`` (warm start) or from the label marginal.
 
-    n, d = x.shape
-    xb = np.hstack([x, np.ones((n, 1))])
+    ``xt`` (float32, shape (d, n): the design transposed, uncorrelated rows of variances
+    about ``var``). The logits, the softmax and the gradient's product are float32 (the
+    rounding, ~1e-7 relative, is far below the estimate's sampling error), the loss is
+    accumulated in float64. L-BFGS runs on ``W / s`` with ``s[j, c] = 1 / sqrt(var_j
+    pi_c (1 - pi_c) + lam)``, the inverse square root of the objective's curvature at
+    the marginal predictor (``pi`` the label frequencies): a diagonal preconditioner
+    that makes the Hessian about the identity at the start. Returns the (d + 1, k)
+    matrix (bias last, float64) and the number of loss-and-gradient evaluations.
+    """
+    d, n = xt.shape
     rows = np.arange(n)
-    onehot = np.zeros((n, k))
-    onehot[rows, y] = 1.0
+    pi = _prior(y, k)
+    curv = pi * (1.0 - pi)
+    scale = np.empty((k, d + 1))  # transposed like the logits: (class, feature)
+    scale[:, :-1] = 1.0 / np.sqrt(curv[:, None] * var[None, :] + lam)
+    scale[:, -1] = 1.0 / np.sqrt(curv)
     if w0 is None:
         w0 = np.zeros((d + 1, k))
-        w0[-1] = np.log(_prior(y, k))
-    mask = np.ones((d + 1, k))
-    mask[-1] = 0.0
+        w0[-1] = np.log(pi)
+    logits = np.empty((k, n), dtype=np.float32)
+    grad = np.empty((k, d + 1))
 
     def fg(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w = theta.reshape(d + 1, k)
-        lp = _log_softmax(xb @ w)
-        f = float(-np.sum(lp[rows, y]) / n + 0.5 * lam * np.sum((w * mask) ** 2))
-        g = xb.T @ (np.exp(lp) - onehot) / n + lam * w * mask
-        return f, g.ravel()
+        wt = theta.reshape(k, d + 1) * scale
+        a = logits
+        np.matmul(wt[:, :-1].astype(np.float32), xt, out=a)
+        a += wt[:, -1:].astype(np.float32)
+        a -= a.max(axis=0)
+        true = float(np.sum(a[y, rows], dtype=np.float64))
+        np.exp(a, out=a)
+        tot = a.sum(axis=0)
+        f = (float(np.sum(np.log(tot), dtype=np.float64)) - true) / n
+        f += 0.5 * lam * float(np.sum(wt[:, :-1] ** 2))
+        a *= 1.0 / tot
+        a[y, rows] -= 1.0
+        g = grad
+        g[:, :-1] = a @ xt.T
+        g[:, -1] = a.sum(axis=1)
+        g *= 1.0 / n
+        g[:, :-1] += lam * wt[:, :-1]
+        out: np.ndarray = (g * scale).ravel()
+        return f, out
 
-    res = minimize(
-        fg,
-        w0.ravel(),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": max_iter, "gtol": 1e-6, "ftol": 1e-12},
-    )
-    w: np.ndarray = res.x.reshape(d + 1, k)
-    return w
+    theta, evals = _lbfgs(fg, (w0.T / scale).ravel(), max_iter, _FTOL)
+    w: np.ndarray = (theta.reshape(k, d + 1) * scale).T.copy()
+    return w, evals
 
 
 def _log_proba(x: np.ndarray, w: np.ndarray, prior: np.ndarray, eps: float) -> np.ndarray:
@@ -260,6 +370,8 @@ def _log_proba(x: np.ndarray, w: np.ndarray, prior: np.ndarray, eps: float) -> n
 
 def _softmax_fold(
     x: np.ndarray,
+    x32: np.ndarray,
+    var: np.ndarray,
     codes: np.ndarray,
     k: int,
     train: np.ndarray,
@@ -267,12 +379,16 @@ def _softmax_fold(
     rng: np.random.Generator,
     max_iter: int,
 ) -> tuple[np.ndarray, dict[str, Any]]:
+    """One fold of the logistic probe; ``x`` on its principal axes (float64), ``x32`` its
+    transpose in float32 (the fits' design), ``var`` the axes' variances."""
     tr, va = _inner_split(train, codes[train], rng)
     prior = _prior(codes[tr], k)
     w: np.ndarray | None = None
     best: tuple[float, float | None, np.ndarray | None] = (np.inf, None, None)
+    x_tr, y_tr, evals = x32[:, tr], codes[tr], 0
     for lam in _LAMBDAS:  # strongest first, warm-started; stop once it gets worse
-        w = _fit_softmax(x[tr], codes[tr], k, lam, w, max(10, max_iter // 3))
+        w, e = _fit_softmax(x_tr, y_tr, k, lam, var, w, max(10, max_iter // 3))
+        evals += e
         ce = -np.mean(_log_proba(x[va], w, prior, 1.0 / tr.size)[np.arange(va.size), codes[va]])
         if ce >= best[0]:
             break
@@ -282,10 +398,11 @@ def _softmax_fold(
             break
     best_lam = best[1]
     assert best_lam is not None  # the first strength always improves on inf
-    w = _fit_softmax(x[train], codes[train], k, best_lam, best[2], max_iter)
+    w, e = _fit_softmax(x32[:, train], codes[train], k, best_lam, var, best[2], max_iter)
     lp = _log_proba(x[test], w, _prior(codes[train], k), 1.0 / train.size)
     hits = int(np.sum(np.argmax(lp, axis=1) == codes[test]))
-    return lp[np.arange(test.size), codes[test]], {"regularization": best_lam, "hits": hits}
+    info = {"regularization": best_lam, "hits": hits, "evaluations": evals + e}
+    return lp[np.arange(test.size), codes[test]], info
 
 
 def _prior(codes: np.ndarray, k: int) -> np.ndarray:
@@ -458,8 +575,12 @@ def _crossfit(
     hidden: int,
     max_iter: int,
     bar: Iterator[Any],
+    axes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """Held-out log-likelihood of every sample, each from a model fit on the other folds."""
+    """Held-out log-likelihood of every sample, each from a model fit on the other folds.
+
+    ``axes``: ``x`` on its principal axes in float64 and float32, and their variances
+    (:func:`_principal_axes`), for the logistic probe."""
     rng = np.random.default_rng(seed)
     n = x.shape[0]
     fold = _folds(n, n_folds, target if discrete else None, rng)
@@ -486,7 +607,8 @@ def _crossfit(
             loglik[test] = ll
             info.append(i)
         elif discrete:
-            ll, i = _softmax_fold(x, target, k, train, test, rng, max_iter)
+            assert axes is not None  # usable_information rotates x for this probe
+            ll, i = _softmax_fold(*axes, target, k, train, test, rng, max_iter)
             loglik[test] = ll
             info.append(i)
         else:
@@ -682,7 +804,11 @@ def usable_information(
     total = n_folds * (1 + n_permutations)
     bar = iter(_progress(range(total), total=total, desc="usable information", enabled=progress))
     args = (k, discrete, family, n_folds)
-    loglik, fold_info = _crossfit(x, target, *args, seeds[0], hidden_units, max_iter, bar)
+    axes = None
+    if discrete and family != "mlp" and x.shape[1]:
+        xr, var = _principal_axes(x)
+        axes = (xr, np.ascontiguousarray(xr.T, dtype=np.float32), var)
+    loglik, fold_info = _crossfit(x, target, *args, seeds[0], hidden_units, max_iter, bar, axes)
 
     m_terms = _marginal_terms(target, discrete)
     terms = m_terms + loglik
@@ -700,6 +826,7 @@ def usable_information(
         "n_classes": k if discrete else None,
         "n_folds": n_folds,
         "regularization": [i.get("regularization") for i in fold_info],
+        "optimizer_evaluations": sum(i.get("evaluations", 0) for i in fold_info),
         "lower_bound": bool(discrete),
         **red,
     }
@@ -718,7 +845,7 @@ def usable_information(
         for s in seeds[1:]:
             perm = np.random.default_rng(s).permutation(n)
             tp = target[perm]
-            ll, _ = _crossfit(x, tp, *args, s, hidden_units, max_iter, bar)
+            ll, _ = _crossfit(x, tp, *args, s, hidden_units, max_iter, bar, axes)
             null_vals.append(float(np.mean(_marginal_terms(tp, discrete) + ll)))
         arr = np.asarray(null_vals)
         changes["null"] = float(np.quantile(arr, 0.95))
