@@ -471,3 +471,22 @@ def test_kde_bad_bandwidth(bandwidth):
     x, y = _pair(60)
     with pytest.raises(ValueError, match=r"bandwidth must be"):
         estimate_mi(x, y, "kde", bandwidth=bandwidth)
+
+
+# ------------------------------------------------------- plug-in estimators: undersampled
+
+
+def test_plug_in_mi_flags_an_undersampled_histogram():
+    # independent data, 30 x 30 bins, n = 300: ~0.7 nats of pure bias, unflagged before
+    rng = np.random.default_rng(13)
+    x, y = rng.standard_normal(300), rng.standard_normal(300)
+    r = estimate_mi(x, y, "binning")
+    assert float(r) > 0.3 and r.diagnostics["undersampled"] is True
+    coarse = estimate_mi(x, y, "binning", n_bins=4)
+    assert float(coarse) < 0.05 and coarse.diagnostics["undersampled"] is False
+    # a label per sample: the plug-in MI is H(y) whatever y is
+    ids = estimate_mi(np.arange(300), rng.integers(0, 3, 300), "discrete")
+    assert float(ids) > 1.0 and ids.diagnostics["undersampled"] is True
+    few = estimate_mi(rng.integers(0, 3, 300), rng.integers(0, 3, 300), "discrete")
+    assert few.diagnostics["undersampled"] is False
+    assert few.diagnostics["bias_estimate"] == pytest.approx(4 / 600)  # (9 - 3 - 3 + 1) / 2n

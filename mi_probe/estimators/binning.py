@@ -295,8 +295,10 @@ def binning_mi(
     -------
     MIResult
         ``value`` clipped at 0; ``diagnostics`` holds ``raw_value``, the entropies of
-        the binned variables, the numbers of occupied cells, ``y_discrete`` and
-        ``regime``.
+        the binned variables, the numbers of occupied cells, ``bias_estimate`` and
+        ``undersampled`` (occupied joint cells above 20% of n: the plug-in is then
+        dominated by its upward bias; see :func:`~mi_probe.estimators.discrete.
+        discrete_mi`), ``y_discrete`` and ``regime``.
 
     Raises
     ------
