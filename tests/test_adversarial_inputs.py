@@ -490,3 +490,70 @@ def test_plug_in_mi_flags_an_undersampled_histogram():
     few = estimate_mi(rng.integers(0, 3, 300), rng.integers(0, 3, 300), "discrete")
     assert few.diagnostics["undersampled"] is False
     assert few.diagnostics["bias_estimate"] == pytest.approx(4 / 600)  # (9 - 3 - 3 + 1) / 2n
+
+
+# ------------------------------------------------- conditional MI, per-feature MI, options
+
+
+def test_boolean_options_of_cmi_and_feature_mi():
+    # 'yes' and 1 were accepted as truthy
+    x, y = _pair(60)
+    z = np.random.default_rng(14).standard_normal(60)
+    with pytest.raises(ValueError, match=r"interval must be True or False, got 'yes'"):
+        mi_probe.conditional_mi(x, y, z, interval="yes")
+    with pytest.raises(ValueError, match=r"clip must be True or False, got 1"):
+        mi_probe.mutual_info_features(x, y, clip=1)
+    pytest.importorskip("pandas")
+    with pytest.raises(ValueError, match=r"clip must be True or False, got 1"):
+        mi_probe.pairwise_mi(x, clip=1)
+
+
+@pytest.mark.parametrize("kinds", ["fff", "fif", "ffi"])
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_conditional_mi_scale_invariant(kinds, scale):
+    rng = np.random.default_rng(15)
+    labels = rng.integers(0, 3, 200)
+    z = rng.standard_normal(200)
+    x = labels + z + 0.5 * rng.standard_normal(200)
+    y = z + 0.5 * rng.standard_normal(200)
+    args = {"fff": (x, y, z), "fif": (x, labels, z), "ffi": (x, y, labels)}[kinds]
+    ref = float(mi_probe.conditional_mi(*args, random_state=0))
+    scaled = [a * scale if a.dtype.kind == "f" else a for a in args]
+    assert float(mi_probe.conditional_mi(*scaled, random_state=0)) == pytest.approx(ref, abs=1e-9)
+
+
+def test_conditional_mi_known_answers():
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal(300)
+    y = x + 0.5 * rng.standard_normal(300)
+    # y given y: nothing left to learn
+    assert float(mi_probe.conditional_mi(x, y, y, random_state=0)) < 0.05
+    # conditioning on a constant changes nothing: I(x; y | c) = I(x; y)
+    with pytest.warns(RuntimeWarning, match="z takes only a single value"):
+        cmi = mi_probe.conditional_mi(x, y, np.ones(300), random_state=0)
+    mi = estimate_mi(x, y, "ksg", random_state=0)
+    assert float(cmi) == pytest.approx(float(mi), abs=0.05)
+    # XOR: I(x; y) = 0 but I(x; y | x ^ y) = ln 2
+    a, b = rng.integers(0, 2, 2000), rng.integers(0, 2, 2000)
+    assert float(mi_probe.conditional_mi(a, b, a ^ b)) == pytest.approx(np.log(2), abs=0.01)
+
+
+def test_conditional_mi_bad_input():
+    x, y = _pair(60)
+    with pytest.raises(ValueError, match=r"x and z must have the same number of samples"):
+        mi_probe.conditional_mi(x, y, np.zeros(59))
+    with pytest.raises(ValueError, match=r"z contains NaN"):
+        mi_probe.conditional_mi(x, y, np.r_[np.nan, np.zeros(59)])
+    with pytest.raises(ValueError, match=r"discrete must be"):
+        mi_probe.conditional_mi(x, y, y, discrete=(1, 1, 1))
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_mutual_info_features_scale_invariant(scale):
+    rng = np.random.default_rng(17)
+    labels = rng.integers(0, 3, 200)
+    X = np.c_[labels + rng.standard_normal(200), rng.standard_normal(200), labels]
+    y = X[:, 0] + rng.standard_normal(200)
+    ref = np.asarray(mi_probe.mutual_info_features(X, y, random_state=0))
+    got = mi_probe.mutual_info_features(X * np.array([scale, scale, 1]), y * scale, random_state=0)
+    np.testing.assert_allclose(np.asarray(got), ref, atol=1e-9)

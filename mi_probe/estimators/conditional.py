@@ -34,6 +34,7 @@ import numpy as np
 from scipy.special import digamma
 
 from .._validation import (
+    check_bool,
     check_choice,
     check_int,
     check_positive,
@@ -234,6 +235,7 @@ def conditional_mi(
     check_choice(metric, "metric", METRICS)
     jitter = check_positive(jitter, "jitter", allow_zero=True)
     n_resamples = check_int(n_resamples, "n_resamples", low=2)
+    interval = check_bool(interval, "interval")
     xa, ya = check_xy(x, y, min_samples=1)
     _, za = check_xy(x, z, names=("x", "z"), min_samples=1)
     n = xa.shape[0]

@@ -27,6 +27,7 @@ from scipy.special import digamma
 
 from .._validation import (
     check_array,
+    check_bool,
     check_int,
     check_positive,
     check_random_state,
@@ -300,7 +301,8 @@ def mutual_info_features(
     ValueError
         Bad X or y (NaN, inf, shape, dtype), different numbers of samples, a bad
         ``discrete_features`` or ``discrete_target``, a column marked discrete that holds
-        non-integer values, or ``n_neighbors`` not below the number of samples.
+        non-integer values, ``n_neighbors`` not below the number of samples, or ``clip``
+        not a boolean.
 
     Warns
     -----
@@ -338,6 +340,7 @@ def mutual_info_features(
     """
     k = check_int(n_neighbors, "n_neighbors", low=1)
     jitter = check_positive(jitter, "jitter", allow_zero=True)
+    clip = check_bool(clip, "clip")
     xa, columns = _read_x(X)
     ya = check_array(y, "y", min_samples=1)
     check_same_samples(xa.shape[0], ya.shape[0], "X", "y")
@@ -463,6 +466,7 @@ def pairwise_mi(
     pd = require("pandas", "pairwise_mi")
     k = check_int(n_neighbors, "n_neighbors", low=1)
     jitter = check_positive(jitter, "jitter", allow_zero=True)
+    clip = check_bool(clip, "clip")
     xa, columns = _read_x(X)
     n, p = xa.shape
     if p < 2:
