@@ -757,6 +757,16 @@ def usable_information(
     best fixed value where one works, and the only choice that does not collapse to 0
     when n is close to d.
 
+    The fits run on ``z`` rotated onto its principal axes (all rows, label-free; the
+    ridge objective is rotation-invariant, so the minimiser's predictions are the same,
+    and axes without variance are dropped: the fit stays in the span of the data),
+    preconditioned per axis and class by the curvature at the marginal predictor, with
+    float32 logits and a plain L-BFGS that stops once an iteration gains less than
+    1e-7 (relative). At 3000 x 256 with 48 classes this is 3-4x faster than scipy's
+    L-BFGS-B on the unrotated problem at the same estimate (within 0.007 nats on seven
+    layers of a conv net and six synthetic ones, far inside the interval; on the
+    Gaussian classes above the mean over seeds 5-14 moved by at most 1e-4).
+
     References
     ----------
     Xu, Zhao, Song, Stewart & Ermon, "A Theory of Usable Information under
