@@ -557,3 +557,94 @@ def test_mutual_info_features_scale_invariant(scale):
     ref = np.asarray(mi_probe.mutual_info_features(X, y, random_state=0))
     got = mi_probe.mutual_info_features(X * np.array([scale, scale, 1]), y * scale, random_state=0)
     np.testing.assert_allclose(np.asarray(got), ref, atol=1e-9)
+
+
+# ------------------------------------------------------------ probing leaves the model alone
+
+
+def _model_and_data():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(3, 4),
+        torch.nn.Dropout(0.5),
+        torch.nn.BatchNorm1d(4),
+        torch.nn.ReLU(),
+        torch.nn.Linear(4, 2),
+    )
+    model.train()  # dropout and batch-norm statistics would move in train mode
+    model[0].bias.requires_grad_(False)
+    x = torch.randn(40, 3)
+    y = torch.randint(0, 2, (40,))
+    # gradients left over from the user's own step must survive untouched
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    return torch, model, x, y
+
+
+def _snapshot(torch, model):
+    return {
+        "state": {k: v.clone() for k, v in model.state_dict().items()},
+        "training": [m.training for m in model.modules()],
+        "requires_grad": [p.requires_grad for p in model.parameters()],
+        "grads": [None if p.grad is None else p.grad.clone() for p in model.parameters()],
+        "torch_rng": torch.get_rng_state(),
+        "np_rng": np.random.get_state()[1].copy(),  # noqa: NPY002 (the global one must not move)
+        "hooks": sum(
+            len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+            for m in model.modules()
+        ),
+    }
+
+
+def _assert_same(torch, before, after):
+    assert before["state"].keys() == after["state"].keys()
+    for key in before["state"]:
+        assert torch.equal(before["state"][key], after["state"][key]), key
+    assert before["training"] == after["training"]
+    assert before["requires_grad"] == after["requires_grad"]
+    for g0, g1 in zip(before["grads"], after["grads"], strict=True):
+        assert (g0 is None) == (g1 is None)
+        if g0 is not None:
+            assert torch.equal(g0, g1)
+    assert torch.equal(before["torch_rng"], after["torch_rng"])
+    assert np.array_equal(before["np_rng"], after["np_rng"])
+    assert before["hooks"] == after["hooks"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["recorder", "information_plane", "fisher", "weight_information", "attach_error"],
+)
+def test_probing_never_changes_the_model(call, one_torch_thread):
+    torch, model, x, y = _model_and_data()
+    before = _snapshot(torch, model)
+    if call == "recorder":
+        mi_probe.InformationPlaneRecorder(model, x, y, estimators=("binning",)).record(0)
+    elif call == "information_plane":
+        mi_probe.information_plane(model, x, y, estimators=("ksg",))
+    elif call == "fisher":
+        mi_probe.fisher_diagonal(model, [(x, y)], loss="cross_entropy")
+    elif call == "weight_information":
+        mi_probe.weight_information(model, [(x, y)], loss="cross_entropy")
+    else:
+        with pytest.raises(ValueError, match=r"unknown layer 'nope'"):
+            mi_probe.attach(model, "nope")
+    _assert_same(torch, before, _snapshot(torch, model))
+
+
+def test_no_hook_survives_an_exception_in_a_probe(one_torch_thread):
+    torch, model, x, _ = _model_and_data()
+    before = _snapshot(torch, model)
+    with pytest.raises(RuntimeError, match="boom"), mi_probe.attach(model):
+        raise RuntimeError("boom")
+    _assert_same(torch, before, _snapshot(torch, model))
+
+
+def test_recorder_bad_input_names_the_argument(one_torch_thread):
+    torch, model, x, y = _model_and_data()
+    with pytest.raises(ValueError, match=r"x contains NaN"):
+        mi_probe.InformationPlaneRecorder(model, x * float("nan"), y, estimators=("binning",))
+    with pytest.raises(ValueError, match=r"x and y must have the same number of samples"):
+        mi_probe.InformationPlaneRecorder(model, x, y[:-1], estimators=("binning",))
+    with pytest.raises(ValueError, match=r"estimators must be one of"):
+        mi_probe.InformationPlaneRecorder(model, x, y, estimators=("nope",))
