@@ -648,3 +648,43 @@ def test_recorder_bad_input_names_the_argument(one_torch_thread):
         mi_probe.InformationPlaneRecorder(model, x, y[:-1], estimators=("binning",))
     with pytest.raises(ValueError, match=r"estimators must be one of"):
         mi_probe.InformationPlaneRecorder(model, x, y, estimators=("nope",))
+
+
+# -------------------------------------------------------------- disentanglement, weights
+
+
+def _codes_factors(n: int = 200, seed: int = 18) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    factors = rng.integers(0, 4, (n, 2))
+    return factors + 0.1 * rng.standard_normal((n, 2)), factors
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_disentanglement_scores_scale_invariant(scale):
+    codes, factors = _codes_factors()
+    ref = mi_probe.disentanglement_scores(codes, factors, factorvae_votes=100)
+    got = mi_probe.disentanglement_scores(codes * scale, factors, factorvae_votes=100)
+    for key, value in ref.items():
+        assert got[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_disentanglement_scores_bad_input():
+    codes, factors = _codes_factors()
+    with pytest.raises(ValueError, match=r"codes and factors must have the same number"):
+        mi_probe.disentanglement_scores(codes, factors[:-1])
+    with pytest.raises(ValueError, match=r"codes contains NaN"):
+        mi_probe.disentanglement_scores(np.r_[codes, [[np.nan, 0.0]]], np.r_[factors, [[0, 0]]])
+    with pytest.raises(ValueError, match=r"factors has dtype <U1"):
+        mi_probe.disentanglement_scores(codes, np.array(list("abcd"))[factors])
+    with pytest.raises(ValueError, match=r"codes has 5 samples"):
+        mi_probe.disentanglement_scores(codes[:5], factors[:5])
+    with pytest.raises(ValueError, match=r"n_bins must be >= 2"):
+        mi_probe.disentanglement_scores(codes, factors, n_bins=0)
+    with pytest.raises(ValueError, match=r"test_size must be in \(0, 1\)"):
+        mi_probe.disentanglement_scores(codes, factors, test_size=1.5)
+
+
+def test_weight_information_bad_data_names_it(one_torch_thread):
+    torch, model, x, y = _model_and_data()
+    with pytest.raises(ValueError, match=r"x \(from data\) contains NaN"):
+        mi_probe.weight_information(model, [(x * float("nan"), y)], loss="cross_entropy")
