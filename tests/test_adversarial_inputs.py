@@ -688,3 +688,20 @@ def test_weight_information_bad_data_names_it(one_torch_thread):
     torch, model, x, y = _model_and_data()
     with pytest.raises(ValueError, match=r"x \(from data\) contains NaN"):
         mi_probe.weight_information(model, [(x * float("nan"), y)], loss="cross_entropy")
+
+
+def test_noisy_information_relative_must_be_boolean():
+    # relative=1 was accepted as truthy
+    t = np.random.default_rng(19).standard_normal((50, 2))
+    with pytest.raises(ValueError, match=r"relative must be True or False, got 1"):
+        mi_probe.noisy_information(t, sigma=0.3, relative=1)
+    with pytest.raises(ValueError, match=r"relative must be True or False"):
+        mi_probe.noise_profile(t, relative="yes")
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_noisy_information_relative_sigma_is_scale_free(scale):
+    t = np.random.default_rng(19).standard_normal((100, 2))
+    ref = float(mi_probe.noisy_information(t, sigma=0.3, random_state=0))
+    got = float(mi_probe.noisy_information(t * scale, sigma=0.3, random_state=0))
+    assert got == pytest.approx(ref, abs=1e-9)

@@ -46,6 +46,7 @@ from scipy.stats import norm
 from .._progress import progress as _progress
 from .._validation import (
     check_array,
+    check_bool,
     check_int,
     check_positive,
     check_random_state,
@@ -203,6 +204,7 @@ def _profile(
     progress: bool,
 ) -> dict[str, Any]:
     n_draws = check_int(n_draws, "n_draws", low=1)
+    relative = check_bool(relative, "relative")
     if max_queries is not None:
         max_queries = check_int(max_queries, "max_queries", low=2)
     confidence = check_positive(confidence, "confidence")
@@ -214,10 +216,16 @@ def _profile(
     a = _as_matrix(t)
     n = a.shape[0]
     sig = np.asarray([check_positive(s, "sigma") for s in sigmas], dtype=np.float64)
+    # one power of two for the whole layer (exact, and the same for every column, so the
+    # geometry is kept): squared distances neither over- nor underflow near 1e300 or
+    # 1e-300 (they gave NaN and 0 nats); sigma and the scale are reported in t's units
+    peak = float(np.max(np.abs(a)))
+    shift = math.frexp(peak)[1] if peak > 0 else 0
+    a = np.ldexp(a, -shift).astype(a.dtype, copy=False)
     scale = _scale(a)
     ceiling = _distinct_entropy(a)
-    sig_abs = sig * scale if relative else sig
-    sig_rel = sig if relative else (sig / scale if scale > 0 else np.full(sig.size, np.inf))
+    sig_abs = sig * scale if relative else np.ldexp(sig, -shift)
+    sig_rel = sig if relative else (sig_abs / scale if scale > 0 else np.full(sig.size, np.inf))
     if max_queries is not None and max_queries < n:
         queries = np.sort(rng.choice(n, size=max_queries, replace=False))
     else:
@@ -235,10 +243,10 @@ def _profile(
     return {
         "n": n,
         "dim": a.shape[1],
-        "scale": scale,
+        "scale": float(np.ldexp(scale, shift)),
         "ceiling": ceiling,
         "sigma_relative": sig_rel,
-        "sigma": sig_abs,
+        "sigma": np.ldexp(sig_abs, shift),
         "raw": est,
         "se": se,
         "low": est - zq * se,
@@ -438,6 +446,7 @@ def noise_profile(
     grid = DEFAULT_SIGMAS if sigmas is None else tuple(np.asarray(sigmas, dtype=float).ravel())
     if len(grid) == 0:
         raise ValueError("sigmas is empty; give at least one noise scale")
+    relative = check_bool(relative, "relative")
     rel = True if sigmas is None else relative
     p = _profile(t, grid, rel, n_draws, max_queries, confidence, random_state, progress)
     ceiling = p["ceiling"]
