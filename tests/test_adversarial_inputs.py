@@ -705,3 +705,16 @@ def test_noisy_information_relative_sigma_is_scale_free(scale):
     ref = float(mi_probe.noisy_information(t, sigma=0.3, random_state=0))
     got = float(mi_probe.noisy_information(t * scale, sigma=0.3, random_state=0))
     assert got == pytest.approx(ref, abs=1e-9)
+
+
+@pytest.mark.parametrize("flag", ["interval", "null"])
+def test_uncertainty_on_too_few_samples_says_why(flag):
+    x = np.arange(10.0)
+    with pytest.raises(ValueError, match=rf"x has 10 samples; {flag}=True needs at least 20"):
+        estimate_mi(x, x**2, "ksg", **{flag: True})
+
+
+def test_tiny_samples_of_binning_are_flagged():
+    # two samples in their own bins read ln 2 nats of "information"
+    r = estimate_mi(np.array([0.0, 1.0]), np.array([0.0, 1.0]), "binning")
+    assert float(r) == pytest.approx(np.log(2)) and r.diagnostics["undersampled"] is True

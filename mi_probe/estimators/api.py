@@ -93,10 +93,12 @@ def _add_uncertainty(
     est: MIEstimator, x: Any, y: Any, result: MIResult, *, interval: bool, null: bool
 ) -> MIResult:
     """Subsampling interval and permutation null for any estimator."""
-    from .._validation import check_random_state, check_xy
+    from .._validation import check_min_samples, check_random_state, check_xy
     from . import reliability
 
-    xa, ya = check_xy(x, y, min_samples=20)
+    xa, ya = check_xy(x, y, min_samples=1)
+    asked = " and ".join(f"{k}=True" for k, on in (("interval", interval), ("null", null)) if on)
+    check_min_samples(xa.shape[0], 20, "x", f"{asked} needs at least 20 (subsamples, permutations)")
     params = est.get_params()
     rng = check_random_state(params.get("random_state"))
 
