@@ -641,11 +641,17 @@ def _draw(
             fnames = list(factor_names) if factor_names is not None else None
             codes = units if len(units) == d["mi_matrix"].shape[0] else None
             save(
+                # one rule for every layer: at most 15 rows, numbers in the cells whenever
+                # the factors fit (the automatic rule annotated only layers of <= 15 units)
                 lambda d=d, codes=codes, fnames=fnames: plot_mi_heatmap(
-                    d["mi_matrix"], code_names=codes, factor_names=fnames, max_codes=20
+                    d["mi_matrix"],
+                    code_names=codes,
+                    factor_names=fnames,
+                    max_codes=15,
+                    annotate=d["mi_matrix"].shape[1] <= 8,
                 ),
                 _figure_file("heatmap", name),
-                f"I(z_i; v_j) for layer '{name}' (nats; rows: the highest-variance units, columns: "
+                f"I(z_i; v_j) for layer '{name}' (nats; rows: up to 15 of the highest-variance units, the most informative; columns: "
                 "factors). Look for: one bright cell per row and per column, i.e. each unit "
                 "informative about a single factor.",
             )

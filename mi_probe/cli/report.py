@@ -75,6 +75,9 @@ def add_parser(sub: Any) -> None:
     rep.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     rep.add_argument("--title", default="mi_probe report", help="report title")
     rep.add_argument("--no-figures", action="store_true", help="tables only")
+    rep.add_argument(
+        "--quiet", action="store_true", help="no progress on stderr (shown by default)"
+    )
 
 
 def _load_named(path: str) -> dict[str, np.ndarray]:
@@ -193,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
             title=args.title,
             figures=not args.no_figures,
             random_state=args.seed,
+            progress_bar=not args.quiet,
         )
     except ValueError as exc:
         raise CLIError(str(exc).splitlines()[0]) from None
