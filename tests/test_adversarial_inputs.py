@@ -718,3 +718,32 @@ def test_tiny_samples_of_binning_are_flagged():
     # two samples in their own bins read ln 2 nats of "information"
     r = estimate_mi(np.array([0.0, 1.0]), np.array([0.0, 1.0]), "binning")
     assert float(r) == pytest.approx(np.log(2)) and r.diagnostics["undersampled"] is True
+
+
+# ------------------------------------------------------------------ the l2 metric of KSG
+
+
+def test_ksg_l2_metric_matches_the_gaussian_truth():
+    # the unit-ball volume term was left out: -0.09 nats for a true 0.35 (d_x = 2)
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((1500, 2))
+    y = x.sum(axis=1, keepdims=True) / np.sqrt(2) + rng.standard_normal((1500, 1))
+    truth = 0.5 * np.log(2)
+    l2 = float(estimate_mi(x, y, "ksg", metric="l2", random_state=0))
+    mx = float(estimate_mi(x, y, "ksg", random_state=0))
+    # tolerance: sd about 0.02 at n = 1500; the l2 form is biased low by a few hundredths
+    assert l2 == pytest.approx(truth, abs=0.1) and mx == pytest.approx(truth, abs=0.1)
+
+
+def test_ksg_cmi_and_tc_l2_metric_match_the_truth():
+    rng = np.random.default_rng(21)
+    n = 1500
+    z = rng.standard_normal((n, 1))
+    x = z + rng.standard_normal((n, 1))
+    y = x + z + rng.standard_normal((n, 1))  # I(x; y | z) = 0.5 ln 2
+    cmi = float(mi_probe.conditional_mi(x, y, z, metric="l2", random_state=0))
+    assert cmi == pytest.approx(0.5 * np.log(2), abs=0.12)
+    cov = np.array([[1.0, 0.5, 0.3], [0.5, 1.0, 0.4], [0.3, 0.4, 1.0]])
+    codes = rng.multivariate_normal(np.zeros(3), cov, size=n)
+    tc = float(mi_probe.total_correlation(codes, "ksg", metric="l2", random_state=0))
+    assert tc == pytest.approx(-0.5 * np.log(np.linalg.det(cov)), abs=0.08)

@@ -46,7 +46,7 @@ from .._validation import (
 from ..backends import METRICS, pick
 from ..estimators.binning import _discretize, row_symbols
 from ..estimators.discrete import entropy_from_counts
-from ..estimators.ksg import _check_k, prepare_continuous
+from ..estimators.ksg import _check_k, log_ball_ratio, prepare_continuous
 from ..result import MIResult
 
 __all__ = ["total_correlation", "gaussian_tc", "ksg_tc", "binning_tc", "mss_tc", "ESTIMATORS"]
@@ -243,6 +243,7 @@ def ksg_tc(
             c = _to_numpy64(be.count_within(zs[:, [j]], eps, metric, inclusive=False))
             total += digamma(c + 1.0)
         raw = float(digamma(k) + (d - 1) * digamma(n) - total.mean())
+        raw += log_ball_ratio((1,) * d, (d,), metric)  # 0 for max; the l2 volume term
     return MIResult(
         value=max(raw, 0.0),
         estimator="ksg",

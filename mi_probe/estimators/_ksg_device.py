@@ -119,6 +119,9 @@ def ksg_mi_device(x: Any, y: Any, *, params: dict[str, Any]) -> MIResult | None:
     ny64 = torch.as_tensor(ny, device=device).to(torch.float64)
     mean_psi = float((psi(nx64 + 1) + psi(ny64 + 1)).mean())
     raw = float(digamma(k) + digamma(n)) - mean_psi
+    from .ksg import log_ball_ratio  # here: ksg imports this module
+
+    raw += log_ball_ratio((xs.shape[1], ys.shape[1]), (joint.shape[1],), metric)
     return MIResult(
         value=max(raw, 0.0),
         estimator="ksg",

@@ -46,6 +46,7 @@ __all__ = [
     "choose_tie_rule",
     "constant_argument",
     "zero_result",
+    "log_ball_ratio",
 ]
 
 
@@ -242,6 +243,7 @@ def ksg_mi(
         nx = _to_numpy64(be.count_within(xs, eps, metric, inclusive=False))
         ny = _to_numpy64(be.count_within(ys, eps, metric, inclusive=False))
         raw = digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1))
+        raw += log_ball_ratio((xs.shape[1], ys.shape[1]), (joint.shape[1],), metric)
     else:
         _, idx = be.knn(joint, k, metric)
         idx = np.asarray(_to_numpy64(idx), dtype=np.int64)
@@ -336,6 +338,19 @@ def _log_unit_ball(d: int, metric: str) -> float:
     if metric == "max":
         return float(d * np.log(2.0))
     return float(0.5 * d * np.log(np.pi) - gammaln(0.5 * d + 1.0))
+
+
+def log_ball_ratio(plus: tuple[int, ...], minus: tuple[int, ...], metric: str) -> float:
+    """``sum log V(d) over plus - sum log V(d) over minus``, V(d) the unit-ball volume.
+
+    The volume term of the k-NN entropy estimates that KSG-type sums leave behind
+    (Kraskov et al. 2004, eq. 8): zero for the max-norm (``V(d) = 2**d`` and the
+    dimensions add up), but not for ``"l2"``, where leaving it out read -0.09 nats for
+    a true 0.35 (d_x = 2, d_y = 1, n = 2000).
+    """
+    return float(
+        sum(_log_unit_ball(d, metric) for d in plus) - sum(_log_unit_ball(d, metric) for d in minus)
+    )
 
 
 def kl_entropy(
@@ -536,6 +551,8 @@ def ksg_cmi(
     nyz = _to_numpy64(be.count_within(np.hstack([ys, zs]), eps, metric, inclusive=False))
     nz = _to_numpy64(be.count_within(zs, eps, metric, inclusive=False))
     raw = float(digamma(k) - np.mean(digamma(nxz + 1) + digamma(nyz + 1) - digamma(nz + 1)))
+    d_x, d_y, d_z = xs.shape[1], ys.shape[1], 0 if z_constant else zs.shape[1]
+    raw += log_ball_ratio((d_x + d_z, d_y + d_z), (d_x + d_y + d_z, d_z), metric)
     diagnostics: dict[str, Any] = {"raw_value": raw}
     if z_constant:
         diagnostics["constant"] = "z"
