@@ -96,20 +96,42 @@ def _prepare_y(y: Any, discrete_y: Any, n: int) -> tuple[bool, np.ndarray]:
     return False, vals
 
 
-def _column_stats(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and (biased) standard deviations in float64, two passes over blocks
-    of rows, so a wide float32 layer is never copied whole to float64."""
+# A column whose standard deviation is at most this fraction of its largest magnitude is
+# constant to working precision (rounding noise on a constant, e.g. 0.1 + 0.2 - 0.3):
+# relative, so the same column reads the same at any scale
+_CONSTANT_RTOL = 1e-12
+
+
+def _column_stats(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per column: the exponent ``e`` of a power of two at its largest magnitude
+    (``|z| / 2**e <= 1``), and the mean, (biased) standard deviation and peak magnitude of
+    ``z / 2**e``, in float64.
+
+    Dividing by ``2**e`` is exact, so the statistics neither overflow (1e160 squared) nor
+    underflow (1e-200 squared) at any finite scale, and a column multiplied by a power of
+    two gives the same scaled statistics. Two passes over blocks of rows, so a wide
+    float32 layer is never copied whole to float64.
+    """
     n, d = z.shape
     step = max(1, (1 << 22) // max(d, 1))
+    hi, lo = np.full(d, -np.inf), np.full(d, np.inf)
+    for s in range(0, n, step):
+        block = z[s : s + step]
+        hi = np.maximum(hi, block.max(axis=0).astype(np.float64))
+        lo = np.minimum(lo, block.min(axis=0).astype(np.float64))
+    peak = np.maximum(np.abs(hi), np.abs(lo))
+    _, exp = np.frexp(np.where(peak > 0, peak, 1.0))
     total = np.zeros(d)
     for s in range(0, n, step):
-        total += z[s : s + step].sum(axis=0, dtype=np.float64)
+        total += np.ldexp(z[s : s + step].astype(np.float64), -exp).sum(axis=0)
     mu = total / n
     sq = np.zeros(d)
     for s in range(0, n, step):
-        block = z[s : s + step].astype(np.float64) - mu
+        block = np.ldexp(z[s : s + step].astype(np.float64), -exp) - mu
         sq += np.einsum("ij,ij->j", block, block)
-    return mu, np.sqrt(sq / n)
+    sd = np.sqrt(sq / n)
+    sd[hi == lo] = 0.0  # all values equal: exactly constant (the mean may be off by an ulp)
+    return exp, mu, sd, np.ldexp(peak, -exp)
 
 
 def _standardize_reduce(
@@ -119,34 +141,49 @@ def _standardize_reduce(
     scores on the top ``max_dim`` principal components of the centred layer instead;
     float64 output scaled to mean column variance 1.
 
-    The projection is label-free and uses all rows (no label leaks into a fold).
+    Scale-free: every column is first divided by a power of two at its largest
+    magnitude (exact), and a column counts as constant when its standard deviation is at
+    most ``_CONSTANT_RTOL`` of that magnitude, so ``z * s`` gives the same output as
+    ``z`` for any finite ``s`` (exactly for a power of two; to rounding otherwise; it
+    read 0 nats at ``s <= 1e-20`` and ``s >= 1e160`` with an absolute threshold and
+    unscaled sums of squares). The projection is label-free and uses all rows (no label
+    leaks into a fold).
     """
     n, d = z.shape
-    mu, sd = _column_stats(z)
-    keep = sd > 1e-12 * max(float(np.max(np.abs(mu))), 1.0) if d else np.zeros(0, bool)
+    exp, mu, sd, peak = _column_stats(z)
+    keep = sd > _CONSTANT_RTOL * peak if d else np.zeros(0, bool)
     info: dict[str, Any] = {"n_constant_columns": int(d - np.sum(keep)), "input_dim": d}
     if not np.any(keep):
         info.update(reduced_dim=0, explained_variance=None)
         return np.zeros((n, 0)), info
     if max_dim is None or int(np.sum(keep)) <= max_dim:
-        x = (z[:, keep].astype(np.float64) - mu[keep]) / sd[keep]
+        x = (np.ldexp(z[:, keep].astype(np.float64), -exp[keep]) - mu[keep]) / sd[keep]
         info.update(reduced_dim=x.shape[1], explained_variance=1.0)
         return x, info
     # randomized range finder (Halko et al. 2011) on the centred layer A = z - mu (its
     # own geometry: not standardised, which would lift near-dead units to the level of
-    # the active ones), without forming it: A M = z M - 1 mu M, A^T Y = z^T Y - mu 1^T Y
-    scale = np.where(keep, 1.0, np.inf)
+    # the active ones), without forming it: A M = z M - 1 mu M, A^T Y = z^T Y - mu 1^T Y.
+    # A is taken in units of 2**top (top: the largest kept column's exponent; one power
+    # of two for all columns keeps the geometry), so nothing over- or underflows
+    top = int(np.max(exp[keep]))
     dt = z.dtype
-    mu_s = (mu / scale).astype(dt)
+    if abs(top) > 60:  # beyond what float32 products absorb: one exactly rescaled copy
+        z = np.ldexp(z, -top).astype(dt, copy=False)
+        exp = exp - top
+        top = 0
+    shift = np.where(keep, exp - top, 0)
+    mu_g = np.where(keep, np.ldexp(mu, shift), 0.0)  # column means in units of 2**top
+    sd_g = np.ldexp(sd, shift)
 
     def a_mul(m: np.ndarray) -> np.ndarray:
-        mm = (m / scale[:, None]).astype(dt)
-        out: np.ndarray = (z @ mm).astype(np.float64) - (mu_s @ mm).astype(np.float64)[None, :]
+        mm = np.where(keep[:, None], np.ldexp(m, -top), 0.0).astype(dt)
+        zm = (z @ mm).astype(np.float64)
+        out: np.ndarray = zm - (mu_g @ np.where(keep[:, None], m, 0.0))[None, :]
         return out
 
     def at_mul(yy: np.ndarray) -> np.ndarray:
-        zy = (z.T @ yy.astype(dt)).astype(np.float64)
-        out: np.ndarray = (zy - np.outer(mu, yy.sum(axis=0))) / scale[:, None]
+        zy = np.ldexp((z.T @ yy.astype(dt)).astype(np.float64), -top)
+        out: np.ndarray = np.where(keep[:, None], zy - np.outer(mu_g, yy.sum(axis=0)), 0.0)
         return out
 
     k = int(max_dim)
@@ -160,7 +197,7 @@ def _standardize_reduce(
     u_b, s, _ = np.linalg.svd(b, full_matrices=False)
     k = min(k, s.size)
     x = basis @ (u_b[:, :k] * s[:k])
-    total = float(np.sum(sd[keep] ** 2)) * n  # sum of squares of A
+    total = float(np.sum(sd_g[keep] ** 2)) * n  # sum of squares of A
     info.update(reduced_dim=k, explained_variance=float(np.sum(s[:k] ** 2) / total))
     x /= math.sqrt(max(float(np.mean(x.var(axis=0))), 1e-300))
     return x, info
@@ -745,6 +782,13 @@ def usable_information(
     held-out loss, ``I_V = mean(m_i - l_i)`` and the interval is ``mean +- z sd/sqrt(n)``
     of those terms (the fold models' own variability is not included), clipped to
     ``[0, H(y)]``.
+
+    Scale: each column of ``z`` is divided by a power of two at its largest magnitude
+    (exact) before anything else, and a column counts as constant (dropped, reported in
+    ``n_constant_columns``) when its standard deviation is at most ``1e-12`` of that
+    magnitude; so ``z * s`` gives the same estimate as ``z`` at any finite ``s`` from
+    1e-300 to 1e300 (before, an absolute threshold and unscaled sums of squares read 0
+    nats at ``s <= 1e-20`` and ``s >= 1e160``).
 
     The logistic probe's ridge ``lam`` (on standardised inputs, per sample) is chosen
     for each fold on an inner 80/20 split of its training rows, along a warm-started
