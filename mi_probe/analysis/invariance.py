@@ -34,6 +34,7 @@ import torch
 from scipy.stats import norm
 
 from .._deps import require
+from .._progress import progress
 from .._validation import (
     check_array,
     check_choice,
@@ -532,7 +533,8 @@ def invariance(
     random_state : None, int or numpy Generator, default 0
         Seed of the subsample, the transforms, the permutations and the estimators.
     progress_bar : bool, default False
-        Progress bar while collecting activations.
+        Progress on stderr while collecting activations, and per layer while the
+        nuisance information, its null and its resamples are measured (the long part).
 
     Returns
     -------
@@ -715,7 +717,13 @@ def invariance(
         )
         return full, half, null
 
-    stats = {name: nuisance_info(z) for name, z in reps.items()}
+    desc = f"invariance ({nuisance_name if family is not None else 'per-sample nuisance'})"
+    stats = {
+        name: nuisance_info(z)
+        for name, z in progress(
+            reps.items(), total=len(reps), desc=f"{desc}: layers", enabled=progress_bar
+        )
+    }
     fulls = {name: min(max(st[0], 0.0), n_ceiling) for name, st in stats.items()}
 
     # the reference I(x; n): the largest lower-bound estimate over the input and the layers

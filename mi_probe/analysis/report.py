@@ -29,6 +29,7 @@ import torch
 
 from .._csv import write_csv
 from .._deps import require
+from .._progress import progress
 from .._validation import (
     check_array,
     check_choice,
@@ -90,12 +91,13 @@ def _top_variance(a: np.ndarray, k: int) -> np.ndarray:
     return order
 
 
-def _md_table(df: Any, digits: int = 3) -> str:
+def _md_table(df: Any, digits: int = 3, nan_text: Mapping[Any, str] | None = None) -> str:
     cols = [str(c) for c in df.columns]
+    nan_text = nan_text or {}
 
-    def fmt(v: Any) -> str:
+    def fmt(v: Any, col: Any) -> str:
         if isinstance(v, (float, np.floating)):
-            return "nan" if not np.isfinite(v) else f"{v:.{digits}f}"
+            return nan_text.get(col, "nan") if not np.isfinite(v) else f"{v:.{digits}f}"
         return _md_escape(v)
 
     lines = [
@@ -103,8 +105,68 @@ def _md_table(df: Any, digits: int = 3) -> str:
         "|" + "|".join("---" for _ in cols) + "|",
     ]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
+        lines.append(
+            "| " + " | ".join(fmt(v, c) for v, c in zip(row, df.columns, strict=True)) + " |"
+        )
     return "\n".join(lines)
+
+
+def _module_type(model: torch.nn.Module | None, name: str) -> str | None:
+    """The class name of the module a probed layer key names, or None when unknown.
+
+    Only a key that is exactly a submodule's name is looked up (``"fc:input"``, a tuple
+    output's key or activations given without a model get None: nothing is guessed).
+    """
+    if model is None or name == "input" or not name:
+        return None
+    try:
+        return type(model.get_submodule(name)).__name__
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _repeated_layers(reps: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """``{layer: earlier layer}`` for each row whose (flattened) activations are exactly
+    those of the row before it (Flatten after ReLU, Identity, Dropout in eval mode);
+    a chain of repeats points to its first row. Compared only when the shapes match."""
+    out: dict[str, str] = {}
+    names = list(reps)
+    for prev, name in zip(names, names[1:], strict=False):
+        a, b = reps[prev], reps[name]
+        if a.shape == b.shape and np.array_equal(a, b):
+            out[name] = out.get(prev, prev)
+    return out
+
+
+# columns of an invariance() table that report() measures once, on the clean inputs
+_CLEAN_COLUMNS = (
+    "I_zx",
+    "I_zy",
+    "I_zy_low",
+    "I_zy_high",
+    "I_zy_clamped",
+    "I_zy_ceiling",
+    "I_xy",
+    "bound",
+    "bound_ok",
+)
+
+
+def _fill_clean_numbers(t: Any, main: Any, i_xy: float, ceiling: float | None) -> None:
+    """Put the report's one measurement of I_zx, I_zy, I_xy (clean inputs) into an
+    invariance() table, and its bound and bound_ok from them, so that every number shown
+    in two tables is the same number."""
+    layer = t["layer"]
+    for col in ("I_zx", "I_zy", "I_zy_low", "I_zy_high"):
+        t[col] = layer.map(main[col]).astype(float)
+    t["I_zy_clamped"] = [main.loc[k, "I_zy_clamped"] for k in layer]
+    has_y = bool(np.isfinite(i_xy))
+    t["I_zy_ceiling"] = ceiling if ceiling is not None else float("nan")
+    t["I_xy"] = i_xy
+    t["bound"] = t["I_zx"] - i_xy
+    t["bound_ok"] = (
+        [bool(v <= b) for v, b in zip(t["I_zn"], t["bound"], strict=True)] if has_y else None
+    )
 
 
 _CSS = """
@@ -202,15 +264,26 @@ def report(
         Draw the seaborn figures (needs matplotlib and seaborn).
     random_state : None, int or numpy Generator, default 0
     progress_bar : bool, default False
+        Progress on stderr (:func:`mi_probe._progress.progress`): while collecting the
+        activations, per layer for the clean measurements, per nuisance and per layer
+        within it (:func:`mi_probe.invariance`), and per layer for disentanglement.
 
     Returns
     -------
     pandas.DataFrame
-        One row per layer (``"input"`` first): ``layer``, ``n_features``, ``I_zx``,
+        One row per layer (``"input"`` first): ``layer``, ``type`` (the module's class
+        name, e.g. ``"Flatten"``; None for the input, and where it is unknown: activations
+        given without a model, a key that is not a submodule's name), ``same_as`` (the
+        name of the earlier layer whose activations this row's equal exactly, compared
+        flattened when the shapes match, e.g. a Flatten after a ReLU, an Identity, a
+        Dropout in eval mode; else None: such rows are measured but left out of the
+        tables and figures, and the page names them), ``n_features``, ``I_zx``,
         ``I_zy`` (labels: clamped into ``[0, H(y)]``), ``I_zy_low``, ``I_zy_high``
         (usable information's interval, else NaN), ``I_zy_clamped`` (the estimate was
         above ``H(y)``), ``tc``, then per nuisance ``I_zn[name]``, ``I_zn_null[name]``,
-        ``invariance[name]``, ``invariance_low[name]``, ``invariance_high[name]``,
+        ``invariance[name]``, ``invariance_low[name]``, ``invariance_high[name]``
+        (NaN when undefined: ``I(x; n)`` not above its permutation null; the pages show
+        "undefined" with the reason, and ``settings["invariance_undefined"]`` holds it),
         ``bound_ok[name]``, then (with factors) ``mig, sap, dci_disentanglement,
         dci_completeness, dci_informativeness, modularity, factorvae``. Nats for
         information, unitless scores. ``df.attrs["settings"]`` and
@@ -294,6 +367,8 @@ def report(
     reps: dict[str, np.ndarray] = {"input": x.reshape(n, -1).double().numpy()}
     for name, a in acts.items():
         reps[name] = a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
+    types = {name: _module_type(model, name) for name in reps}
+    same_as = _repeated_layers(reps)
 
     from ..estimators.binning import binning_entropy
     from .invariance import _MI, _TargetInfo
@@ -304,7 +379,9 @@ def report(
         _TargetInfo(mi, target_estimator or estimator, y, y_discrete) if y is not None else None
     )
     rows = []
-    for name, a in reps.items():
+    for name, a in progress(
+        reps.items(), total=len(reps), desc="report: layers", enabled=progress_bar
+    ):
         z = _reduce(a, n_components, seed)
         units = _top_variance(a, tc_units)
         if units.size >= 2:
@@ -322,6 +399,8 @@ def report(
         rows.append(
             {
                 "layer": name,
+                "type": types[name],
+                "same_as": same_as.get(name),
                 "n_features": a.shape[1],
                 "I_zx": float(binning_entropy(z, n_bins=n_bins).value),
                 "I_zy": ty["value"] if ty is not None else nan,
@@ -342,8 +421,16 @@ def report(
             stacklevel=2,
         )
 
+    # I_zx, I_zy and I_xy are measured once, above, on the clean inputs; the nuisance
+    # tables get these same numbers (invariance() would measure I_zx again, on the
+    # transformed inputs for a transform nuisance, and has no targets here)
+    main = df.set_index("layer")
+    i_xy = float(main.loc["input", "I_zy"]) if y is not None else float("nan")
     inv_tables = []
-    for i, (name, spec) in enumerate(items):
+    undefined: dict[str, str] = {}
+    for i, (name, spec) in progress(
+        list(enumerate(items)), desc="report: nuisances", enabled=progress_bar
+    ):
         per_sample = as_nuisance(spec) is None
         nu = check_array(spec, "nuisance")[idx] if per_sample else spec
         t = invariance(
@@ -362,13 +449,24 @@ def report(
             progress_bar=progress_bar,
         )
         t["nuisance"] = name
+        _fill_clean_numbers(t, main, i_xy, target.ceiling if target and y_discrete else None)
+        if not np.isfinite(t["invariance"].astype(float)).any():
+            i_xn = float(t["I_xn"].iloc[0])
+            i_xn_null = float(t.attrs["settings"].get("I_xn_null", float("nan")))
+            undefined[name] = (
+                f"I(x; n) = {i_xn:.3g} nats is not above its permutation null "
+                f"{i_xn_null:.3g} nats, so invariance is undefined (no detectable nuisance "
+                "information to be invariant to)"
+                if n_permutations
+                else f"I(x; n) = {i_xn:.3g} nats: no nuisance information to be invariant "
+                "to, so invariance is undefined"
+            )
         inv_tables.append(t)
         cols = ["I_zn", "I_zn_null", "invariance", "invariance_low", "invariance_high"]
         renamed = t[["layer", *cols]].rename(columns={c: f"{c}[{name}]" for c in cols})
         df = df.merge(renamed, on="layer", how="left")
-        # Achille & Soatto's bound I(z;n) <= I(z;x) - I(x;y) with this table's I_zx, I_xy
-        # (I(z;y) is measured once above, not again per nuisance)
-        i_xy = float(df.loc[df["layer"] == "input", "I_zy"].iloc[0])
+        # Achille & Soatto's bound I(z;n) <= I(z;x) - I(x;y) with the clean I_zx, I_xy
+        # (the same numbers as the nuisance table's bound_ok, filled in above)
         df[f"bound_ok[{name}]"] = (
             [bool(v) for v in df[f"I_zn[{name}]"] <= df["I_zx"] - i_xy] if y is not None else None
         )
@@ -378,7 +476,9 @@ def report(
         from .disentanglement import SCORE_KEYS, disentanglement_details
 
         drows = []
-        for name, a in reps.items():
+        for name, a in progress(
+            reps.items(), total=len(reps), desc="report: disentanglement", enabled=progress_bar
+        ):
             units = _top_variance(a, max_units)
             codes = a[:, units] if units.size else np.zeros((n, 1))
             d = disentanglement_details(codes, fac, random_state=seed)
@@ -387,6 +487,8 @@ def report(
             drows.append({"layer": name, **{k: d["scores"][k] for k in SCORE_KEYS}})
         df = df.merge(pd.DataFrame(drows), on="layer", how="left")
 
+    for col in ("type", "same_as"):  # None where missing (a merge may have made NaN)
+        df[col] = df[col].astype(object).where(df[col].notna(), None)
     settings = {
         "title": title,
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
@@ -421,6 +523,8 @@ def report(
     }
     if fac is not None and factor_names is not None:
         settings["factor_names"] = [str(f) for f in factor_names]
+    if undefined:
+        settings["invariance_undefined"] = undefined
     df.attrs["settings"] = settings
 
     out = Path(out)
@@ -504,7 +608,12 @@ def report_long(df: Any) -> Any:
             return base, name
         return col, None
 
-    parsed = {str(c): split(str(c)) for c in df.columns if c not in ("layer", "n_features")}
+    # type and same_as describe the layer, they are not numbers: left out of the long frame
+    parsed = {
+        str(c): split(str(c))
+        for c in df.columns
+        if c not in ("layer", "n_features", "type", "same_as")
+    }
     present = set(parsed.values())
     bounds = {
         (base[: -len(suffix)], name)
@@ -571,6 +680,12 @@ def _draw(
     from ..plotting.invariance import plot_invariance, plot_layer_information
 
     figs: list[tuple[str, str]] = []
+    # rows that repeat the row before them are not drawn; layers are labelled with their type
+    undefined = dict(df.attrs.get("settings", {}).get("invariance_undefined") or {})
+    labels, hidden = _layer_labels(df), _hidden_rows(df)
+    df = _shown_rows(df, labels, hidden)
+    inv_tables = [_shown_rows(t, labels, hidden) for t in inv_tables]
+    details = {k: d for k, d in details.items() if k not in hidden}
 
     def save(draw: Any, fname: str, caption: str) -> None:
         # one figure that fails (e.g. mathtext in a name) must not lose the others,
@@ -594,14 +709,21 @@ def _draw(
                 plt.close(num)
         figs.append((f"figures/{fname}", caption))
 
-    if inv_tables:
+    defined = [t for t in inv_tables if str(t["nuisance"].iloc[0]) not in undefined]
+    left_out = (
+        " Left out: " + "; ".join(f"'{name}' ({why})" for name, why in undefined.items()) + "."
+        if undefined
+        else ""
+    )
+    if defined:  # every nuisance undefined: no figure (the tables say why)
         pd = require("pandas", "report")
         save(
-            lambda: plot_invariance(pd.concat(inv_tables, ignore_index=True)),
+            lambda: plot_invariance(pd.concat(defined, ignore_index=True)),
             "invariance.png",
             "Invariance score 1 - I(z;n)/I(x;n) per layer and nuisance (unitless, 0 to 1; bars: "
             "half-sample intervals). Look for: scores rising with depth (later layers discard "
-            "more of the nuisance); a score near 0 means the layer keeps what the input had.",
+            "more of the nuisance); a score near 0 means the layer keeps what the input had."
+            + left_out,
         )
     cols = ["I_zx", "I_zy"] + [f"I_zn[{name}]" for name, _ in items]
     cols = [c for c in cols if c in df.columns and np.isfinite(df[c].astype(float)).any()]
@@ -651,11 +773,54 @@ def _draw(
                     annotate=d["mi_matrix"].shape[1] <= 8,
                 ),
                 _figure_file("heatmap", name),
-                f"I(z_i; v_j) for layer '{name}' (nats; rows: up to 15 of the highest-variance units, the most informative; columns: "
+                f"I(z_i; v_j) for layer '{labels.get(name, name)}' (nats; rows: up to 15 of the highest-variance units, the most informative; columns: "
                 "factors). Look for: one bright cell per row and per column, i.e. each unit "
                 "informative about a single factor.",
             )
     return figs
+
+
+def _layer_labels(df: Any) -> dict[str, str]:
+    """``{layer: label}``: the layer's name with its module type, ``"3 (Flatten)"``, or the
+    name alone where the type is unknown (the input, activations given without a model)."""
+    types = df["type"] if "type" in df.columns else [None] * len(df)
+    return {
+        str(name): f"{name} ({kind})" if isinstance(kind, str) and kind else str(name)
+        for name, kind in zip(df["layer"], types, strict=True)
+    }
+
+
+def _hidden_rows(df: Any) -> dict[str, str]:
+    """``{layer: the earlier layer it repeats}`` for the rows the tables and figures skip."""
+    if "same_as" not in df.columns:
+        return {}
+    return {
+        str(name): str(prev)
+        for name, prev in zip(df["layer"], df["same_as"], strict=True)
+        if isinstance(prev, str) and prev
+    }
+
+
+def _shown_rows(t: Any, labels: Mapping[str, str], hidden: Mapping[str, str]) -> Any:
+    """A copy of a per-layer frame for display: repeated rows dropped, layers labelled
+    with their type, the ``type`` and ``same_as`` columns left out."""
+    keep = ~t["layer"].astype(str).isin(list(hidden))
+    out = t.loc[keep].drop(columns=[c for c in ("type", "same_as") if c in t.columns])
+    out = out.reset_index(drop=True)
+    out["layer"] = [labels.get(str(k), str(k)) for k in out["layer"]]
+    return out
+
+
+def _repeats_note(df: Any) -> str:
+    """One sentence per repeated row, plain text: 'layer 3 (Flatten) repeats layer 2
+    (ReLU): same values; not shown.'"""
+    labels, hidden = _layer_labels(df), _hidden_rows(df)
+    return " ".join(
+        f"Layer {labels[name]} repeats "
+        + ("the input" if prev == "input" else f"layer {labels.get(prev, prev)}")
+        + ": same values; not shown."
+        for name, prev in hidden.items()
+    )
 
 
 def _figure_file(prefix: str, name: str) -> str:
@@ -696,33 +861,43 @@ _README_SECTIONS = {
 }
 
 
-def _fmt_cell(v: Any) -> str:
+def _fmt_cell(v: Any, nan_text: str = "nan") -> str:
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
     if isinstance(v, (float, np.floating)):
-        return "nan" if not math.isfinite(v) else f"{v:.3f}"
+        return html.escape(nan_text) if not math.isfinite(v) else f"{v:.3f}"
     if v is None:
         return "&ndash;"
     return html.escape(str(v))
 
 
-def _td(v: Any) -> str:
+def _td(v: Any, nan_text: str = "nan") -> str:
     # numbers never break inside; text cells wrap anywhere (see _CSS)
     numeric = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
         v, (bool, np.bool_)
     )
-    return f'<td class="n">{_fmt_cell(v)}</td>' if numeric else f"<td>{_fmt_cell(v)}</td>"
+    cell = _fmt_cell(v, nan_text)
+    return f'<td class="n">{cell}</td>' if numeric else f"<td>{cell}</td>"
 
 
-def _one_table(df: Any, cols: list[Any], headers: Mapping[Any, str] | None = None) -> str:
+def _one_table(
+    df: Any,
+    cols: list[Any],
+    headers: Mapping[Any, str] | None = None,
+    nan_text: Mapping[Any, str] | None = None,
+) -> str:
     headers = headers or {}
+    nan_text = nan_text or {}
     head = "".join(
         # a break opportunity after each underscore: long column names wrap at the words
         "<th>" + html.escape(str(headers.get(c, c))).replace("_", "_<wbr>") + "</th>"
         for c in cols
     )
     body = "".join(
-        "<tr>" + "".join(_td(v) for v in row) + "</tr>" for row in df[cols].itertuples(index=False)
+        "<tr>"
+        + "".join(_td(v, nan_text.get(c, "nan")) for v, c in zip(row, cols, strict=True))
+        + "</tr>"
+        for row in df[cols].itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -733,17 +908,19 @@ def _fmt_table(
     key: str = "layer",
     max_cols: int = _MAX_COLS,
     headers: Mapping[Any, str] | None = None,
+    nan_text: Mapping[Any, str] | None = None,
 ) -> str:
     """``df`` as HTML tables of at most ``max_cols`` columns besides ``key``.
 
     A wider frame is split into several tables, each repeating the ``key`` column, so the
-    page never needs a horizontal scroll; long cells wrap (see ``_CSS``).
+    page never needs a horizontal scroll; long cells wrap (see ``_CSS``). ``nan_text``
+    gives, per column, what a NaN cell shows instead of "nan" (e.g. "undefined").
     """
     cols = list(df.columns)
     lead = [key] if key in cols else []
     rest = [c for c in cols if c not in lead]
     chunks = [rest[i : i + max_cols] for i in range(0, len(rest), max_cols)] or [[]]
-    return "".join(_one_table(df, lead + chunk, headers) for chunk in chunks)
+    return "".join(_one_table(df, lead + chunk, headers, nan_text) for chunk in chunks)
 
 
 def _readme_link(page: Path, section: str) -> str:
@@ -783,6 +960,18 @@ def _measured_by(settings: dict[str, Any], nuisance_names: list[str], has_factor
     """The table that says which estimator and regime produced each column."""
     n_res = settings.get("n_resamples", 0)
     rows: list[tuple[str, str, str]] = [
+        (
+            "type",
+            "the layer's module class (results.csv; blank for the input and where "
+            "activations were given without a model); the tables show it beside the name",
+            "the model",
+        ),
+        (
+            "same_as",
+            "the earlier layer whose activations this row's equal exactly (results.csv); "
+            "such rows are left out of the tables and figures",
+            "exact comparison of the flattened activations",
+        ),
         ("n_features", "number of units of the layer (flattened)", "counted"),
         ("I_zx", "I(x; z), nats", html.escape(str(settings.get("I_zx", "")))),
         (
@@ -811,7 +1000,7 @@ def _measured_by(settings: dict[str, Any], nuisance_names: list[str], has_factor
             (
                 "bound_ok",
                 "whether I(z; n) &le; I(z; x) - I(x; y) holds (Achille &amp; Soatto 2018)",
-                "this table's I_zx, I_zn and the input's I_zy",
+                "I_zn of this nuisance, the clean I_zx and the input's clean I_zy",
             ),
         ]
     if has_factors:
@@ -834,6 +1023,28 @@ def _measured_by(settings: dict[str, Any], nuisance_names: list[str], has_factor
     )
 
 
+_INV_COLUMNS = ("invariance", "invariance_low", "invariance_high")
+
+_CLEAN_SENTENCE = (
+    "I_zx, I_zy and I(x; y) (the input row's I_zy) are measured once, on the clean "
+    "inputs; every table that shows them repeats these same numbers."
+)
+
+
+def _nuisance_sentence(spec: str) -> str:
+    """Where a nuisance's I_zn and invariance were measured, in one sentence."""
+    if spec == "per-sample values":
+        return (
+            "I_zn, its null and the invariance score: measured on the clean inputs' "
+            "activations against the given per-sample nuisance values."
+        )
+    return (
+        "I_zn, its null and the invariance score: measured on transformed copies of the "
+        f"inputs (the model run again on them; {spec}); I_zx and I_zy are the clean "
+        "inputs' numbers of the first table."
+    )
+
+
 def _write_html(
     path: Path,
     title: str,
@@ -842,7 +1053,11 @@ def _write_html(
     settings: dict[str, Any],
     figs: list[tuple[str, str]],
 ) -> None:
-    names = list(settings.get("nuisances") or {})
+    specs = {str(k): str(v) for k, v in (settings.get("nuisances") or {}).items()}
+    names = list(specs)
+    undefined = dict(settings.get("invariance_undefined") or {})
+    labels, hidden = _layer_labels(df), _hidden_rows(df)
+    shown = _shown_rows(df, labels, hidden)
     main_cols = [
         c
         for c in (
@@ -855,7 +1070,7 @@ def _write_html(
             "I_zy_clamped",
             "tc",
         )
-        if c in df.columns
+        if c in shown.columns
     ]
     parts = [
         "<!DOCTYPE html>",
@@ -871,8 +1086,17 @@ def _write_html(
         f"{_readme_link(path, 'reports')} explains them (intervals, nulls and flags: "
         f"{_readme_link(path, 'trust')}).</p>",
         "<h2>Per-layer summary</h2>",
+    ]
+    repeats = _repeats_note(df)
+    if repeats:
+        parts.append(
+            f'<p class="note">{html.escape(repeats)} (They stay in <code>results.csv</code>, '
+            "marked in its <code>same_as</code> column.)</p>"
+        )
+    parts += [
         "<h3>Information about the input and the targets</h3>",
-        _fmt_table(df[main_cols]),
+        f'<p class="note">{html.escape(_CLEAN_SENTENCE)}</p>',
+        _fmt_table(shown[main_cols]),
     ]
     for name in names:
         cols = [
@@ -885,25 +1109,33 @@ def _write_html(
                 "invariance_high",
                 "bound_ok",
             )
-            if f"{c}[{name}]" in df.columns
+            if f"{c}[{name}]" in shown.columns
         ]
         if not cols:
             continue
-        sub = df[["layer", *(f"{c}[{name}]" for c in cols)]]
+        sub = shown[["layer", *(f"{c}[{name}]" for c in cols)]]
+        nan_text = {f"{c}[{name}]": "undefined" for c in _INV_COLUMNS} if name in undefined else {}
         parts.append(
             f"<h3>Nuisance &lsquo;{html.escape(name)}&rsquo;</h3>"
             f'<p class="note">Columns <code>&lt;quantity&gt;[{html.escape(name)}]</code> of '
-            "<code>results.csv</code>.</p>"
+            f"<code>results.csv</code>. {html.escape(_nuisance_sentence(specs[name]))}</p>"
         )
-        parts.append(_fmt_table(sub, headers={f"{c}[{name}]": c for c in cols}))
-    dis_cols = [c for c in df.columns if c in _DIS_COLUMNS]
+        parts.append(_fmt_table(sub, headers={f"{c}[{name}]": c for c in cols}, nan_text=nan_text))
+        if name in undefined:
+            parts.append(f'<p class="note">undefined: {html.escape(undefined[name])}.</p>')
+    dis_cols = [c for c in shown.columns if c in _DIS_COLUMNS]
     if dis_cols:
         parts.append("<h3>Disentanglement (unitless, 0 to 1)</h3>")
-        parts.append(_fmt_table(df[["layer", *dis_cols]], max_cols=4))
+        parts.append(_fmt_table(shown[["layer", *dis_cols]], max_cols=4))
     parts.append("<h2>How each number was measured</h2>")
     parts.append(_measured_by(settings, names, bool(dis_cols)))
-    if figs:
+    if figs or (undefined and len(undefined) == len(names)):
         parts.append("<h2>Figures</h2>")
+        if names and len(undefined) == len(names):
+            parts.append(
+                '<p class="note">No invariance figure: the invariance of every nuisance is '
+                "undefined (see the nuisance tables).</p>"
+            )
         for rel, cap in figs:
             parts.append(
                 f'<figure><img src="{html.escape(rel)}" alt="{html.escape(cap)}">'
@@ -912,7 +1144,13 @@ def _write_html(
     for t in inv_tables:
         name = str(t["nuisance"].iloc[0])
         parts.append(f"<h2>Nuisance: {html.escape(name)} (all columns)</h2>")
-        parts.append(_fmt_table(t))
+        parts.append(
+            f'<p class="note">{html.escape(_nuisance_sentence(specs.get(name, "")))} '
+            f"{', '.join(_CLEAN_COLUMNS)}: the first table's numbers (clean inputs), "
+            "the same in every table.</p>"
+        )
+        nan_text = {c: "undefined" for c in _INV_COLUMNS} if name in undefined else {}
+        parts.append(_fmt_table(_shown_rows(t, labels, hidden), nan_text=nan_text))
     parts.append('<h2>Settings</h2><table class="text"><tbody>')
     for k, v in settings.items():
         parts.append(f"<tr><th>{html.escape(str(k))}</th><td>{_settings_value(v)}</td></tr>")
@@ -923,6 +1161,9 @@ def _write_html(
 def _write_markdown(
     path: Path, title: str, df: Any, settings: dict[str, Any], figs: list[tuple[str, str]]
 ) -> None:
+    undefined = dict(settings.get("invariance_undefined") or {})
+    shown = _shown_rows(df, _layer_labels(df), _hidden_rows(df))
+    nan_text = {f"{c}[{name}]": "undefined" for name in undefined for c in _INV_COLUMNS}
     lines = [
         f"# {_md_escape(title)}",
         "",
@@ -930,9 +1171,17 @@ def _write_markdown(
         "",
         "## Per-layer summary",
         "",
-        _md_table(df),
+        _md_escape(_CLEAN_SENTENCE),
+        "",
+        _md_table(shown, nan_text=nan_text),
         "",
     ]
+    notes = [_md_escape(f"invariance[{name}] undefined: {why}.") for name, why in undefined.items()]
+    repeats = _repeats_note(df)
+    if repeats:
+        notes.append(_md_escape(repeats + " (They stay in results.csv, column same_as.)"))
+    if notes:
+        lines += [f"- {note}" for note in notes] + [""]
     if figs:
         lines += ["## Figures", ""]
         lines += [f"![{_md_escape(cap)}]({rel})\n" for rel, cap in figs]

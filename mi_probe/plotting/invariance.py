@@ -108,6 +108,11 @@ def plot_invariance(
 ) -> Any:
     """Invariance score ``1 - I(z; n) / I(x; n)`` per layer with its interval.
 
+    A nuisance whose score is undefined on every layer (NaN: ``I(x; n)`` is not above its
+    permutation null, so there is no nuisance information to be invariant to) gets no
+    bars and no legend entry; the axes' title names the nuisances left out and why. When
+    every nuisance is undefined the axes hold only that note (no empty bar chart).
+
     Parameters
     ----------
     df : pandas.DataFrame
@@ -130,13 +135,42 @@ def plot_invariance(
     sns = require("seaborn", "plotting")
     plt = require("matplotlib.pyplot", "plotting")
     data = df.reset_index(drop=True)  # pd.concat(tables) repeats index labels
-    data = tex_safe_column(data, "layer")  # names shown as typed, never as mathtext
-    if hue is not None:
-        data = tex_safe_column(data, hue)
-    order = list(dict.fromkeys(data["layer"]))
     use_hue = hue if hue is not None and hue in data.columns else None
+    score = data["invariance"].astype(float)
+    if use_hue is not None:
+        defined = score.notna().groupby(data[use_hue].astype(str), sort=False).any()
+        left_out = [str(g) for g, ok in defined.items() if not ok]
+        data = data[data[use_hue].astype(str).map(defined)].reset_index(drop=True)
+    else:
+        left_out = [] if score.notna().any() else ["the nuisance"]
+        if left_out:
+            data = data.iloc[:0]
+    note = (
+        "Left out, invariance undefined (I(x; n) not above its permutation null): "
+        + ", ".join(left_out)
+        if left_out
+        else ""
+    )
+    data = tex_safe_column(data, "layer")  # names shown as typed, never as mathtext
+    if use_hue is not None:
+        data = tex_safe_column(data, use_hue)
+    order = list(dict.fromkeys(data["layer"]))
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(order) + 2), 4))
+        width = max(5.0, 1.2 * len(order) + 2) if order else 6.0
+        _, ax = plt.subplots(figsize=(width, 4 if order else 1.6))
+    if data.empty:  # every nuisance undefined: a note, not an empty bar chart
+        ax.axis("off")
+        ax.text(
+            0.5,
+            0.5,
+            tex_safe("No invariance score to draw: " + note.replace("Left out, ", "")),
+            ha="center",
+            va="center",
+            wrap=True,
+            fontsize=9,
+            transform=ax.transAxes,
+        )
+        return ax
     sns.barplot(
         data=data, x="layer", y="invariance", hue=use_hue, order=order, ax=ax, errorbar=None
     )
@@ -154,6 +188,8 @@ def plot_invariance(
                     ax.errorbar(x, v, yerr=[[v - lo], [hi - v]], color="k", capsize=3, lw=1)
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
+    if note:
+        ax.set_title(tex_safe(note), fontsize=8, loc="left", wrap=True)
     ax.set_ylabel("invariance  1 - I(z;n) / I(x;n)")
     ax.set_xlabel("layer")
     return ax

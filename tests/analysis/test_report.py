@@ -396,7 +396,8 @@ def test_report_long_is_the_wide_frame_in_tidy_form(built) -> None:
         quantities
     )
     assert not any(q.endswith(("_low", "_high")) for q in quantities)
-    n_numbers = len(df.columns) - 2 - 2 - 2 * 2  # minus layer, n_features and the bounds
+    # minus layer, type, same_as, n_features and the bounds
+    n_numbers = len(df.columns) - 4 - 2 - 2 * 2
     assert len(long) == len(df) * n_numbers
     assert set(long.loc[long["quantity"] == "I_zn", "nuisance"]) == {"light", "v1"}
     assert long.loc[long["quantity"] == "I_zx", "nuisance"].isna().all()
