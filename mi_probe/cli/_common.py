@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CLIError", "first_line", "jsonable"]
+__all__ = ["CLIError", "clip", "first_line", "jsonable"]
 
 
 class CLIError(Exception):
@@ -18,6 +18,12 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message, or its type name when it has none."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """``text`` cut to at most ``limit`` characters (ending in "..." when cut), so a long
+    message from a user's file or model never floods the terminal."""
+    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
 
 
 def jsonable(v: Any) -> Any:
