@@ -31,9 +31,12 @@ from ._bounds import apply_discrete_ceiling
 
 __all__ = ["gaussian_mi", "gaussian_entropy", "GaussianEstimator"]
 
-# Eigenvalues of the (regularised) correlation matrix below this, relative to the
-# largest, mean the covariance is singular to working precision.
-_RCOND = 1e-12
+# A standardised column whose residual, after regression on the columns before it, has a
+# standard deviation at most this (the QR pivot of the unit-norm columns, ``sqrt(1 - R^2)``)
+# is a linear function of them to working precision: the covariance is singular. At the
+# threshold ``1 - rho^2 = 1e-20`` (23 nats for one pair) the pivot still carries about
+# six correct digits (its rounding error is ~1e-16 absolute).
+_PIVOT_RTOL = 1e-10
 
 
 def _standardize(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,32 +52,72 @@ def _standardize(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return z, log_std
 
 
-def _logdet(c: np.ndarray, what: str) -> float:
-    try:
-        if not np.all(np.isfinite(c)):
-            raise np.linalg.LinAlgError("non-finite entries")
-        w = np.linalg.eigvalsh(c)
-    except np.linalg.LinAlgError as exc:  # standardised finite input never gets here
+def _check_finite(m: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(m)):  # standardised finite input never gets here
         raise ValueError(
-            f"the covariance of {what} could not be decomposed ({exc}); the values cannot "
-            "be represented after standardisation"
-        ) from None
-    if w[0] <= _RCOND * max(w[-1], 1.0):
-        raise ValueError(
-            f"the covariance of {what} is singular (smallest eigenvalue {w[0]:.3g} of the "
-            "correlation matrix): constant or linearly dependent columns, or fewer "
-            "samples than dimensions; pass regularization > 0 (e.g. 1e-6) to add a "
-            "ridge, or drop the redundant columns"
+            f"the covariance of {what} could not be decomposed (non-finite entries); the "
+            "values cannot be represented after standardisation"
         )
-    return float(np.sum(np.log(w)))
 
 
-def _corr(a: np.ndarray, regularization: float) -> np.ndarray:
-    n = a.shape[0]
-    c: np.ndarray = (a.T @ a) / (n - 1)
+def _logdet(c: np.ndarray, what: str) -> float:
+    """``log det`` of a given (regularised) correlation matrix ``c``, from the pivots of
+    its Cholesky factor (those of :func:`_factor`, which works on the data instead and
+    is the accurate route near a linear dependence); raises as :func:`_check_pivots`."""
+    _check_finite(c, what)
+    try:
+        low = np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:  # not positive definite: singular to working precision
+        low = np.zeros_like(c)
+    return _check_pivots(low.T, what)
+
+
+def _factor(a: np.ndarray, regularization: float, what: str) -> np.ndarray:
+    """The ``(d, d)`` triangular factor ``R`` of the QR factorisation of the standardised
+    columns ``a`` scaled to unit norm (with ``sqrt(regularization) I`` stacked below for a
+    ridge), so that ``R^T R`` is the (regularised) correlation matrix ``C``; rows missing
+    when there are fewer samples than columns are zeros.
+
+    ``|R_jj|`` (the pivot) is the standard deviation of column ``j``'s residual after its
+    least-squares regression on the columns before it (``sqrt(1 - R^2)``), and ``log det
+    C = 2 sum log |R_jj|``. Householder QR on the data themselves gets the pivot to about
+    1e-16 *absolute*, where the correlation matrix's ``1 - rho`` loses everything below
+    1e-16 (its eigenvalues below 1e-12 relative were reported as singular): ``y = x +
+    1e-6 noise`` (``1 - rho^2 ~ 1e-12``) gets its large, finite MI.
+    """
+    n, d = a.shape
+    m = a / np.sqrt(n - 1)
     if regularization > 0:
-        c = c + regularization * np.eye(c.shape[0])
-    return c
+        m = np.vstack([m, np.sqrt(regularization) * np.eye(d)])
+    _check_finite(m, what)
+    r: np.ndarray = np.linalg.qr(m, mode="r")  # type: ignore[assignment]
+    out = np.zeros((d, d))
+    out[: r.shape[0]] = r[:d]
+    return out
+
+
+def _check_pivots(r: np.ndarray, what: str, deterministic: bool = False) -> float:
+    """``log det`` of the correlation matrix from its factor's pivots (see
+    :func:`_factor`); raise when it is singular. ``deterministic``: ``r`` is the block of
+    y given x, and a zero pivot means y is an exact linear function of x."""
+    piv = np.abs(np.diag(r))
+    j = int(np.argmin(piv)) if piv.size else 0
+    if piv.size and piv[j] <= _PIVOT_RTOL:
+        if deterministic:
+            col = f"y column {j} is a linear function of x and the y columns before it"
+            why = (
+                "a deterministic linear relation between x and y, whose mutual information "
+                "is infinite for continuous variables (no finite estimate exists)"
+            )
+        else:
+            col = f"column {j} is a linear function of the columns before it"
+            why = "constant or linearly dependent columns, or fewer samples than dimensions"
+        raise ValueError(
+            f"the covariance of {what} is singular ({col}: residual standard deviation "
+            f"{piv[j]:.3g} after standardisation): {why}; pass regularization > 0 (e.g. "
+            "1e-6) to add a ridge, or drop the redundant columns"
+        )
+    return float(2.0 * np.sum(np.log(piv)))
 
 
 def gaussian_mi(
@@ -115,13 +158,23 @@ def gaussian_mi(
     ------
     ValueError
         Bad input, mismatched lengths, fewer than 3 samples, a negative
-        ``regularization``, or a singular covariance with ``regularization=0``.
+        ``regularization``, or a singular covariance with ``regularization=0``: constant
+        or collinear columns, ``n <= d_x + d_y``, or ``y`` an exact linear function of
+        ``x`` (a deterministic relation, whose MI is infinite; the message says so).
 
     Notes
     -----
     Exact for jointly Gaussian data up to sampling error (the plug-in estimate is
     biased upward by about ``d_x d_y / (2 n)`` nats). Invariant under invertible affine
     maps of ``x`` and of ``y`` separately (with ``regularization=0``).
+
+    The log-determinants come from a Householder QR of the standardised data, whose
+    pivots are the residual standard deviations ``sqrt(1 - R^2)`` of each column on the
+    ones before it, accurate to about 1e-16 absolute: near-deterministic data keeps its
+    large, finite MI (``y = x + 1e-6 noise``: 13.78 nats at n = 1000, within 1e-11 of
+    ``-0.5 log(1 - rho^2)`` of the sample correlation; 1e-9 noise: 20.7 nats, within
+    1e-8). A pivot at most 1e-10 (``1 - rho^2 <= 1e-20``, about 23 nats for one pair)
+    is a linear dependence to working precision and raises.
 
     References
     ----------
@@ -149,15 +202,20 @@ def gaussian_mi(
                     f"{name} column {j} is constant; its covariance is singular "
                     "(pass regularization > 0, or drop the column)"
                 )
-    c = _corr(np.hstack([xs, ys]), regularization)
-    ld_x = _logdet(c[:dx, :dx], "x")
-    ld_y = _logdet(c[dx:, dx:], "y")
-    ld = _logdet(c, "the joint (x, y)")
-    raw = 0.5 * (ld_x + ld_y - ld)
-    # canonical correlations: singular values of Sxx^-1/2 Sxy Syy^-1/2
-    lx = np.linalg.cholesky(c[:dx, :dx])
-    ly = np.linalg.cholesky(c[dx:, dx:])
-    m = np.linalg.solve(lx, np.linalg.solve(ly, c[dx:, :dx]).T)
+    joint = np.hstack([xs, ys])
+    # QR of the joint: R = [[R_x, R_xy], [0, R_y|x]], R_x the factor of x alone and
+    # R_y|x that of y's residual on x; with R_y the factor of y alone,
+    # I = 0.5 (log det C_y - log det C_y|x) = sum log(R_y pivots) - sum log(R_y|x pivots)
+    r = _factor(joint, regularization, "the joint (x, y)")
+    r_y = _factor(ys, regularization, "y")
+    _check_pivots(r[:dx, :dx], "x")
+    ld_y = _check_pivots(r_y, "y")
+    # with n <= d_x + d_y the centred joint has rank < d_x + d_y whatever the relation
+    exact = xa.shape[0] > joint.shape[1]
+    ld_y_given_x = _check_pivots(r[dx:, dx:], "the joint (x, y)", deterministic=exact)
+    raw = 0.5 * (ld_y - ld_y_given_x)
+    # canonical correlations: singular values of Sxx^-1/2 Sxy Syy^-1/2 = R_xy R_y^-1
+    m = np.linalg.solve(r_y.T, r[:dx, dx:].T)
     rho = np.clip(np.linalg.svd(m, compute_uv=False), 0.0, 1.0)
     result = MIResult(
         value=max(raw, 0.0),
@@ -210,7 +268,7 @@ def gaussian_entropy(
             f"x column {j} is constant; its covariance is singular "
             "(pass regularization > 0, or drop the column)"
         )
-    ld = _logdet(_corr(xs, regularization), "x")
+    ld = _check_pivots(_factor(xs, regularization, "x"), "x")
     log_scale = float(np.sum(sx[np.isfinite(sx)]))
     h = 0.5 * (d * np.log(2.0 * np.pi * np.e) + ld) + log_scale
     return MIResult(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mi_probe.estimators.gaussian import gaussian_entropy, gaussian_mi
 from mi_probe.estimators.usable import usable_information
 
 SCALES = (1e-300, 1e-20, 1.0, 1e20, 1e160, 1e300)
@@ -105,3 +106,77 @@ def test_usable_information_float32_layer_at_extreme_float32_scales():
             (z * scale).astype(np.float32), y, n_permutations=0, random_state=0
         )
         assert got.value == pytest.approx(ref.value, rel=1e-6)
+
+
+# ------------------------------------------------------------------ Gaussian estimator
+
+
+def _one_minus_rho2(x: np.ndarray, y: np.ndarray) -> float:
+    """``1 - rho^2`` of the sample correlation, as the residual variance ratio of y on x
+    (no cancellation near rho = 1, unlike ``1 - corrcoef**2``)."""
+    xc, yc = x - x.mean(), y - y.mean()
+    res = yc - (xc @ yc) / (xc @ xc) * xc
+    return float((res @ res) / (yc @ yc))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("noise", [1e-2, 1e-4, 1e-6, 1e-8])
+def test_gaussian_near_deterministic_is_large_and_finite(seed, noise):
+    g = np.random.default_rng(seed)
+    x = g.standard_normal(1000)
+    y = x + noise * g.standard_normal(1000)
+    r = gaussian_mi(x, y)
+    closed = -0.5 * np.log(_one_minus_rho2(x, y))
+    assert np.isfinite(r.value) and r.value > 4.0
+    assert r.value == pytest.approx(closed, rel=1e-8)
+    if noise >= 1e-6:  # where 1 - corrcoef^2 itself still has a few digits
+        rho = np.corrcoef(x, y)[0, 1]
+        assert r.value == pytest.approx(-0.5 * np.log1p(-(rho**2)), rel=1e-3)
+    assert r.diagnostics["correlation"][0] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_gaussian_near_deterministic_multivariate_and_scaled():
+    """A 2-D pair at 1e-7 noise, with columns at wild scales: the closed form of the sample
+    covariance, computed from the residual covariance of y on x."""
+    g = np.random.default_rng(5)
+    x = g.standard_normal((2000, 2))
+    y = x @ np.array([[1.0, 0.5], [0.0, 1.0]]) + 1e-7 * g.standard_normal((2000, 2))
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    beta = np.linalg.lstsq(xc, yc, rcond=None)[0]
+    res = yc - xc @ beta
+    closed = 0.5 * (np.linalg.slogdet(yc.T @ yc)[1] - np.linalg.slogdet(res.T @ res)[1])
+    assert closed > 25
+    got = gaussian_mi(x * np.array([1e-200, 1e150]), y * np.array([1e250, 1e-3]))
+    assert got.value == pytest.approx(closed, rel=1e-7)
+    assert gaussian_mi(y, x).value == pytest.approx(closed, rel=1e-7)  # symmetric
+
+
+def test_gaussian_exactly_linear_relation_raises_saying_deterministic():
+    x = np.random.default_rng(6).standard_normal(500)
+    with pytest.raises(ValueError, match=r"joint \(x, y\) is singular.*deterministic linear"):
+        gaussian_mi(x, x)
+    with pytest.raises(ValueError, match=r"joint \(x, y\) is singular.*deterministic linear"):
+        gaussian_mi(x, -2.5 * x + 7.0)
+    # a ridge still gives a finite number, as the message suggests
+    assert np.isfinite(gaussian_mi(x, x, regularization=1e-6).value)
+
+
+def test_gaussian_too_few_samples_is_not_called_deterministic():
+    g = np.random.default_rng(7)
+    with pytest.raises(ValueError, match=r"singular.*fewer samples than dimensions") as info:
+        gaussian_mi(g.standard_normal((3, 2)), g.standard_normal((3, 1)))
+    assert "deterministic" not in str(info.value)
+
+
+def test_gaussian_entropy_of_near_collinear_columns():
+    """Two columns with 1 - rho^2 ~ 1e-14: finite entropy, equal to the closed form."""
+    g = np.random.default_rng(8)
+    a = g.standard_normal(1000)
+    z = np.column_stack([a, a + 1e-7 * g.standard_normal(1000)])
+    zc = z - z.mean(0)
+    cov = zc.T @ zc / 999
+    # log det via the residual of column 1 on column 0 (no cancellation)
+    res = zc[:, 1] - (zc[:, 0] @ zc[:, 1]) / (zc[:, 0] @ zc[:, 0]) * zc[:, 0]
+    logdet = np.log(cov[0, 0]) + np.log(res @ res / 999)
+    closed = 0.5 * (2 * np.log(2 * np.pi * np.e) + logdet)
+    assert gaussian_entropy(z).value == pytest.approx(closed, rel=1e-8)
