@@ -27,6 +27,7 @@ from __future__ import annotations
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,10 @@ __all__ = [
     "ESTIMATORS",
     "TARGET_ESTIMATORS",
 ]
+
+# the label of invariance()'s per-layer progress lines; report() sets it to name the
+# nuisance and its place among the report's nuisances (private, not an argument)
+_PROGRESS_DESC: ContextVar[str | None] = ContextVar("_PROGRESS_DESC", default=None)
 
 COLUMNS = ("layer", "I_zn", "I_zy", "I_zx", "invariance", "I_zn_null")
 ESTIMATORS = ("ksg", "gaussian", "binning")
@@ -717,12 +722,12 @@ def invariance(
         )
         return full, half, null
 
-    desc = f"invariance ({nuisance_name if family is not None else 'per-sample nuisance'})"
+    desc = _PROGRESS_DESC.get() or (
+        f"invariance ({nuisance_name if family is not None else 'per-sample nuisance'}): layers"
+    )
     stats = {
         name: nuisance_info(z)
-        for name, z in progress(
-            reps.items(), total=len(reps), desc=f"{desc}: layers", enabled=progress_bar
-        )
+        for name, z in progress(reps.items(), total=len(reps), desc=desc, enabled=progress_bar)
     }
     fulls = {name: min(max(st[0], 0.0), n_ceiling) for name, st in stats.items()}
 

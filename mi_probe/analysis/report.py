@@ -40,6 +40,7 @@ from .._validation import (
 )
 from ._nuisance import Nuisance, as_nuisance, per_sample_values
 from .invariance import (
+    _PROGRESS_DESC,
     TARGET_ESTIMATORS,
     _materialize,
     _prepare_targets,
@@ -299,6 +300,14 @@ def report(
     ModuleNotFoundError
         pandas (always) or matplotlib/seaborn (``figures=True``) missing.
 
+    Notes
+    -----
+    ``I_zx``, ``I_zy`` and ``I(x; y)`` (the input row's ``I_zy``) are measured once, on
+    the clean inputs, and the per-nuisance tables of the page repeat these numbers (with
+    ``bound`` and ``bound_ok`` computed from them); ``I_zn`` and the invariance score of
+    a transform nuisance are measured on transformed copies of the inputs, those of
+    per-sample nuisance values on the clean inputs' activations.
+
     Examples
     --------
     >>> import tempfile, torch
@@ -428,26 +437,30 @@ def report(
     i_xy = float(main.loc["input", "I_zy"]) if y is not None else float("nan")
     inv_tables = []
     undefined: dict[str, str] = {}
-    for i, (name, spec) in progress(
-        list(enumerate(items)), desc="report: nuisances", enabled=progress_bar
-    ):
+    for i, (name, spec) in enumerate(items):
+        # one progress line per layer of each nuisance, named (not a bar nested in a bar:
+        # on a terminal both would redraw the same line)
         per_sample = as_nuisance(spec) is None
         nu = check_array(spec, "nuisance")[idx] if per_sample else spec
-        t = invariance(
-            model,
-            x,
-            layers=list(acts) if per_sample or given is not None else layers,
-            nuisance=nu,
-            activations=acts if per_sample else None,
-            estimator=estimator,
-            n_components=n_components,
-            n_bins=n_bins,
-            n_permutations=n_permutations,
-            n_resamples=n_resamples,
-            max_samples=None,
-            random_state=seed + 17 * (i + 1),
-            progress_bar=progress_bar,
-        )
+        token = _PROGRESS_DESC.set(f"report: nuisance {name!r} ({i + 1}/{len(items)}), layers")
+        try:
+            t = invariance(
+                model,
+                x,
+                layers=list(acts) if per_sample or given is not None else layers,
+                nuisance=nu,
+                activations=acts if per_sample else None,
+                estimator=estimator,
+                n_components=n_components,
+                n_bins=n_bins,
+                n_permutations=n_permutations,
+                n_resamples=n_resamples,
+                max_samples=None,
+                random_state=seed + 17 * (i + 1),
+                progress_bar=progress_bar,
+            )
+        finally:
+            _PROGRESS_DESC.reset(token)
         t["nuisance"] = name
         _fill_clean_numbers(t, main, i_xy, target.ceiling if target and y_discrete else None)
         if not np.isfinite(t["invariance"].astype(float)).any():

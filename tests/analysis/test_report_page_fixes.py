@@ -373,9 +373,8 @@ def test_cli_report_progress_lines(tmp_path, capsys, monkeypatch, quiet) -> None
     err = capsys.readouterr().err
     phases = (
         "report: layers: 4/4",
-        "report: nuisances: 2/2",
-        "invariance (per-sample nuisance): layers: 4/4",
-        "invariance (brightness): layers: 4/4",
+        "report: nuisance 'session' (1/2), layers: 4/4",
+        "report: nuisance 'brightness' (2/2), layers: 4/4",
         "report: disentanglement: 4/4",
     )
     if quiet:
@@ -385,3 +384,33 @@ def test_cli_report_progress_lines(tmp_path, capsys, monkeypatch, quiet) -> None
             assert phase in err, (phase, err)
         # one line per update, never a carriage return in a log
         assert "\r" not in err
+
+
+def test_invariance_progress_reaches_its_layer_loop(capsys, monkeypatch) -> None:
+    import mi_probe._progress as prog
+    from mi_probe import invariance
+
+    monkeypatch.setattr(prog, "LINE_INTERVAL", 0.0)
+    x, _, session = _data()
+    net = _net()
+    invariance(
+        net,
+        x,
+        layers=["1", "3"],
+        nuisance="brightness",
+        n_permutations=2,
+        n_resamples=0,
+        progress_bar=True,
+    )
+    err = capsys.readouterr().err
+    assert "invariance (brightness): layers: 3/3" in err and "collect" in err
+    invariance(
+        net,
+        x,
+        layers=["1", "3"],
+        nuisance=session,
+        n_permutations=2,
+        n_resamples=0,
+        progress_bar=False,
+    )
+    assert capsys.readouterr().err == ""
