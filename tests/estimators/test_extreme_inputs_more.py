@@ -10,10 +10,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
+from mi_probe import estimate_mi
+from mi_probe.estimators.auto import deterministic_pair
 from mi_probe.estimators.gaussian import gaussian_entropy, gaussian_mi
+from mi_probe.estimators.reliability import flags_for
 from mi_probe.estimators.usable import usable_information
 
 SCALES = (1e-300, 1e-20, 1.0, 1e20, 1e160, 1e300)
@@ -180,3 +185,75 @@ def test_gaussian_entropy_of_near_collinear_columns():
     logdet = np.log(cov[0, 0]) + np.log(res @ res / 999)
     closed = 0.5 * (2 * np.log(2 * np.pi * np.e) + logdet)
     assert gaussian_entropy(z).value == pytest.approx(closed, rel=1e-8)
+
+
+# ------------------------------------------------------------------------------- auto
+
+
+def _auto(x, y):
+    """auto with a light configuration (the flag does not depend on the interval/null)."""
+    return estimate_mi(x, y, "auto", n_resamples=4, n_permutations=5, random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("name", "fn", "relation"),
+    [
+        ("copy", lambda x, g: x, "increasing"),
+        ("affine", lambda x, g: -3.0 * x + 2.0, "decreasing"),
+        ("exp", lambda x, g: np.exp(x), "increasing"),
+        ("x + 1e-9 noise", lambda x, g: x + 1e-9 * g.standard_normal(x.shape), "increasing"),
+    ],
+)
+def test_auto_flags_a_deterministic_relation(name, fn, relation):
+    g = np.random.default_rng(0)
+    x = g.standard_normal(500)
+    y = fn(x, g)
+    with pytest.warns(RuntimeWarning, match=r"lower bound\s+limited by n") as rec:
+        r = _auto(x, y)
+    assert r.diagnostics["flags"]["at_ceiling"] is True
+    assert r.diagnostics["deterministic"] == {
+        "x_column": 0,
+        "y_column": 0,
+        "relation": relation,
+    }
+    assert np.isfinite(r.value) and r.value > 3.0  # finite: a ceiling set by n, not the truth
+    assert "infinite" in str(rec[0].message)
+    assert r.diagnostics["bias"]["direction"] == "truth likely above"
+    assert "at_ceiling" in r.diagnostics["bias"]["note"]
+    assert flags_for(r)["warning"] == "at_ceiling"
+
+
+def test_auto_flags_one_copied_column_among_several():
+    """I(x; y) >= I(x_2; y_0) = infinity: one copied column is enough."""
+    g = np.random.default_rng(1)
+    x = g.standard_normal((500, 3))
+    y = np.column_stack([x[:, 2], g.standard_normal(500)])
+    with pytest.warns(RuntimeWarning, match="limited by n"):
+        r = _auto(x, y)
+    assert r.diagnostics["deterministic"]["x_column"] == 2
+    assert r.diagnostics["deterministic"]["y_column"] == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_auto_does_not_flag_an_ordinary_gaussian_pair(seed):
+    g = np.random.default_rng(seed)
+    x = g.standard_normal(500)
+    y = 0.9 * x + np.sqrt(1 - 0.81) * g.standard_normal(500)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "auto: ", RuntimeWarning)  # not the ceiling warning
+        r = _auto(x, y)
+    assert r.diagnostics["flags"]["at_ceiling"] is False
+    assert r.diagnostics["deterministic"] is None
+    truth = -0.5 * np.log(1 - 0.81)
+    assert abs(r.value - truth) < 0.15
+
+
+def test_auto_copy_of_a_column_with_few_values_is_not_called_continuous():
+    """A copied column of a handful of float values: its MI is H(x), finite; no flag."""
+    g = np.random.default_rng(2)
+    x = np.column_stack([g.choice([0.5, 1.5, 2.25], 300), g.standard_normal(300)])
+    y = np.column_stack([x[:, 0], g.standard_normal(300)])
+    assert deterministic_pair(x, y) is None
+    x2 = x.copy()
+    x2[:, 1] = np.arange(300.0)  # and a column with only ties in y: no match either
+    assert deterministic_pair(x2, np.zeros((300, 1))) is None
