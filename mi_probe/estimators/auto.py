@@ -4,6 +4,11 @@ The choice (recorded in ``diagnostics["choice"]`` with ``diagnostics["reason"]``
 
 * both variables discrete (integer-valued with few distinct rows): plug-in MI with the
   Miller-Madow correction;
+* a column ``y_i`` that is a strictly monotone function of a discrete column ``x_j``
+  (integer-valued, whatever its number of values) while ``x`` or ``y`` has one column
+  (``"deterministic-discrete"``): then ``I(x; y) = H(x_j)`` exactly, estimated by the
+  Miller-Madow plug-in entropy capped at ``ln n`` (see :func:`deterministic_pair`; with
+  several columns on both sides ``H(x_j)`` is a floor under the value chosen below);
 * one discrete label column, the other continuous: Ross's mixed k-NN estimator on the
   copula-normalised continuous side and, when :mod:`mi_probe.estimators.usable` is
   installed, the usable information of a held-out probe; the larger is kept;
@@ -456,47 +461,198 @@ def _disagreement(
     return out
 
 
-# A column counts as continuous for the deterministic-relation check when at least this
-# fraction of the rows hold a value seen once (a continuous component of that mass).
+# A column counts as continuous for the deterministic-relation check when it is not
+# integer-valued and at least this fraction of the rows hold a value seen once (a
+# continuous component of that mass).
 _DETERMINISTIC_MIN_SINGLETONS = 0.1
 
 
-def deterministic_pair(x: np.ndarray, y: np.ndarray) -> dict[str, Any] | None:
+def _integer_valued(col: np.ndarray) -> bool:
+    return bool(np.all(col == np.round(col)))
+
+
+def _monotone_matches(x: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
+    """Every ``(x_column, y_column)`` where a column of ``y`` has the same (or the
+    reversed) dense ranks as a column of ``x`` that takes at least two values.
+
+    Each match also says whether it is ``"continuous"`` (neither column is
+    integer-valued and at least :data:`_DETERMINISTIC_MIN_SINGLETONS` of the rows of
+    ``x_j`` hold a value seen once: a continuous component, so ``I(x_j; y_i)`` is
+    infinite) or ``"discrete"`` (otherwise: an integer-valued column on either side --
+    a bijection keeps discreteness -- or one whose values repeat; then
+    ``I(x_j; y_i) = H(x_j)``, finite), with ``n_levels``, the number of values of ``x_j``.
+    Dense ranks are hashed, so the cost is ``O((d_x + d_y) n log n)``.
+    """
+    n = x.shape[0]
+    keys: dict[bytes, list[tuple[int, str]]] = {}
+    kind_x: list[tuple[bool, bool, int]] = []  # (integer-valued, many singletons, levels)
+    for j in range(x.shape[1]):
+        vals, inv, counts = np.unique(x[:, j], return_inverse=True, return_counts=True)
+        many = bool(np.sum(counts == 1) >= _DETERMINISTIC_MIN_SINGLETONS * n)
+        kind_x.append((_integer_valued(vals), many, int(vals.size)))
+        if vals.size < 2:  # a constant carries no information: nothing to flag
+            continue
+        inv = inv.reshape(-1).astype(np.int64)
+        keys.setdefault(inv.tobytes(), []).append((j, "increasing"))
+        keys.setdefault((vals.size - 1 - inv).tobytes(), []).append((j, "decreasing"))
+    out: list[dict[str, Any]] = []
+    if not keys:
+        return out
+    for i in range(y.shape[1]):
+        vals, inv = np.unique(y[:, i], return_inverse=True)
+        hits = keys.get(inv.reshape(-1).astype(np.int64).tobytes(), [])
+        for j, relation in hits:
+            integer, many, levels = kind_x[j]
+            continuous = many and not integer and not _integer_valued(vals)
+            out.append(
+                {
+                    "x_column": j,
+                    "y_column": i,
+                    "relation": relation,
+                    "kind": "continuous" if continuous else "discrete",
+                    "n_levels": levels,
+                }
+            )
+    return out
+
+
+def deterministic_pair(
+    x: np.ndarray, y: np.ndarray, *, discrete: bool = False
+) -> dict[str, Any] | None:
     """A column of ``y`` that is a strictly monotone function of a column of ``x`` in
     the sample (the same ranks, or reversed ranks), or ``None``.
 
     Equal ranks are what an exact copy, an invertible per-coordinate map (``exp``,
     an affine map, a sign flip) and a dependence too strong for ``n`` samples to
-    resolve (``x + 1e-6`` noise at n = 2000) all look like. For a column with a
-    continuous component (at least 10% of its values seen once) ``I(x; y) >= I(x_j;
-    y_i)`` is then infinite, or beyond what ``n`` samples can show: every k-NN
-    neighbourhood in the joint is the one in the marginal, so k-NN estimates sit at
-    their ``n``-limited ceiling and the Gaussian copula on equal normal scores is set by
-    its ridge. Dense ranks are hashed, so the cost is ``O((d_x + d_y) n log n)``.
+    resolve (``x + 1e-6`` noise at n = 2000) all look like. What that implies depends
+    on ``x_j``:
+
+    * ``discrete=False`` (the default): only columns with a continuous component
+      (not integer-valued, on either side, and at least 10% of the values of ``x_j``
+      seen once). ``I(x; y) >= I(x_j; y_i)`` is then infinite, or beyond what ``n``
+      samples can show: every k-NN neighbourhood in the joint is the one in the
+      marginal, so k-NN estimates sit at their ``n``-limited ceiling and the Gaussian
+      copula on equal normal scores is set by its ridge.
+    * ``discrete=True``: only the other matches -- ``x_j`` or ``y_i`` integer-valued
+      (a discrete variable, whatever its number of levels), or ``x_j`` with fewer than
+      10% singletons. For a discrete ``x_j``, ``I(x_j; y_i) = H(x_j)``: finite, and a
+      lower bound on ``I(x; y)`` (equal to it when ``x`` or ``y`` has one column).
+
+    Columns that take a single value are never matched. Dense ranks are hashed, so
+    the cost is ``O((d_x + d_y) n log n)``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (n_samples, d_x)
+    y : numpy.ndarray, shape (n_samples, d_y)
+    discrete : bool, default False
+        Which kind of match to report (see above).
 
     Returns
     -------
     dict or None
         ``x_column``, ``y_column`` and ``relation`` (``"increasing"`` or
-        ``"decreasing"``; an exact copy is ``"increasing"``).
+        ``"decreasing"``; an exact copy is ``"increasing"``) of the first match of
+        that kind; with ``discrete=True`` also ``n_levels`` (the values of ``x_j``).
     """
-    n = x.shape[0]
-    keys: dict[bytes, tuple[int, str]] = {}
-    for j in range(x.shape[1]):
-        vals, inv, counts = np.unique(x[:, j], return_inverse=True, return_counts=True)
-        if np.sum(counts == 1) < _DETERMINISTIC_MIN_SINGLETONS * n:
-            continue
-        inv = inv.reshape(-1).astype(np.int64)
-        keys.setdefault(inv.tobytes(), (j, "increasing"))
-        keys.setdefault((vals.size - 1 - inv).tobytes(), (j, "decreasing"))
-    if not keys:
-        return None
-    for i in range(y.shape[1]):
-        _, inv = np.unique(y[:, i], return_inverse=True)
-        hit = keys.get(inv.reshape(-1).astype(np.int64).tobytes())
-        if hit is not None:
-            return {"x_column": hit[0], "y_column": i, "relation": hit[1]}
+    kind = "discrete" if discrete else "continuous"
+    for m in _monotone_matches(x, y):
+        if m["kind"] == kind:
+            keep = ("x_column", "y_column", "relation") + (("n_levels",) if discrete else ())
+            return {k: m[k] for k in keep}
     return None
+
+
+def _codes(col: np.ndarray) -> np.ndarray:
+    """Dense codes ``0..k-1`` of one column, shape (n, 1)."""
+    _, inv = np.unique(col, return_inverse=True)
+    out: np.ndarray = inv.reshape(-1, 1).astype(np.int64)
+    return out
+
+
+def _capped_entropy(counts: np.ndarray, n: int) -> tuple[float, float]:
+    """(Miller-Madow plug-in entropy capped at ``ln n``, uncapped), nats."""
+    from .discrete import entropy_from_counts
+
+    h = entropy_from_counts(counts, "miller-madow")
+    return min(h, float(np.log(n))), h
+
+
+def _deterministic_discrete_fn(a: np.ndarray, b: np.ndarray, seed: int) -> float:
+    """Miller-Madow plug-in MI of two code columns, capped at ``ln n``: ``H(a)`` when
+    ``b`` is a bijection of ``a`` (the estimate), the plug-in MI otherwise (the
+    permutation null). See :func:`_discrete_match` for the cap."""
+    from .discrete import discrete_mi
+
+    r = discrete_mi(a, b, correction="miller-madow")
+    return min(float(r.diagnostics["raw_value"]), float(np.log(a.shape[0])))
+
+
+def _discrete_match(x: np.ndarray, matches: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The discrete match (see :func:`_monotone_matches`) whose ``x_j`` has the largest
+    estimated entropy, with that estimate, or ``None``.
+
+    For a discrete ``x_j`` and ``y_i`` a bijection of it, ``I(x_j; y_i) = H(x_j)``;
+    ``I(x; y) >= H(x_j)`` (data processing), with equality when ``y`` is the single
+    column ``y_i`` (``I(x; y) <= H(y_i) = H(x_j)``) or ``x`` the single column ``x_j``
+    (``I <= H(x_j)``). ``entropy`` is the Miller-Madow plug-in estimate of ``H(x_j)``
+    (:func:`~mi_probe.estimators.discrete.entropy_from_counts`) capped at ``ln n``:
+    its correction ``(m - 1) / (2n)`` is a first-order term that overshoots when the
+    ``m`` occupied values approach ``n`` (all values seen once: ``ln n + 1/2``), and
+    ``n`` samples cannot show an entropy above ``ln n``. ``undersampled`` uses the
+    discrete estimators' rule (occupied cells above 20% of n): the estimate is then
+    likely below ``H(x_j)``. ``capped`` says that the cap was applied.
+    """
+    from .discrete import _UNDERSAMPLED
+
+    n = x.shape[0]
+    best: dict[str, Any] | None = None
+    for m in matches:
+        if m["kind"] != "discrete":
+            continue
+        _, counts = np.unique(x[:, m["x_column"]], return_counts=True)
+        h, h_raw = _capped_entropy(counts, n)
+        if best is None or h > best["entropy"]:
+            best = {
+                "x_column": m["x_column"],
+                "y_column": m["y_column"],
+                "relation": m["relation"],
+                "n_levels": m["n_levels"],
+                "entropy": h,
+                "entropy_uncapped": h_raw,
+                "capped": bool(h_raw > h),
+                "undersampled": bool(m["n_levels"] > _UNDERSAMPLED * n),
+            }
+    return best
+
+
+def _discrete_match_note(det: dict[str, Any], n: int) -> str:
+    """A sentence for a user about a discrete deterministic match (:func:`auto_mi`)."""
+    j = det["x_column"]
+    parts = [
+        f"y column {det['y_column']} is a strictly {det['relation']} function of x column "
+        f"{j} in the sample, and x column {j} is discrete ({det['n_levels']} values): "
+        f"I(x_{j}; y_{det['y_column']}) = H(x_{j}), finite (Miller-Madow estimate "
+        f"{det['entropy']:.4g} nats)."
+    ]
+    if det["exact"]:
+        parts.append(f"As x or y has one column, I(x; y) = H(x_{j}): the value is that estimate.")
+    else:
+        parts.append(
+            f"I(x; y) >= H(x_{j}) (a lower bound, x and y having several columns): the "
+            + (
+                "value is raised to it (the kept estimate was below)."
+                if det["floor_applied"]
+                else "kept estimate is not below it."
+            )
+        )
+    if det["undersampled"]:
+        parts.append(
+            f"Undersampled ({det['n_levels']} values > 20% of n = {n}): H(x_{j}) is "
+            "likely above its estimate"
+            + (f", which is capped at ln n = {np.log(n):.4g} nats." if det["capped"] else ".")
+        )
+    return " ".join(parts)
 
 
 def auto_mi(
@@ -548,10 +704,24 @@ def auto_mi(
         ``negentropy_correction`` (nats subtracted from ``I_G``),
         ``negentropy_check`` (the cross-check, or ``None``), ``skipped`` and
         ``deterministic``: ``None``, or the columns where ``y`` is a strictly monotone
-        function of ``x`` in the sample (:func:`deterministic_pair`: an exact copy, an
+        function of a column of ``x`` with a continuous component in the sample
+        (:func:`deterministic_pair`: an exact copy, an
         invertible map, or a dependence too strong for n to resolve); then the true MI
         is infinite (or beyond what n samples show), the estimate is a lower bound set
         by n, and ``flags["at_ceiling"]`` is True (False otherwise, for continuous data).
+        For every choice, ``deterministic_discrete``: ``None``, or a column ``y_i`` that
+        is a strictly monotone function of a *discrete* column ``x_j`` (integer-valued
+        on either side, or with repeated values; :func:`deterministic_pair` with
+        ``discrete=True``), with ``n_levels``, ``entropy`` (the Miller-Madow estimate
+        of ``H(x_j)`` capped at ``ln n``), ``entropy_uncapped``, ``capped``,
+        ``undersampled`` (values of ``x_j`` above 20% of n, the discrete estimators'
+        rule), ``exact`` (``x`` or ``y`` has one column: ``I(x; y) = H(x_j)`` and the
+        value is that estimate) and ``floor_applied`` (otherwise the value is kept but
+        not below ``H(x_j)``, since ``I(x; y) >= I(x_j; y_i) = H(x_j)``). Then
+        ``flags["undersampled"]`` is set as above and ``flags["at_ceiling"]`` when the
+        cap at ``ln n`` applied; ``x = y`` integers with 100 values at n = 500 read
+        6.56 nats before (the Gaussian-copula ridge, above ``ln n = 6.21``), now
+        ``H(x) = 4.6``.
 
     Raises
     ------
@@ -563,6 +733,9 @@ def auto_mi(
     RuntimeWarning
         When a serious reliability flag is set (unstable in n, too few samples for the
         dimension, candidates that disagree); for a deterministic relation
+        of a discrete column, a warning of its own says that the value is ``H(x_j)``
+        (exact with one column on a side, a lower bound otherwise) and whether it is
+        undersampled; for a deterministic relation of continuous columns
         (``at_ceiling``) a warning of its own says that the estimate is a lower bound
         limited by n (``estimate_mi(x, x, "auto")`` read 6.56 nats at n = 300 and 2000
         with no flag: the Gaussian-copula candidate at its 1e-6 ridge).
@@ -586,14 +759,33 @@ def auto_mi(
     xa, ya = check_xy(x, y, min_samples=20)
     rng = check_random_state(random_state)
     choice, xp, yp, reason = _plan(xa, ya)
+    # columns of y that are strictly monotone functions of columns of x in the sample
+    matches = _monotone_matches(xa, ya)
+    det_c = next((m for m in matches if m["kind"] == "continuous"), None)
+    det_d = None if det_c is not None else _discrete_match(xa, matches)
+    exact_d = det_d is not None and min(xa.shape[1], ya.shape[1]) == 1
+    if exact_d and choice != "discrete":
+        assert det_d is not None
+        # I(x; y) = H(x_j) exactly (see _discrete_match): estimate that, not a
+        # continuous MI of tied data (the Gaussian copula's ridge read 6.56 nats)
+        choice = "deterministic-discrete"
+        xp = _codes(xa[:, det_d["x_column"]])
+        yp = _codes(ya[:, det_d["y_column"]])
+        reason = (
+            "y is a strictly monotone function of a discrete (integer-valued) column of "
+            "x: I(x; y) = H(x_j), the Miller-Madow plug-in entropy, capped at ln n"
+        )
+    discrete_like = choice in ("discrete", "deterministic-discrete")
     seed = int(rng.integers(0, 2**31 - 1))
     diag: dict[str, Any] = {"choice": choice, "reason": reason}
     null_fn: reliability.EstimateFn
     records: list[dict[str, float]] = []
     extra: dict[str, Any] | None = None
     candidates: dict[str, float] | None = None
-    if choice == "discrete":
-        fn: reliability.EstimateFn = _discrete_fn
+    if discrete_like:
+        fn: reliability.EstimateFn = (
+            _discrete_fn if choice == "discrete" else _deterministic_discrete_fn
+        )
         null_fn = fn
         raw = fn(xp, yp, seed)
     elif choice.startswith("mixed"):
@@ -679,12 +871,14 @@ def auto_mi(
 
         diag["null_ksg_rows"] = rows or n
     diag["raw_value"] = raw
-    flags: dict[str, Any] = reliability.sample_flags(xa, ya, continuous=choice != "discrete")
+    flags: dict[str, Any] = reliability.sample_flags(xa, ya, continuous=not discrete_like)
     det = None
     if choice.startswith("max(gaussian"):
-        # a copy or a strictly monotone map: the true MI is infinite (or beyond what n
-        # samples resolve) and every candidate sits at an n-limited ceiling
-        det = deterministic_pair(xa, ya)
+        # a copy or a strictly monotone map of a column with a continuous component:
+        # the true MI is infinite (or beyond what n samples resolve) and every
+        # candidate sits at an n-limited ceiling
+        if det_c is not None:
+            det = {k: det_c[k] for k in ("x_column", "y_column", "relation")}
         diag["deterministic"] = det
         flags["at_ceiling"] = det is not None
     lo_hi = None
@@ -719,8 +913,20 @@ def auto_mi(
         diag.update(ninfo)
     if check_stability:
         flags.update(reliability.stability_flags(fn, xp, yp, raw, rng=rng, noise_sd=diag.get("sd")))
+    value = max(raw, 0.0)
+    diag["deterministic_discrete"] = det_d
+    if det_d is not None:
+        # I(x; y) >= I(x_j; y_i) = H(x_j), with equality when x or y has one column
+        h = det_d["entropy"]
+        det_d["exact"] = exact_d
+        det_d["floor_applied"] = bool(not exact_d and h > value)
+        value = h if exact_d else max(value, h)
+        flags["undersampled"] = det_d["undersampled"]
+        flags["at_ceiling"] = bool(flags.get("at_ceiling", False) or det_d["capped"])
+        if lo_hi is not None:
+            lo_hi = (min(lo_hi[0], value), max(lo_hi[1], value))
     diag["flags"] = flags
-    diag["bias"] = reliability.bias_statement(info, flags, lower_bounds=choice != "discrete")
+    diag["bias"] = reliability.bias_statement(info, flags, lower_bounds=not discrete_like)
     if det is not None:
         what = (
             f"y column {det['y_column']} is a strictly {det['relation']} function of "
@@ -743,10 +949,17 @@ def auto_mi(
         )
         # the warning above says it; the generic one lists the other serious flags
         reliability.warn_flags({**flags, "at_ceiling": False}, "auto")
+    elif det_d is not None:
+        note = _discrete_match_note(det_d, xa.shape[0])
+        if det_d["undersampled"] or not exact_d:
+            diag["bias"]["direction"] = "truth likely above"
+        diag["bias"]["note"] += " " + note
+        warnings.warn(f"auto: {note}", RuntimeWarning, stacklevel=2)
+        reliability.warn_flags({**flags, "at_ceiling": False}, "auto")
     else:
         reliability.warn_flags(flags, "auto")
     return MIResult(
-        value=max(raw, 0.0),
+        value=value,
         estimator="auto",
         n_samples=xa.shape[0],
         params=dict(
