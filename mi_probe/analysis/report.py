@@ -92,22 +92,34 @@ def _top_variance(a: np.ndarray, k: int) -> np.ndarray:
     return order
 
 
-def _md_table(df: Any, digits: int = 3, nan_text: Mapping[Any, str] | None = None) -> str:
+def _md_table(
+    df: Any,
+    digits: int = 3,
+    nan_text: Mapping[Any, str] | None = None,
+    marks: Mapping[Any, Any] | None = None,
+) -> str:
+    """``df`` as a Markdown table; ``marks`` ({column: one bool per row}) appends
+    :data:`_CEILING_MARK` to the cells it flags."""
     cols = [str(c) for c in df.columns]
     nan_text = nan_text or {}
+    marks = marks or {}
 
     def fmt(v: Any, col: Any) -> str:
         if isinstance(v, (float, np.floating)):
             return nan_text.get(col, "nan") if not np.isfinite(v) else f"{v:.{digits}f}"
         return _md_escape(v)
 
+    def cell(v: Any, col: Any, i: int) -> str:
+        flagged = col in marks and bool(marks[col][i])
+        return fmt(v, col) + (f" {_CEILING_MARK}" if flagged else "")
+
     lines = [
         "| " + " | ".join(_md_escape(c) for c in cols) + " |",
         "|" + "|".join("---" for _ in cols) + "|",
     ]
-    for row in df.itertuples(index=False):
+    for i, row in enumerate(df.itertuples(index=False)):
         lines.append(
-            "| " + " | ".join(fmt(v, c) for v, c in zip(row, df.columns, strict=True)) + " |"
+            "| " + " | ".join(cell(v, c, i) for v, c in zip(row, df.columns, strict=True)) + " |"
         )
     return "\n".join(lines)
 
@@ -142,6 +154,7 @@ def _repeated_layers(reps: Mapping[str, np.ndarray]) -> dict[str, str]:
 # columns of an invariance() table that report() measures once, on the clean inputs
 _CLEAN_COLUMNS = (
     "I_zx",
+    "I_zx_at_ceiling",
     "I_zy",
     "I_zy_low",
     "I_zy_high",
@@ -160,6 +173,7 @@ def _fill_clean_numbers(t: Any, main: Any, i_xy: float, ceiling: float | None) -
     layer = t["layer"]
     for col in ("I_zx", "I_zy", "I_zy_low", "I_zy_high"):
         t[col] = layer.map(main[col]).astype(float)
+    t["I_zx_at_ceiling"] = [bool(main.loc[k, "I_zx_at_ceiling"]) for k in layer]
     t["I_zy_clamped"] = [main.loc[k, "I_zy_clamped"] for k in layer]
     has_y = bool(np.isfinite(i_xy))
     t["I_zy_ceiling"] = ceiling if ceiling is not None else float("nan")
@@ -279,7 +293,9 @@ def report(
         flattened when the shapes match, e.g. a Flatten after a ReLU, an Identity, a
         Dropout in eval mode; else None: such rows are measured but left out of the
         tables and figures, and the page names them), ``n_features``, ``I_zx``,
-        ``I_zy`` (labels: clamped into ``[0, H(y)]``), ``I_zy_low``, ``I_zy_high``
+        ``I_zx_at_ceiling`` (``I_zx`` is at ``ln n``, or there are as many occupied bins
+        as samples: every sample in its own bin, so ``I_zx`` cannot compare layers; the
+        pages mark the cell), ``I_zy`` (labels: clamped into ``[0, H(y)]``), ``I_zy_low``, ``I_zy_high``
         (usable information's interval, else NaN), ``I_zy_clamped`` (the estimate was
         above ``H(y)``), ``tc``, then per nuisance ``I_zn[name]``, ``I_zn_null[name]``,
         ``invariance[name]``, ``invariance_low[name]``, ``invariance_high[name]``
@@ -300,9 +316,19 @@ def report(
     ModuleNotFoundError
         pandas (always) or matplotlib/seaborn (``figures=True``) missing.
 
+    Warns
+    -----
+    RuntimeWarning
+        Once, naming the layers, when ``I_zx`` is at its ``ln n`` ceiling (fewer
+        ``n_bins`` or ``n_components``, or more samples, bring it below); when an
+        ``I(z; y)`` estimate exceeded ``H(y)`` and was clamped.
+
     Notes
     -----
-    ``I_zx``, ``I_zy`` and ``I(x; y)`` (the input row's ``I_zy``) are measured once, on
+    ``I_zx`` is the plug-in entropy of the binned components, at most ``ln n``: with
+    ``n_components`` components of ``n_bins`` bins each, ``n_bins ** n_components`` cells
+    usually exceed ``n`` and every sample falls in a cell of its own, so every layer reads
+    ``ln n`` (``I_zx_at_ceiling``). ``I_zx``, ``I_zy`` and ``I(x; y)`` (the input row's ``I_zy``) are measured once, on
     the clean inputs, and the per-nuisance tables of the page repeat these numbers (with
     ``bound`` and ``bound_ok`` computed from them); ``I_zn`` and the invariance score of
     a transform nuisance are measured on transformed copies of the inputs, those of
@@ -404,6 +430,8 @@ def report(
         else:
             tc = 0.0
         ty = target(a, z, seed) if target is not None else None
+        ent = binning_entropy(z, n_bins=n_bins)
+        i_zx = float(ent.value)
         nan = float("nan")
         rows.append(
             {
@@ -411,7 +439,11 @@ def report(
                 "type": types[name],
                 "same_as": same_as.get(name),
                 "n_features": a.shape[1],
-                "I_zx": float(binning_entropy(z, n_bins=n_bins).value),
+                "I_zx": i_zx,
+                # H(bin z) <= ln n: at it, every sample has its own bin
+                "I_zx_at_ceiling": bool(
+                    i_zx >= math.log(n) - 1e-9 or int(ent.diagnostics["n_states"]) == n
+                ),
                 "I_zy": ty["value"] if ty is not None else nan,
                 "I_zy_low": ty["low"] if ty is not None else nan,
                 "I_zy_high": ty["high"] if ty is not None else nan,
@@ -420,6 +452,17 @@ def report(
             }
         )
     df = pd.DataFrame(rows)
+    at_ceiling = [str(r["layer"]) for r in rows if r["I_zx_at_ceiling"]]
+    if at_ceiling:
+        warnings.warn(
+            f"report: I_zx of {', '.join(at_ceiling)} is at its ceiling ln n = "
+            f"{math.log(n):.4g} nats ({n} samples, each in its own bin of the top "
+            f"{n_components} principal components, {n_bins} bins each): it does not say "
+            "how much these layers keep; use fewer bins/components or more samples to "
+            "compare layers (rows flagged I_zx_at_ceiling)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     clamped = [r["layer"] for r in rows if r["I_zy_clamped"]]
     if clamped:
         assert target is not None  # only rows with a target are clamped
@@ -514,6 +557,8 @@ def report(
         "estimator": estimator,
         "I_zx": f"H(bin(PCA_{n_components}(z))), {n_bins} uniform bins "
         "(deterministic layer: I(x;z) = H(z))",
+        "I_zx_ceiling": math.log(n),
+        "I_zx_at_ceiling": at_ceiling,
         "I_zy": (
             None
             if target is None
@@ -562,7 +607,7 @@ def report(
 
 
 _NATS = ("I_zx", "I_zy", "I_zn", "I_zn_null", "tc")
-_FLAGS = ("I_zy_clamped", "bound_ok")
+_FLAGS = ("I_zy_clamped", "bound_ok", "I_zx_at_ceiling")
 
 
 def report_long(df: Any) -> Any:
@@ -579,7 +624,7 @@ def report_long(df: Any) -> Any:
     pandas.DataFrame
         Columns ``layer``, ``n_features``, ``quantity`` (``"I_zx"``, ``"I_zy"``, ``"tc"``,
         ``"I_zn"``, ``"I_zn_null"``, ``"invariance"``, ``"bound_ok"``, ``"I_zy_clamped"``,
-        ``"mig"``, ...), ``nuisance`` (the nuisance's name for the per-nuisance
+        ``"I_zx_at_ceiling"``, ``"mig"``, ...), ``nuisance`` (the nuisance's name for the per-nuisance
         quantities, else None), ``value``, ``low`` and ``high`` (the interval that the wide
         frame holds in ``<quantity>_low``/``_high`` columns, else NaN) and ``units``
         (``"nats"`` for information, ``"unitless"`` for scores in [0, 1], ``"flag"`` for
@@ -898,19 +943,27 @@ def _one_table(
     cols: list[Any],
     headers: Mapping[Any, str] | None = None,
     nan_text: Mapping[Any, str] | None = None,
+    marks: Mapping[Any, Any] | None = None,
 ) -> str:
     headers = headers or {}
     nan_text = nan_text or {}
+    marks = marks or {}
+
+    def td(v: Any, col: Any, i: int) -> str:
+        cell = _td(v, nan_text.get(col, "nan"))
+        if col in marks and bool(marks[col][i]):
+            tip = html.escape(_CEILING_NOTE)
+            cell = cell[: -len("</td>")] + f'<sup title="{tip}">{_CEILING_MARK}</sup></td>'
+        return cell
+
     head = "".join(
         # a break opportunity after each underscore: long column names wrap at the words
         "<th>" + html.escape(str(headers.get(c, c))).replace("_", "_<wbr>") + "</th>"
         for c in cols
     )
     body = "".join(
-        "<tr>"
-        + "".join(_td(v, nan_text.get(c, "nan")) for v, c in zip(row, cols, strict=True))
-        + "</tr>"
-        for row in df[cols].itertuples(index=False)
+        "<tr>" + "".join(td(v, c, i) for v, c in zip(row, cols, strict=True)) + "</tr>"
+        for i, row in enumerate(df[cols].itertuples(index=False))
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -922,18 +975,21 @@ def _fmt_table(
     max_cols: int = _MAX_COLS,
     headers: Mapping[Any, str] | None = None,
     nan_text: Mapping[Any, str] | None = None,
+    marks: Mapping[Any, Any] | None = None,
 ) -> str:
     """``df`` as HTML tables of at most ``max_cols`` columns besides ``key``.
 
     A wider frame is split into several tables, each repeating the ``key`` column, so the
     page never needs a horizontal scroll; long cells wrap (see ``_CSS``). ``nan_text``
-    gives, per column, what a NaN cell shows instead of "nan" (e.g. "undefined").
+    gives, per column, what a NaN cell shows instead of "nan" (e.g. "undefined");
+    ``marks`` ({column: one bool per row of ``df``}) puts :data:`_CEILING_MARK` on the
+    cells it flags.
     """
     cols = list(df.columns)
     lead = [key] if key in cols else []
     rest = [c for c in cols if c not in lead]
     chunks = [rest[i : i + max_cols] for i in range(0, len(rest), max_cols)] or [[]]
-    return "".join(_one_table(df, lead + chunk, headers, nan_text) for chunk in chunks)
+    return "".join(_one_table(df, lead + chunk, headers, nan_text, marks) for chunk in chunks)
 
 
 def _readme_link(page: Path, section: str) -> str:
@@ -988,6 +1044,12 @@ def _measured_by(settings: dict[str, Any], nuisance_names: list[str], has_factor
         ("n_features", "number of units of the layer (flattened)", "counted"),
         ("I_zx", "I(x; z), nats", html.escape(str(settings.get("I_zx", "")))),
         (
+            "I_zx_at_ceiling",
+            "I_zx is at its ceiling ln n (every sample in its own bin): it then says "
+            f"nothing about how much the layer keeps; marked {_CEILING_MARK} in the tables",
+            "I_zx &ge; ln n - 1e-9 or as many occupied bins as samples",
+        ),
+        (
             "I_zy, I_zy_low, I_zy_high",
             "I(z; y), nats (low/high: the estimator's interval, else nan)",
             html.escape(str(settings.get("I_zy") or "no targets given: not measured")),
@@ -1037,6 +1099,26 @@ def _measured_by(settings: dict[str, Any], nuisance_names: list[str], has_factor
 
 
 _INV_COLUMNS = ("invariance", "invariance_low", "invariance_high")
+
+# the marker on an I_zx cell at the ln n ceiling, and the note that explains it
+_CEILING_MARK = "\u2020"
+_CEILING_NOTE = (
+    "at the ln n ceiling: all samples in distinct bins; use fewer bins/components or more "
+    "samples to compare layers"
+)
+
+
+def _ceiling_marks(t: Any) -> dict[str, list[bool]]:
+    """``{"I_zx": one bool per row}`` from a frame's ``I_zx_at_ceiling`` column ({} without)."""
+    if "I_zx_at_ceiling" not in t.columns:
+        return {}
+    return {"I_zx": [v is True or v is np.True_ for v in t["I_zx_at_ceiling"]]}
+
+
+def _ceiling_sentence(n: Any) -> str:
+    """The note under a table with marked I_zx cells, plain text."""
+    return f"{_CEILING_MARK} I_zx {_CEILING_NOTE} (ln n = {math.log(int(n)):.3f} nats, n = {n})."
+
 
 _CLEAN_SENTENCE = (
     "I_zx, I_zy and I(x; y) (the input row's I_zy) are measured once, on the clean "
@@ -1106,11 +1188,14 @@ def _write_html(
             f'<p class="note">{html.escape(repeats)} (They stay in <code>results.csv</code>, '
             "marked in its <code>same_as</code> column.)</p>"
         )
+    main_marks = _ceiling_marks(shown)
     parts += [
         "<h3>Information about the input and the targets</h3>",
         f'<p class="note">{html.escape(_CLEAN_SENTENCE)}</p>',
-        _fmt_table(shown[main_cols]),
+        _fmt_table(shown[main_cols], marks=main_marks),
     ]
+    if any(main_marks.get("I_zx", [])):
+        parts.append(f'<p class="note">{html.escape(_ceiling_sentence(settings["n_samples"]))}</p>')
     for name in names:
         cols = [
             c
@@ -1163,7 +1248,13 @@ def _write_html(
             "the same in every table.</p>"
         )
         nan_text = {c: "undefined" for c in _INV_COLUMNS} if name in undefined else {}
-        parts.append(_fmt_table(_shown_rows(t, labels, hidden), nan_text=nan_text))
+        full = _shown_rows(t, labels, hidden)
+        marks = _ceiling_marks(full)
+        parts.append(_fmt_table(full, nan_text=nan_text, marks=marks))
+        if any(marks.get("I_zx", [])):
+            parts.append(
+                f'<p class="note">{html.escape(_ceiling_sentence(settings["n_samples"]))}</p>'
+            )
     parts.append('<h2>Settings</h2><table class="text"><tbody>')
     for k, v in settings.items():
         parts.append(f"<tr><th>{html.escape(str(k))}</th><td>{_settings_value(v)}</td></tr>")
@@ -1186,10 +1277,12 @@ def _write_markdown(
         "",
         _md_escape(_CLEAN_SENTENCE),
         "",
-        _md_table(shown, nan_text=nan_text),
+        _md_table(shown, nan_text=nan_text, marks=_ceiling_marks(shown)),
         "",
     ]
     notes = [_md_escape(f"invariance[{name}] undefined: {why}.") for name, why in undefined.items()]
+    if any(_ceiling_marks(shown).get("I_zx", [])):
+        notes.insert(0, _md_escape(_ceiling_sentence(settings["n_samples"])))
     repeats = _repeats_note(df)
     if repeats:
         notes.append(_md_escape(repeats + " (They stay in results.csv, column same_as.)"))
