@@ -161,7 +161,8 @@ def main() -> None:
     calls = [
         ("standard normal", gaussian_encoder_kl_bound, {"prior": "standard_normal"}),
         ("mixture", gaussian_encoder_kl_bound, {"prior": "mixture", "n_components": 10}),
-        ("monte carlo", gaussian_encoder_mi, {"n_mc_samples": 4}),
+        # (its own progress off: the bar over the calls covers it, and bars do not nest)
+        ("monte carlo", gaussian_encoder_mi, {"n_mc_samples": 4, "progress": False}),
     ]
     res = {}
     for name, fn, kwargs in progress(

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..._progress import progress as show_progress
 from ..._validation import (
     check_choice,
     check_int,
@@ -528,6 +529,7 @@ def gaussian_encoder_mi(
     n_mc_samples: int = 1,
     chunk_size: int = 512,
     random_state: Any = None,
+    progress: bool = True,
 ) -> MIResult:
     """Exact-noise Monte-Carlo estimate of I(x; z) for a Gaussian encoder, in nats.
 
@@ -549,6 +551,9 @@ def gaussian_encoder_mi(
     chunk_size : int, default 512
         Rows per block of the ``n x n`` pairwise computations (memory ``chunk * n * d``).
     random_state : None, int or numpy Generator
+    progress : bool, default True
+        Progress on stderr over the blocks of rows (shown once the work takes longer
+        than the update interval; a short call writes nothing).
 
     Returns
     -------
@@ -581,7 +586,10 @@ def gaussian_encoder_mi(
     est_terms = []
     kl_terms = []
     bd_terms = []
-    for start in range(0, n, ch):
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress must be True or False, got {progress!r}")
+    blocks = range(0, n, ch)
+    for start in show_progress(blocks, desc="gaussian_encoder_mi: blocks", enabled=progress):
         sl = slice(start, min(start + ch, n))
         mi_, vi, lvi = m[sl], var[sl], logvar[sl]
         # pairwise KL(q_i || q_j) and Bhattacharyya distances, (c, n)

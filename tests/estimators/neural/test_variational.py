@@ -135,3 +135,21 @@ def test_bad_input() -> None:
         gaussian_encoder_mi(mean, std, n_mc_samples=0)
     with pytest.raises(ValueError, match="mean contains NaN"):
         gaussian_encoder_mi(np.full((5, 2), np.nan), np.ones((5, 2)))
+
+
+def test_encoder_mi_progress_per_block(monkeypatch, capsys) -> None:
+    # a line per block of rows when every update is shown (stderr is not a terminal
+    # under pytest); none with progress=False; the same number either way
+    import mi_probe._progress as prog
+
+    monkeypatch.setattr(prog, "LINE_INTERVAL", 0.0)
+    mean, std, _ = _linear_gaussian_encoder(200, 2, 1.0, 0.5, 0)
+    shown = gaussian_encoder_mi(mean, std, random_state=1, chunk_size=64)
+    lines = [s for s in capsys.readouterr().err.splitlines() if "gaussian_encoder_mi" in s]
+    assert len(lines) == 4  # ceil(200 / 64) blocks
+    assert lines[-1].startswith("gaussian_encoder_mi: blocks: 4/4")
+    quiet = gaussian_encoder_mi(mean, std, random_state=1, chunk_size=64, progress=False)
+    assert capsys.readouterr().err == ""
+    assert quiet.value == shown.value
+    with pytest.raises(ValueError, match="progress"):
+        gaussian_encoder_mi(mean, std, progress="yes")
