@@ -243,7 +243,12 @@ def _load_model(spec: str, weights: str | None, trust_pickle: bool) -> Any:
             f"{spec}: loading a whole pickled model runs code from the file; pass "
             "--trust-pickle if you trust it, or use PATH.py:FUNCTION with --weights"
         )
-    model = torch.load(spec, map_location="cpu", weights_only=False)
+    try:
+        model = torch.load(spec, map_location="cpu", weights_only=False)
+    except Exception as exc:  # the file's own code, or a class that no longer imports
+        raise CLIError(
+            f"{spec} could not be loaded as a pickled model: {_described(exc)}"
+        ) from None
     if not isinstance(model, torch.nn.Module):
         raise CLIError(f"{spec} does not hold a torch.nn.Module (got {type(model).__name__})")
     return model

@@ -183,6 +183,28 @@ def test_weights_with_a_whole_pickled_model_is_refused(files, capsys) -> None:
     assert "--weights is for PATH.py:FUNCTION models" in _one_line(capsys.readouterr().err)
 
 
+def test_a_pickled_model_whose_class_is_gone_is_one_line(files, capsys, monkeypatch) -> None:
+    import importlib
+    import sys
+
+    (files["dir"] / "gone_mod.py").write_text(
+        "import torch\nclass Net(torch.nn.Linear):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(files["dir"]))
+    mod = importlib.import_module("gone_mod")
+    whole = files["dir"] / "gone.pt"
+    torch.save(mod.Net(64, 2), whole)
+    # the class's module disappears, as when a model file is shared without its code
+    (files["dir"] / "gone_mod.py").unlink()
+    monkeypatch.delitem(sys.modules, "gone_mod")
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(files["dir"])])
+    rc = main(["report", str(whole), str(files["data"]), "--trust-pickle", "--quiet"])
+    assert rc == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "could not be loaded as a pickled model: ModuleNotFoundError" in line
+    assert "gone_mod" in line
+
+
 def test_the_final_line_counts_only_probed_layers(files, capsys) -> None:
     assert _run(files, "conv", "--weights", str(files["dir"] / "w.pt")) == 0
     out = capsys.readouterr().out
