@@ -217,6 +217,13 @@ def conditional_mi(
     point's k-th neighbour is at distance 0 (discrete coordinates that coincide) its
     ``k`` becomes the number of points at distance 0, and counts are inclusive.
 
+    Accuracy (n = 2000, 15 seeds, ``tests/estimators/test_peer_parity_truths.py``):
+    within about 0.02 nats on average of the truth with ``d_z`` up to 3 for Gaussian
+    chains, partial correlations, XOR triples and mixed triples. With ``d_z = 5`` the
+    k-NN rules drift: a partial correlation of 0.6 (0.223 nats) reads 0.19
+    (Frenzel-Pompe, low), two noisy copies of z (0 nats) read +0.03, and a bit seen
+    through a Gaussian channel given z (0.337 nats) reads 0.25 (Mesner-Shalizi, low).
+
     References
     ----------
     Mesner & Shalizi, IEEE Trans. Inf. Theory 67 (2021); Frenzel & Pompe, PRL 99

@@ -191,7 +191,14 @@ def kl_divergence(
     ``D = (d / n) sum_i log(nu_k(i) / rho_k(i)) + log(m / (n - 1))``, with ``rho_k(i)``
     the distance from ``p_i`` to its k-th nearest other point of P and ``nu_k(i)`` to
     its k-th nearest point of Q. Like the k-NN MI estimators it is biased low when the
-    divergence is large (it needs roughly exp(D) samples).
+    divergence is large (it needs roughly exp(D) samples), and also where P has heavier
+    tails than Q or the dimension is high, at any divergence: measured at n = m = 2000
+    (15 seeds), D(N(0, 4) || N(0, 1)) = 0.807 reads 0.54 (the reverse, 0.318, reads
+    0.33), D(t_3 || N(0, 1)) = 0.646 reads 0.09, and two 8-dimensional Gaussians with
+    different means and covariances, D = 2.30, read 1.14 (1.29 at n = m = 8000). For
+    one distribution with n != m the estimate is not centred exactly at 0 in high
+    dimension: -0.06 (n = 500, m = 2000) and +0.05 (2000, 500) at d = 8
+    (``tests/estimators/test_peer_parity_truths.py``).
 
     References
     ----------
