@@ -681,7 +681,7 @@ def run_demo(
     if figures:
         _figures(table[table["seed"] == drawn], out, acts, estimators, drawn)
     if verbose:
-        _print_summary(summary, out, seeds, drawn)
+        _print_summary(summary, out, seeds, drawn, figures)
     return table, summary
 
 
@@ -720,7 +720,9 @@ def _figures(table: Any, out: Path, acts: list[str], estimators: list[str], seed
             plt.close(axs[0].figure)
 
 
-def _print_summary(summary: Any, out: Path, seeds: list[int], drawn: int) -> None:
+def _print_summary(
+    summary: Any, out: Path, seeds: list[int], drawn: int, figures: bool = True
+) -> None:
     print()
     print("I(X;T) of the hidden layers with binning, in bits (peak over training -> final):")
     if summary.empty:
@@ -752,7 +754,5 @@ def _print_summary(summary: Any, out: Path, seeds: list[int], drawn: int) -> Non
                 else f"the expected tanh-compresses / ReLU-does-not pattern did NOT show in {where}"
             )
             print(f"  -> {verdict}")
-    print(
-        f"\nwrote {out / 'information_plane.csv'} (values in nats, a seed column) and the "
-        f"figures of seed {drawn} to {out}/"
-    )
+    figs = f" and the figures of seed {drawn} to {out}/" if figures else " (no figures drawn)"
+    print(f"\nwrote {out / 'information_plane.csv'} (values in nats, a seed column){figs}")

@@ -179,6 +179,9 @@ def test_cli_seeds(capsys, tmp_path) -> None:
     assert "seed 2:" in printed and "seed 3:" in printed and "median:" in printed
     assert "the median over seeds 2-3" in printed
     assert set(pd.read_csv(out / "information_plane.csv")["seed"]) == {2, 3}
+    # --no-figures: nothing drawn, and the last line does not claim figures
+    assert not list(out.glob("*.png"))
+    assert "(no figures drawn)" in printed and "and the figures" not in printed
 
 
 def test_printed_verdict_says_when_the_median_fails(capsys, tmp_path) -> None:
