@@ -166,6 +166,18 @@ _CLEAN_COLUMNS = (
 )
 
 
+def _without_empty_intervals(df: Any) -> Any:
+    """``df`` without the ``I_zy_low``/``I_zy_high`` columns when no row has them (the
+    I(z; y) estimator gave no interval): a column of "nan" on the page says nothing. The
+    CSV keeps them."""
+    empty = [
+        c
+        for c in ("I_zy_low", "I_zy_high")
+        if c in df.columns and not np.isfinite(df[c].to_numpy(dtype=float)).any()
+    ]
+    return df.drop(columns=empty)
+
+
 def _fill_clean_numbers(t: Any, main: Any, i_xy: float, ceiling: float | None) -> None:
     """Put the report's one measurement of I_zx, I_zy, I_xy (clean inputs) into an
     invariance() table, and its bound and bound_ok from them, so that every number shown
@@ -1051,7 +1063,8 @@ def _measured_by(settings: dict[str, Any], nuisance_names: list[str], has_factor
         ),
         (
             "I_zy, I_zy_low, I_zy_high",
-            "I(z; y), nats (low/high: the estimator's interval, else nan)",
+            "I(z; y), nats (low/high: the estimator's interval; the page leaves them out when "
+            "the estimator gives none, the CSV has them as nan)",
             html.escape(str(settings.get("I_zy") or "no targets given: not measured")),
         ),
         ("I_zy_clamped", "the I(z; y) estimate exceeded H(y) and was clamped", "flag"),
@@ -1152,7 +1165,7 @@ def _write_html(
     names = list(specs)
     undefined = dict(settings.get("invariance_undefined") or {})
     labels, hidden = _layer_labels(df), _hidden_rows(df)
-    shown = _shown_rows(df, labels, hidden)
+    shown = _without_empty_intervals(_shown_rows(df, labels, hidden))
     main_cols = [
         c
         for c in (
@@ -1248,7 +1261,7 @@ def _write_html(
             "the same in every table.</p>"
         )
         nan_text = {c: "undefined" for c in _INV_COLUMNS} if name in undefined else {}
-        full = _shown_rows(t, labels, hidden)
+        full = _without_empty_intervals(_shown_rows(t, labels, hidden))
         marks = _ceiling_marks(full)
         parts.append(_fmt_table(full, nan_text=nan_text, marks=marks))
         if any(marks.get("I_zx", [])):
@@ -1266,7 +1279,7 @@ def _write_markdown(
     path: Path, title: str, df: Any, settings: dict[str, Any], figs: list[tuple[str, str]]
 ) -> None:
     undefined = dict(settings.get("invariance_undefined") or {})
-    shown = _shown_rows(df, _layer_labels(df), _hidden_rows(df))
+    shown = _without_empty_intervals(_shown_rows(df, _layer_labels(df), _hidden_rows(df)))
     nan_text = {f"{c}[{name}]": "undefined" for name in undefined for c in _INV_COLUMNS}
     lines = [
         f"# {_md_escape(title)}",

@@ -414,3 +414,36 @@ def test_invariance_progress_reaches_its_layer_loop(capsys, monkeypatch) -> None
         progress_bar=False,
     )
     assert capsys.readouterr().err == ""
+
+
+def test_no_column_of_nan_for_an_interval_the_estimator_does_not_give(scenario) -> None:
+    # the default I(z; y) estimator (Ross k-NN) gives no interval: the page leaves out
+    # I_zy_low/I_zy_high instead of a column of "nan"; the CSV keeps them
+    df, out = scenario
+    assert df["I_zy_low"].isna().all() and df["I_zy_high"].isna().all()
+    page = (out / "index.html").read_text()
+    for table in _tables(page):
+        assert "I_zy_low" not in table[0] and "I_zy_high" not in table[0]
+        assert "nan" not in {cell for row in table[1:] for cell in row}
+    assert "I_zy_low" not in (out / "report.md").read_text().split("## Settings")[0]
+    assert "I_zy_low" in (out / "results.csv").read_text().splitlines()[0]
+
+
+def test_intervals_are_shown_when_the_estimator_gives_them(tmp_path) -> None:
+    x, y, _ = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        df = report(
+            _net(),
+            (x, y),
+            layers=["3"],
+            out=tmp_path,
+            target_estimator="usable",
+            n_components=2,
+            n_bins=4,
+            figures=False,
+            random_state=0,
+        )
+    assert np.isfinite(df["I_zy_low"]).all()
+    heads = [t[0] for t in _tables((tmp_path / "index.html").read_text())]
+    assert any("I_zy_low" in h and "I_zy_high" in h for h in heads)
