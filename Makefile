@@ -55,6 +55,9 @@ check-wheel: venv
 	  test -s demo/information_plane.csv && \
 	  MI_PROBE_CACHE_DIR=$$tmp/cache OMP_NUM_THREADS=1 \
 	  $(CURDIR)/$(WHEEL_VENV)/bin/python $(CURDIR)/.ci/wheel_smoke.py $(CURDIR)/dist && \
+	  mkdir $$tmp/no-compiler && \
+	  MI_PROBE_CACHE_DIR=$$tmp/cache-no-compiler CC= PATH=$$tmp/no-compiler OMP_NUM_THREADS=1 \
+	  $(CURDIR)/$(WHEEL_VENV)/bin/python $(CURDIR)/.ci/wheel_smoke.py $(CURDIR)/dist --no-compiler && \
 	  cd / && rm -rf $$tmp
 
 clean:

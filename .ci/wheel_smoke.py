@@ -4,7 +4,10 @@ Run from outside the repository with the wheel's venv, so that ``import mi_probe
 the installed copy: every subpackage imports, the files that are not Python (the two C
 sources, py.typed) were installed, the C library builds from them and passes its
 self-check, and a few public calls give the known answers. The sdist must carry the same
-files. Usage: ``python wheel_smoke.py DIST_DIR``.
+files. Usage: ``python wheel_smoke.py DIST_DIR [--no-compiler]``; with ``--no-compiler``
+(run with ``CC`` empty and ``PATH`` holding no compiler, and an empty cache) the compiled
+tree must be reported missing and the same calls must give the same answers on the
+fallback.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ OPTIONAL = ("mi_probe.integrations",)  # need packages outside the base install
 NON_PYTHON = ("py.typed", "backends/_native_kdtree.c", "backends/_native_joint.c")
 
 
-def main(dist: Path) -> None:
+def main(dist: Path, no_compiler: bool = False) -> None:
     import mi_probe
 
     root = Path(mi_probe.__file__).resolve().parent
@@ -40,7 +43,10 @@ def main(dist: Path) -> None:
     from mi_probe.backends import _native, native_status
 
     status = native_status()
-    if _native._find_compiler() is not None:  # CI has one: the shipped C must build
+    if no_compiler:  # run with CC unset and an empty PATH: the fallback must answer
+        assert _native._find_compiler() is None, "a C compiler is still on PATH"
+        assert "no C compiler" in status, status
+    elif _native._find_compiler() is not None:  # CI has one: the shipped C must build
         assert status == "ok", status
 
     rng = np.random.default_rng(0)
@@ -58,10 +64,11 @@ def main(dist: Path) -> None:
     for name in NON_PYTHON:
         assert f"mi_probe/{name}" in members, f"{name} is missing from the sdist"
     print(
-        f"wheel smoke test: {len(names)} modules, native backend {status!r}, "
+        f"wheel smoke test{' without a C compiler' if no_compiler else ''}: {len(names)} "
+        f"modules, native backend {status!r}, "
         f"KSG {r.value:.3f} nats (truth {truth:.3f})"
     )
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), no_compiler="--no-compiler" in sys.argv[2:])
