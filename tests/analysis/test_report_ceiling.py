@@ -13,8 +13,8 @@ import pytest
 from mi_probe.analysis.report import _CEILING_MARK, report, report_long
 
 NOTE = (
-    "at the ln n ceiling: all samples in distinct bins; use fewer bins/components or more "
-    "samples to compare layers"
+    "at the ln n ceiling (within 1%): nearly all samples in distinct bins; use fewer "
+    "bins/components or more samples to compare layers"
 )
 
 
@@ -105,3 +105,30 @@ def test_fewer_components_and_bins_leave_the_ceiling(tmp_path) -> None:
     assert NOTE not in html.unescape(re.sub(r"<[^>]+>", "", page))
     assert "<sup" not in page  # no marked cell
     assert _CEILING_MARK not in (tmp_path / "report.md").read_text()
+
+
+def test_within_one_percent_of_the_ceiling_is_flagged(tmp_path) -> None:
+    # 4 of 300 samples share a row with another: H = ln 300 - 8/300 ln 2 ~ 5.69, within
+    # 1% of ln 300 = 5.70 (the information plane's rule): flagged, although not every
+    # sample has its own bin; 150 distinct rows (H = ln 150, 12% below) is not
+    x, _ = _acts()
+    near = x.copy()
+    near[[1, 3, 5, 7]] = near[[0, 2, 4, 6]]
+    half = np.repeat(x[:150], 2, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        df = report(
+            None,
+            x,
+            activations={"half": half, "near": near},
+            out=tmp_path,
+            figures=False,
+            n_permutations=0,
+            n_resamples=0,
+        )
+    row = df.set_index("layer")
+    ln_n = math.log(300)
+    assert ln_n - 0.05 < row.loc["near", "I_zx"] < ln_n - 1e-3
+    assert row.loc["near", "I_zx_at_ceiling"]
+    assert row.loc["half", "I_zx"] == pytest.approx(math.log(150))
+    assert not row.loc["half", "I_zx_at_ceiling"]
