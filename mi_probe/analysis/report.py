@@ -18,7 +18,6 @@ import hashlib
 import html
 import json
 import math
-import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -611,7 +610,10 @@ def report(
     figs: list[tuple[str, str]] = []
     if figures:
         figs = _draw(df, inv_tables, details, items, out / "figures", factor_names)
-    _write_html(files["html"], title, df, inv_tables, settings, figs)
+    about = _write_about(out)
+    if about:
+        files["about"] = out / "about.html"
+    _write_html(files["html"], title, df, inv_tables, settings, figs, about)
     _write_markdown(files["markdown"], title, df, settings, figs)
     df.attrs["files"] = {k: str(v) for k, v in files.items()} | {
         f"figure:{cap}": str(out / rel) for rel, cap in figs
@@ -1005,19 +1007,82 @@ def _fmt_table(
     return "".join(_one_table(df, lead + chunk, headers, nan_text, marks) for chunk in chunks)
 
 
-def _readme_link(page: Path, section: str) -> str:
-    """A link to a README section: relative to the page when the report was written inside
-    the project's checkout (the README found above the package), else the section's name."""
-    name, anchor = _README_SECTIONS[section]
+def _readme_text() -> str | None:
+    """The README: the checkout's when the package runs from one, else the copy in the
+    installed package's metadata (its long description); None when neither is there."""
     readme = Path(__file__).resolve().parents[2] / "README.md"
-    label = f"README, &ldquo;{html.escape(name)}&rdquo;"
     if readme.is_file():
-        try:
-            rel = Path(os.path.relpath(readme, page.resolve().parent)).as_posix()
-        except ValueError:  # another drive (Windows)
-            return label
-        return f'<a href="{html.escape(rel)}#{anchor}">{label}</a>'
-    return label
+        return readme.read_text(encoding="utf-8")
+    try:
+        from importlib.metadata import PackageNotFoundError, metadata
+
+        text = metadata("mi-probe").get_payload()  # type: ignore[attr-defined]
+    except (PackageNotFoundError, AttributeError):
+        return None
+    return text if isinstance(text, str) and text.strip() else None
+
+
+def _readme_section(text: str, name: str) -> str | None:
+    """The Markdown of the README section headed ``name`` (backticks ignored), up to the
+    next heading of the same or a higher level (lines inside code fences are not
+    headings); None when there is no such heading."""
+
+    def heading(line: str) -> int:
+        level = len(line) - len(line.lstrip("#"))
+        return level if 0 < level <= 6 and line[level : level + 1] == " " else 0
+
+    lines = text.splitlines()
+    start, level, fenced = None, 0, False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        lv = 0 if fenced else heading(line)
+        if start is None:
+            if lv and line[lv:].strip().replace("`", "") == name:
+                start, level = i + 1, lv
+        elif lv and lv <= level:
+            return "\n".join(lines[start:i]).strip("\n")
+    return None if start is None else "\n".join(lines[start:]).strip("\n")
+
+
+def _write_about(out: Path) -> bool:
+    """Write ``about.html`` beside the report: the README sections the page links to, so
+    the links work wherever the folder is copied (the README itself stays behind).
+    False when the README is not available."""
+    text = _readme_text()
+    if text is None:
+        return False
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>mi_probe: how the report's numbers are measured</title><style>{_CSS}"
+        "pre.md { white-space: pre-wrap; overflow-wrap: anywhere; }</style></head><body>",
+        "<h1>How the report's numbers are measured</h1>",
+        '<p class="note">The sections of the mi_probe README that the report links to, '
+        'copied here as written (Markdown). <a href="index.html">Back to the report</a>.</p>',
+    ]
+    found = False
+    for name, anchor in _README_SECTIONS.values():
+        body = _readme_section(text, name)
+        if body is None:
+            continue
+        found = True
+        parts.append(f'<h2 id="{html.escape(anchor)}">{html.escape(name)}</h2>')
+        parts.append(f'<pre class="md">{html.escape(body)}</pre>')
+    parts.append("</body></html>")
+    if found:
+        (out / "about.html").write_text("\n".join(parts), encoding="utf-8")
+    return found
+
+
+def _readme_link(section: str, about: bool) -> str:
+    """A link to a README section, copied into the report folder's ``about.html`` (so the
+    link survives the folder being shared); the section's name alone without it."""
+    name, anchor = _README_SECTIONS[section]
+    label = f"README, &ldquo;{html.escape(name)}&rdquo;"
+    return f'<a href="about.html#{html.escape(anchor)}">{label}</a>' if about else label
 
 
 def _settings_value(v: Any) -> str:
@@ -1165,6 +1230,7 @@ def _write_html(
     inv_tables: list[Any],
     settings: dict[str, Any],
     figs: list[tuple[str, str]],
+    about: bool = False,
 ) -> None:
     specs = {str(k): str(v) for k, v in (settings.get("nuisances") or {}).items()}
     names = list(specs)
@@ -1196,8 +1262,8 @@ def _write_html(
         "by mi_probe. The same numbers, one column per quantity, are in "
         "<code>results.csv</code>; the section &ldquo;How each number was measured&rdquo; "
         "below says which estimator and regime produced each column, and the "
-        f"{_readme_link(path, 'reports')} explains them (intervals, nulls and flags: "
-        f"{_readme_link(path, 'trust')}).</p>",
+        f"{_readme_link('reports', about)} explains them (intervals, nulls and flags: "
+        f"{_readme_link('trust', about)}).</p>",
         "<h2>Per-layer summary</h2>",
     ]
     repeats = _repeats_note(df)

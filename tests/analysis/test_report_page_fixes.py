@@ -447,3 +447,59 @@ def test_intervals_are_shown_when_the_estimator_gives_them(tmp_path) -> None:
     assert np.isfinite(df["I_zy_low"]).all()
     heads = [t[0] for t in _tables((tmp_path / "index.html").read_text())]
     assert any("I_zy_low" in h and "I_zy_high" in h for h in heads)
+
+
+def test_readme_links_point_into_the_folder(scenario) -> None:
+    # the page links to README sections copied into about.html beside it, so the links
+    # survive the folder being shared; every link target exists there
+    from mi_probe.analysis.report import _README_SECTIONS
+
+    _, out = scenario
+    page = (out / "index.html").read_text()
+    about = (out / "about.html").read_text()
+    hrefs = re.findall(r'href="([^"]+)"', page)
+    readme = [h for h in hrefs if "#" in h]
+    assert readme and all(h.startswith("about.html#") for h in readme)
+    for h in readme:
+        assert f'id="{h.split("#", 1)[1]}"' in about
+    for name, _ in _README_SECTIONS.values():
+        assert html.escape(name) in about
+    # the sections' text, whole: the reports section runs past its code block
+    assert "report_long" in about and "candidates_disagree" in about
+
+
+def test_readme_section_skips_code_comments_and_stops_at_the_next_heading() -> None:
+    from mi_probe.analysis.report import _readme_section
+
+    text = "\n".join(
+        [
+            "## A `b` c",
+            "```python",
+            "# a comment, not a heading",
+            "x = 1",
+            "```",
+            "after the code",
+            "### a subsection stays",
+            "more",
+            "## Next",
+            "not this",
+        ]
+    )
+    body = _readme_section(text, "A b c")
+    assert body is not None
+    assert "after the code" in body and "a subsection stays" in body and "more" in body
+    assert "not this" not in body and "Next" not in body
+    assert _readme_section(text, "Missing") is None
+
+
+def test_without_a_readme_the_page_names_the_sections(tmp_path, monkeypatch) -> None:
+    import mi_probe.analysis.report as rep
+
+    monkeypatch.setattr(rep, "_readme_text", lambda: None)
+    x, y, _ = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report(_net(), (x, y), layers=["3"], out=tmp_path, figures=False, n_components=2)
+    page = (tmp_path / "index.html").read_text()
+    assert not (tmp_path / "about.html").exists()
+    assert "about.html" not in page and "README, &ldquo;" in page
