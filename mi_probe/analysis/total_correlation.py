@@ -181,12 +181,21 @@ def ksg_tc(
     -------
     MIResult
         Clipped at 0; ``diagnostics["raw_value"]`` is unclipped, ``["n_constant"]``
-        counts the constant columns, which are dropped (they carry no information).
+        counts the constant columns, which are dropped (they carry no information);
+        ``["dependent_columns"]`` lists the column pairs that are (monotone, or with
+        ``copula=False`` affine) functions of each other, whose TC is infinite.
 
     Raises
     ------
     ValueError
         Bad input, ``n_neighbors`` not below n, or an unknown option.
+
+    Warns
+    -----
+    RuntimeWarning
+        Columns that determine each other (``dependent_columns``): the true TC is
+        infinite and the estimate, at most about ``(d - 1)(psi(n) - psi(k))``, only says
+        that it is large.
 
     Notes
     -----
@@ -229,6 +238,20 @@ def ksg_tc(
         )
     if copula:
         za = _normal_scores(za, rng)
+    kept = np.flatnonzero(~constant)  # report the pairs in the caller's column numbers
+    dependent = [(int(kept[i]), int(kept[j])) for i, j in _dependent_pairs(za)]
+    if dependent:
+        shown = ", ".join(f"({i}, {j})" for i, j in dependent[:5])
+        more = f" and {len(dependent) - 5} more" if len(dependent) > 5 else ""
+        warnings.warn(
+            f"z has columns that are {'monotone' if copula else 'affine'} functions of "
+            f"each other (column pairs {shown}{more}): "
+            "their TC is infinite, and the k-NN estimate only says it is large (it "
+            "cannot exceed about (d - 1) * (psi(n) - psi(k))); diagnostics"
+            "['dependent_columns'] lists them",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     zs, _ = prepare_continuous(za, standardize=standardize, jitter=jitter, rng=rng)
     if d <= 1:
         raw = 0.0
@@ -258,8 +281,27 @@ def ksg_tc(
             random_state=random_state,
         ),
         backend=be_name,
-        diagnostics={"raw_value": raw, "n_constant": int(constant.sum())},
+        diagnostics={
+            "raw_value": raw,
+            "n_constant": int(constant.sum()),
+            "dependent_columns": dependent,
+        },
     )
+
+
+def _dependent_pairs(za: np.ndarray, limit: int = 100) -> list[tuple[int, int]]:
+    """Column pairs (i < j) with correlation +-1: one column an affine map of the other.
+
+    After the copula transform, continuous columns that are increasing functions of each
+    other have identical normal scores, so this finds those too. At most ``limit`` pairs.
+    """
+    d = za.shape[1]
+    if d < 2:
+        return []
+    zs, _, _ = standardize_columns(za, ddof=0)
+    r = (zs.T @ zs) / za.shape[0]
+    i, j = np.nonzero(np.triu(np.abs(r) >= 1.0 - 1e-9, k=1))
+    return [(int(a), int(b)) for a, b in zip(i[:limit], j[:limit], strict=True)]
 
 
 def binning_tc(
@@ -311,7 +353,10 @@ def binning_tc(
 
     n_bins, bin_size = _check_binning(n_bins, strategy, bin_size)
     _check_correction(correction)
-    check_choice(discrete, "discrete", ("auto", True, False))
+    # check_choice alone lets 1 and 0 through (1 == True): they are not the bools asked for
+    if not (isinstance(discrete, (bool, np.bool_)) or discrete == "auto"):
+        raise ValueError(f"discrete must be one of 'auto', True, False; got {discrete!r}")
+    discrete = discrete if isinstance(discrete, str) else bool(discrete)
     check_random_state(random_state)
     use_codes = discrete is True
     if discrete == "auto":
@@ -371,8 +416,11 @@ def logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
 
 def _log_normal(z: np.ndarray, mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """log N(z_a | mu_b, exp(logvar_b)) per coordinate: (len(z), len(mu), d)."""
-    diff = z[:, None, :] - mu[None, :, :]
-    return -0.5 * (np.log(2.0 * np.pi) + logvar[None] + diff * diff * np.exp(-logvar)[None])
+    # the standardised difference first: ``diff**2 * exp(-logvar)`` is inf * 0 = NaN once
+    # the variance is beyond exp(+-700), while ``(diff * exp(-logvar/2))**2`` stays finite
+    with np.errstate(over="ignore"):  # a far-off component: u * u = inf, log density -inf
+        u = (z[:, None, :] - mu[None, :, :]) * np.exp(-0.5 * logvar)[None]
+        return -0.5 * (np.log(2.0 * np.pi) + logvar[None] + u * u)
 
 
 def _mss_log_weights(m: int, dataset_size: int) -> np.ndarray:
@@ -437,7 +485,8 @@ def mss_tc(
     ------
     ValueError
         Shapes differ, non-finite input, ``batch_size`` < 2 or larger than n,
-        ``dataset_size`` smaller than ``batch_size``.
+        ``dataset_size`` smaller than ``batch_size``, or variances so extreme that the
+        samples or the densities overflow.
 
     Notes
     -----
@@ -466,7 +515,14 @@ def mss_tc(
     if batch_size is not None and big_n < batch_size:
         raise ValueError(f"dataset_size={big_n} must be >= batch_size={batch_size}")
     n_batches = check_int(n_batches, "n_batches", low=1)
-    z = mu_a + np.exp(0.5 * lv_a) * rng.standard_normal(mu_a.shape)
+    with np.errstate(over="ignore"):
+        z = mu_a + np.exp(0.5 * lv_a) * rng.standard_normal(mu_a.shape)
+    if not np.isfinite(z).all():
+        raise ValueError(
+            "mu and logvar give samples z = mu + exp(logvar / 2) * eps that overflow "
+            f"(largest logvar {lv_a.max():.4g}, largest |mu| {np.abs(mu_a).max():.4g}); "
+            "rescale the codes"
+        )
 
     def _terms(
         zb: np.ndarray, mb: np.ndarray, lb: np.ndarray, logw: np.ndarray | float
@@ -497,6 +553,12 @@ def mss_tc(
             vals.append(_terms(z[idx], mu_a[idx], lv_a[idx], logw).mean())
         raw = float(np.mean(vals))
         how = "minibatch stratified sampling"
+    if not np.isfinite(raw):
+        raise ValueError(
+            f"mss_tc is not finite ({raw}) for these mu and logvar (logvar from "
+            f"{lv_a.min():.4g} to {lv_a.max():.4g}): the Gaussian densities under- or "
+            "overflow; rescale the codes"
+        )
     return MIResult(
         value=max(raw, 0.0),
         estimator="mss",
