@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
+import mi_probe
 from mi_probe.analysis.total_correlation import binning_tc, ksg_tc, mss_tc
 
 
@@ -70,3 +71,49 @@ def test_mss_tc_overflowing_samples_raise():
     mu, lv = np.zeros((20, 2)), np.full((20, 2), 1500.0)
     with pytest.raises(ValueError, match=r"mu and logvar give samples .* overflow"):
         mss_tc(mu, lv, random_state=0)
+
+
+# ---------------------------------------------------------------------- disentanglement
+
+_FAST_DS = {"dci_model": "lasso", "factorvae_votes": 20}
+
+
+def _factors(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    v = rng.integers(0, 3, size=(n, 2))
+    return v + 0.1 * rng.standard_normal(v.shape), v
+
+
+def test_disentanglement_test_size_leaving_no_training_rows_is_named():
+    # before: "zero-size array to reduction operation maximum which has no identity"
+    z, v = _factors()
+    with pytest.raises(ValueError, match=r"test_size=0.999 leaves 0 of 60 samples"):
+        mi_probe.disentanglement_scores(z, v, test_size=0.999, **_FAST_DS)
+
+
+@pytest.mark.parametrize("prune", [1.0, 2.0])
+def test_disentanglement_prune_threshold_of_one_or_more_raises(prune):
+    # before: every code pruned and factorvae = 0.0 for perfectly disentangled codes
+    z, v = _factors()
+    with pytest.raises(ValueError, match=r"prune_threshold must be in \[0, 1\)"):
+        mi_probe.disentanglement_scores(z, v, prune_threshold=prune, **_FAST_DS)
+
+
+def test_disentanglement_constant_factor_is_warned_and_listed():
+    # a factor with one value has nothing to disentangle but halves the averaged MIG
+    from mi_probe.analysis.disentanglement import disentanglement_details
+
+    z, v = _factors()
+    v = np.c_[v[:, 0], np.full(len(v), 7), v[:, 1]]
+    z = np.c_[z[:, 0], z[:, 1]]
+    with pytest.warns(RuntimeWarning, match=r"factors \[1\] take a single value"):
+        d = disentanglement_details(z, v, **_FAST_DS)
+    assert d["constant_factors"] == [1]
+    assert d["mig_per_factor"][1] == 0.0
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_disentanglement_scores_do_not_depend_on_the_codes_scale(scale):
+    z, v = _factors()
+    base = mi_probe.disentanglement_scores(z, v, **_FAST_DS)
+    assert mi_probe.disentanglement_scores(z * scale, v, **_FAST_DS) == pytest.approx(base)

@@ -24,6 +24,7 @@ References
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -306,7 +307,8 @@ def disentanglement_details(
         ``scores`` (the dict of :func:`disentanglement_scores`), ``mi_matrix``
         (n_codes, n_factors) in nats, ``factor_entropy`` (n_factors,), ``mig_per_factor``,
         ``sap_matrix`` (test accuracies), ``dci_importance`` (n_codes, n_factors),
-        ``settings`` (the discretiser and predictors used), ``factors_binned``.
+        ``settings`` (the discretiser and predictors used), ``factors_binned``,
+        ``constant_factors`` (indices of factors with a single value; warned about).
     """
     n_bins = check_int(n_bins, "n_bins", low=2)
     check_choice(discretizer, "discretizer", ("uniform", "quantile"))
@@ -317,9 +319,32 @@ def disentanglement_details(
     factorvae_batch_size = check_int(factorvae_batch_size, "factorvae_batch_size", low=2)
     factorvae_votes = check_int(factorvae_votes, "factorvae_votes", low=2)
     prune_threshold = check_positive(prune_threshold, "prune_threshold", allow_zero=True)
+    if prune_threshold >= 1:
+        # every code's std is <= the largest: all would be pruned and FactorVAE read 0
+        raise ValueError(
+            f"prune_threshold must be in [0, 1) (a fraction of the largest code std), "
+            f"got {prune_threshold}"
+        )
     rng = check_random_state(random_state)
     seed = int(rng.integers(0, 2**31 - 1))
     z, v, binned = _check_inputs(codes, factors, n_bins)
+    n = z.shape[0]
+    n_test = max(1, int(round(test_size * n)))
+    if n - n_test < 2:
+        raise ValueError(
+            f"test_size={test_size} leaves {n - n_test} of {n} samples for training SAP "
+            "and DCI; at least 2 are needed (use a smaller test_size)"
+        )
+    constant = [int(j) for j in range(v.shape[1]) if v[:, j].max() == 0]
+    if constant:
+        warnings.warn(
+            f"factors {constant} take a single value: they have nothing to disentangle, "
+            "yet count as 0 in the averages of MIG, SAP, DCI completeness and modularity "
+            "and as a class of the FactorVAE score; drop them for scores about the "
+            "varying factors (details: 'constant_factors')",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
     mi = _mi_matrix(_discretize(z, n_bins, discretizer, None), v)
     h = _factor_entropies(v)
@@ -379,6 +404,7 @@ def disentanglement_details(
         "dci_importance": imp,
         "settings": settings,
         "factors_binned": binned,
+        "constant_factors": constant,
     }
 
 
@@ -436,7 +462,14 @@ def disentanglement_scores(
     Raises
     ------
     ValueError
-        Bad input, mismatched lengths, fewer than 10 samples, or a bad option.
+        Bad input, mismatched lengths, fewer than 10 samples, or a bad option
+        (``test_size`` leaving fewer than 2 training samples, ``prune_threshold``
+        outside [0, 1)).
+
+    Warns
+    -----
+    RuntimeWarning
+        A factor takes a single value (it lowers the averaged scores).
 
     Notes
     -----
