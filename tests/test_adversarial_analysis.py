@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import mi_probe
 from mi_probe.analysis.total_correlation import binning_tc, ksg_tc, mss_tc
@@ -117,3 +118,61 @@ def test_disentanglement_scores_do_not_depend_on_the_codes_scale(scale):
     z, v = _factors()
     base = mi_probe.disentanglement_scores(z, v, **_FAST_DS)
     assert mi_probe.disentanglement_scores(z * scale, v, **_FAST_DS) == pytest.approx(base)
+
+
+# --------------------------------------------------------------------- information plane
+
+
+def _net_xy(n: int = 64) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    x = torch.randn(n, 3, generator=g)
+    return net, x, (x[:, 0] > 0).long()
+
+
+def test_information_plane_model_must_be_a_module_or_activations():
+    _, x, y = _net_xy()
+    with pytest.raises(ValueError, match=r"model must be a torch.nn.Module or a mapping"):
+        mi_probe.information_plane("net", x, y, estimators="binning")  # was AttributeError
+    with pytest.raises(ValueError, match=r"model is an empty mapping"):
+        mi_probe.information_plane({}, x, y, estimators="binning")  # was an empty frame
+    with pytest.raises(ValueError, match=r"activations of layer 'a' must be an array"):
+        mi_probe.information_plane({"a": ["u"] * 64}, x, y, estimators="binning")
+
+
+def test_information_plane_activations_as_nested_lists_are_read():
+    _, x, y = _net_xy()
+    acts = x.numpy().tolist()  # was AttributeError: 'list' object has no attribute 'shape'
+    df = mi_probe.information_plane({"a": acts}, x, y, estimators="binning")
+    ref = mi_probe.information_plane({"a": x.numpy()}, x, y, estimators="binning")
+    assert df["I_XT"].tolist() == ref["I_XT"].tolist()
+
+
+def test_recorder_x_of_strings_is_named():
+    net, _, y = _net_xy()
+    with pytest.raises(ValueError, match=r"x must be an array or tensor of numbers"):
+        mi_probe.InformationPlaneRecorder(net, np.array(["a"] * 64), y, estimators="binning")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"epoch": float("nan")}, r"epoch must be finite, got nan"),
+        ({"epoch": float("inf")}, r"epoch must be finite, got inf"),
+        ({"epoch": 1, "train_loss": "abc"}, r"train_loss must be a number or None"),
+        ({"epoch": 1, "test_loss": True}, r"test_loss must be a number or None"),
+        ({"epoch": 1, "layer": "oops"}, r"metrics 'layer' would overwrite"),
+        ({"epoch": 1, "I_XT": 99.0}, r"metrics 'I_XT' would overwrite"),
+        ({"epoch": 1, "accuracy": [0.5, 0.6]}, r"metric 'accuracy' must be a scalar"),
+    ],
+)
+def test_recorder_record_rejects_bad_rows_before_measuring(kwargs, match):
+    # before: NaN/inf epochs were stored, a metric named like a column overwrote it
+    # (every row's layer became 'oops'), and train_loss='abc' leaked float()'s error
+    net, x, y = _net_xy()
+    rec = mi_probe.InformationPlaneRecorder(net, x, y, estimators="binning")
+    with pytest.raises(ValueError, match=match):
+        rec.record(**kwargs)
+    assert rec.rows == []
+    rec.record(2, train_loss=np.float32(0.5), accuracy=torch.tensor(0.9))
+    assert set(rec.dataframe["layer"]) == {"0", "1", "2"}

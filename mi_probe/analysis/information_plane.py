@@ -33,6 +33,7 @@ Entropy 19, 361 (2017).
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -339,6 +340,29 @@ def kde_plane(
 # --------------------------------------------------------------------------------------
 # one-shot computation
 # --------------------------------------------------------------------------------------
+# the columns of a row; a metric of record() with one of these names would overwrite it
+_RESERVED = frozenset(
+    {
+        "epoch", "train_loss", "test_loss", "layer", "estimator", "I_XT", "I_TY", "regime",
+        "n_samples", "dim", "seconds", "at_ceiling", "TY_at_ceiling", "out_of_bounds",
+        "bounds", "ceiling_XT", "ceiling_TY", "reduction", "warning", "error", "I_XT_low",
+        "I_XT_high", "I_TY_low", "I_TY_high", "sigma", "sigma_relative", "I_TY_null",
+        "regularization",
+    }
+)  # fmt: skip
+
+
+def _check_model(model: Any) -> None:
+    """``model`` must be a torch Module (a mapping of activations is handled before)."""
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(
+            "model must be a torch.nn.Module or a mapping {layer: activations}, "
+            f"got {type(model).__name__}"
+        )
+
+
 def _check_estimators(estimators: Any) -> list[tuple[str, Any]]:
     from ..estimators import MIEstimator
     from ..estimators._registry import MI_ESTIMATORS
@@ -786,12 +810,24 @@ def information_plane(
     missing: list[str] = []
     if isinstance(model, Mapping):
         acts = dict(model)
+        if not acts:
+            raise ValueError("model is an empty mapping; give at least one layer's activations")
         for k, v in acts.items():
-            if v.shape[0] != x_symbols.size:
+            if not hasattr(v, "shape"):
+                v = np.asarray(v)
+                if v.dtype.kind not in "biuf":
+                    raise ValueError(
+                        f"activations of layer {k!r} must be an array or tensor of numbers, "
+                        f"got {type(acts[k]).__name__}"
+                    )
+                acts[k] = v
+            if len(v.shape) == 0 or v.shape[0] != x_symbols.size:
+                rows = v.shape[0] if len(v.shape) else 0
                 raise ValueError(
-                    f"activations of layer {k!r} have {v.shape[0]} rows; x has {x_symbols.size}"
+                    f"activations of layer {k!r} have {rows} rows; x has {x_symbols.size}"
                 )
     else:
+        _check_model(model)
         from ..probes import Probe, describe_reduction, model_device
 
         device = model_device(model)
@@ -972,6 +1008,7 @@ class InformationPlaneRecorder:
 
         from ..probes import Probe
 
+        _check_model(model)
         self.model = model
         self._estimators = _check_estimators(estimators)
         self.params = _check_params(params, [n for n, _ in self._estimators])
@@ -981,7 +1018,15 @@ class InformationPlaneRecorder:
         self._cache: dict[Any, Any] = {}
         self.batch_size = check_int(batch_size, "batch_size", low=1)
         self.progress_bar = bool(progress_bar)
-        xt = x if is_tensor(x) else torch.as_tensor(np.asarray(x))
+        if is_tensor(x):
+            xt = x
+        else:
+            xa = np.asarray(x)
+            if xa.dtype.kind not in "biuf":
+                raise ValueError(f"x must be an array or tensor of numbers, got dtype {xa.dtype}")
+            xt = torch.as_tensor(xa)
+        if xt.dim() == 0:
+            raise ValueError("x must have a first axis of samples, got a scalar")
         ylab = check_labels(y, "y")
         if ylab.shape[1] != 1:
             raise ValueError(f"y must be one column of class labels, got shape {tuple(ylab.shape)}")
@@ -1039,6 +1084,29 @@ class InformationPlaneRecorder:
 
         if isinstance(epoch, bool) or not isinstance(epoch, (int, float, np.integer, np.floating)):
             raise ValueError(f"epoch must be a number, got {epoch!r}")
+        if not math.isfinite(float(epoch)):
+            raise ValueError(f"epoch must be finite, got {epoch}")
+        nan = float("nan")
+        losses = {}
+        for key, val in (("train_loss", train_loss), ("test_loss", test_loss)):
+            if val is not None and (
+                isinstance(val, bool)
+                or not isinstance(val, (numbers.Real, np.ndarray))
+                and not is_tensor(val)
+            ):
+                raise ValueError(f"{key} must be a number or None, got {val!r}")
+            if val is not None and np.ndim(val) != 0:
+                raise ValueError(f"{key} must be a scalar, got shape {np.shape(val)}")
+            losses[key] = nan if val is None else float(val)
+        taken = sorted(set(metrics) & _RESERVED)
+        if taken:
+            raise ValueError(
+                f"metrics {', '.join(map(repr, taken))} would overwrite the columns of the "
+                "same name; rename them"
+            )
+        for key, val in metrics.items():
+            if np.ndim(val) != 0:
+                raise ValueError(f"metric {key!r} must be a scalar, got shape {np.shape(val)}")
         from ..probes import describe_reduction
 
         acts = _quiet_collect(self.probe, self.x, self.batch_size, self.progress_bar)
@@ -1059,14 +1127,8 @@ class InformationPlaneRecorder:
         )
         del acts
         new.extend(_missing_rows(self.probe.missing, self._estimators, int(self.y.shape[0])))
-        nan = float("nan")
         for r in new:
-            r.update(
-                epoch=epoch,
-                train_loss=nan if train_loss is None else float(train_loss),
-                test_loss=nan if test_loss is None else float(test_loss),
-                **metrics,
-            )
+            r.update(epoch=epoch, **losses, **metrics)
         self.rows.extend(new)
         return _tidy(pd.DataFrame(new))
 
