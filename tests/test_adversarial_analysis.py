@@ -176,3 +176,60 @@ def test_recorder_record_rejects_bad_rows_before_measuring(kwargs, match):
     assert rec.rows == []
     rec.record(2, train_loss=np.float32(0.5), accuracy=torch.tensor(0.9))
     assert set(rec.dataframe["layer"]) == {"0", "1", "2"}
+
+
+# ------------------------------------------------------------------------------- probes
+
+
+def _state(net: torch.nn.Module) -> tuple:
+    return (
+        {k: v.clone() for k, v in net.state_dict().items()},
+        [m.training for m in net.modules()],
+        [p.requires_grad for p in net.parameters()],
+        [None if p.grad is None else p.grad.clone() for p in net.parameters()],
+        torch.get_rng_state(),
+        [(len(m._forward_hooks), len(m._forward_pre_hooks)) for m in net.modules()],
+    )
+
+
+def _assert_same(a: tuple, b: tuple) -> None:
+    assert a[0].keys() == b[0].keys()
+    assert all(torch.equal(a[0][k], b[0][k]) for k in a[0])
+    assert a[1:3] == b[1:3]
+    assert all(
+        (g is None and h is None) or torch.equal(g, h) for g, h in zip(a[3], b[3], strict=True)
+    )
+    assert torch.equal(a[4], b[4])
+    assert a[5] == b[5]
+
+
+def _big_net() -> torch.nn.Module:
+    blocks = [
+        torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Dropout(0.1))
+        for _ in range(20)
+    ]
+    return torch.nn.Sequential(torch.nn.Sequential(*blocks), torch.nn.Linear(4, 2))
+
+
+def test_unknown_layer_suggests_close_names_beyond_the_listed_ones():
+    # the listing shows the first 40 names; '0.17.1' is past them and was never shown
+    net = _big_net()
+    with pytest.raises(ValueError, match=r"unknown layer '0\.17\.l'; did you mean [^?]*'0\.17\.1'"):
+        mi_probe.attach(net, "0.17.l")
+    with pytest.raises(ValueError, match=r"unknown layer 'zzz'; valid names: '0', "):
+        mi_probe.attach(net, "zzz")
+
+
+def test_collect_leaves_the_model_as_it_was_when_a_batch_fails():
+    net = _big_net()
+    net.train()
+    net[1].weight.requires_grad_(False)
+    net(torch.randn(5, 4)).sum().backward()
+    x_bad = torch.randn(8, 7)  # the first Linear expects 4 features
+    before = _state(net)
+    with (
+        pytest.raises(RuntimeError, match=r"mat1 and mat2"),
+        mi_probe.attach(net, ["0.3.1", "1"]) as probe,
+    ):
+        probe.collect(x_bad, progress_bar=False)
+    _assert_same(before, _state(net))

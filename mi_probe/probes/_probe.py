@@ -61,6 +61,18 @@ def _valid_names(model: nn.Module, limit: int = 40) -> str:
     return shown or "(the model has no submodules)"
 
 
+def _close_names(model: nn.Module, name: str) -> str:
+    """``"did you mean 'a', 'b'? "`` for module names close to ``name`` ("" if none).
+
+    A large model's first 40 names (all the listing shows) rarely hold the one meant.
+    """
+    import difflib
+
+    names = [n for n, _ in model.named_modules() if n]
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
+    return f"did you mean {', '.join(map(repr, close))}? " if close else ""
+
+
 def resolve_layers(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec] = "all") -> list[str]:
     """Turn a layer specification into dotted module names, in the order given.
 
@@ -121,7 +133,8 @@ def resolve_layers(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec] = "
                     model.get_submodule(spec)
                 except AttributeError:
                     raise ValueError(
-                        f"layers: unknown layer {spec!r}; valid names: {_valid_names(model)}"
+                        f"layers: unknown layer {spec!r}; {_close_names(model, spec)}"
+                        f"valid names: {_valid_names(model)}"
                     ) from None
                 found = [spec]
         elif isinstance(spec, nn.Module):
