@@ -233,3 +233,87 @@ def test_collect_leaves_the_model_as_it_was_when_a_batch_fails():
     ):
         probe.collect(x_bad, progress_bar=False)
     _assert_same(before, _state(net))
+
+
+# ---------------------------------------------------------------------- weight information
+
+
+def _fit_net() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.5), torch.nn.Linear(4, 2))
+    x = torch.randn(40, 3, generator=g)
+    return net, x, torch.randint(0, 2, (40,), generator=g)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda net, data: mi_probe.fisher_diagonal(net, data),
+        lambda net, data: mi_probe.weight_information(net, data),
+        lambda net, data: mi_probe.weight_information(net, data, method="variational", n_steps=2),
+    ],
+    ids=["fisher_diagonal", "weight_information", "variational"],
+)
+def test_weight_information_from_a_loader_leaves_the_global_rng_alone(call):
+    # iterating a (shuffled) DataLoader draws from the global torch RNG: a recorder
+    # inside a training loop changed the run it measured (the docstring promised not)
+    net, x, y = _fit_net()
+    net.train()
+    net(x[:4]).sum().backward()
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=8, shuffle=True
+    )
+    before = _state(net)
+    call(net, loader)
+    _assert_same(before, _state(net))
+
+
+def test_weight_information_state_survives_a_bad_batch():
+    net, x, y = _fit_net()
+    x_bad = torch.randn(40, 5)  # the first Linear expects 3 features
+    before = _state(net)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2"):
+        mi_probe.weight_information(net, (x_bad, y))
+    _assert_same(before, _state(net))
+
+
+@pytest.mark.parametrize("name", ["vectorize", "fast", "progress"])
+def test_fisher_diagonal_flags_must_be_bools(name):
+    net, x, y = _fit_net()
+    with pytest.raises(ValueError, match=rf"{name} must be True or False, got 'no'"):
+        mi_probe.fisher_diagonal(net, (x, y), **{name: "no"})
+
+
+@pytest.mark.parametrize("prior_std", [1e300, 1e-300])
+def test_weight_information_prior_std_out_of_range(prior_std):
+    # before: 1e300 leaked OverflowError (34, 'Numerical result out of range'),
+    # 1e-300 returned information = inf
+    net, x, y = _fit_net()
+    with pytest.raises(ValueError, match=r"prior_std=1e[+-]300 is out of range"):
+        mi_probe.weight_information(net, (x, y), prior_std=prior_std)
+
+
+def test_weight_information_prior_std_grid_rejects_bools():
+    net, x, y = _fit_net()
+    with pytest.raises(ValueError, match=r"prior_std_grid must be a sequence of positive"):
+        mi_probe.weight_information(
+            net, (x, y), method="variational", n_steps=1, prior_std_grid=[True, 0.5]
+        )
+
+
+def test_fisher_data_tuple_names_the_bad_element():
+    # before: "data as a tuple must be (x,) or (x, y) ...; got a tuple of length 2"
+    net, _, y = _fit_net()
+    with pytest.raises(ValueError, match=r"data\[0\] \(x\) must be a numpy array or a tensor"):
+        mi_probe.fisher_diagonal(net, ("abc", y))
+
+
+def test_weight_recorder_checks_its_arguments_when_built():
+    # before: a TypeError (or the model check) only at the first record(), mid-training
+    net, x, y = _fit_net()
+    with pytest.raises(ValueError, match=r"unknown keyword argument\(s\) 'prior_sd'"):
+        mi_probe.WeightInformationRecorder(net, (x, y), prior_sd=1.0)
+    with pytest.raises(ValueError, match=r"model must be a torch.nn.Module, got str"):
+        mi_probe.WeightInformationRecorder("net", (x, y))
+    with pytest.raises(ValueError, match=r"method must be one of"):
+        mi_probe.WeightInformationRecorder(net, (x, y), method="laplace")

@@ -139,6 +139,12 @@ def normalise_data(data: Any) -> tuple[str, Any]:
             return "arrays", (x, y)
         if isinstance(data, list):  # a list of (x, y) batches
             return "loader", data
+        if len(data) in (1, 2):  # the right length: name the element that is wrong
+            i = next(i for i, d in enumerate(data) if not _is_array_like(d))
+            raise ValueError(
+                f"data[{i}] ({'xy'[i]}) must be a numpy array or a tensor, "
+                f"got {type(data[i]).__name__}"
+            )
         raise ValueError(
             "data as a tuple must be (x,) or (x, y) arrays/tensors; "
             f"got a {type(data).__name__} of length {len(data)}"

@@ -30,6 +30,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, cast
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
@@ -94,6 +95,8 @@ def _check_options(
     grid = None
     if prior_std_grid is not None:
         try:
+            if any(isinstance(v, (bool, np.bool_)) for v in prior_std_grid):
+                raise TypeError("a bool is not a prior scale")  # float(True) would be 1.0
             grid = torch.as_tensor([float(v) for v in prior_std_grid], dtype=torch.float64)
         except (TypeError, ValueError):
             raise ValueError(

@@ -38,6 +38,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -50,7 +51,7 @@ from torch import Tensor, nn
 
 from .._deps import require
 from .._threads import small_torch_work
-from .._validation import check_choice, check_int, check_positive
+from .._validation import check_bool, check_choice, check_int, check_positive
 from . import _fisher
 from ._variational_weights import _fit_variational
 
@@ -59,6 +60,42 @@ __all__ = ["fisher_diagonal", "weight_information", "WeightInformationRecorder"]
 _KINDS = ("true", "empirical")
 _METHODS = ("fisher", "variational")
 _APPROXIMATIONS = ("diagonal", "kfac")
+
+
+def _keeps_global_rng(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Restore the global torch RNG (CPU, and CUDA once initialised) after ``fn``.
+
+    The computation itself draws from local generators, but iterating a DataLoader
+    draws its base seed (and, shuffled, its order) from the global generator: a
+    recorder called inside a training loop would otherwise change the run it measures.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        cpu = torch.get_rng_state()
+        cuda = (
+            torch.cuda.get_rng_state_all()
+            if torch.cuda.is_available() and torch.cuda.is_initialized()
+            else None
+        )
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_rng_state(cpu)
+            if cuda is not None:
+                torch.cuda.set_rng_state_all(cuda)
+
+    return wrapper
+
+
+def _check_prior_std(prior_std: Any, name: str = "prior_std") -> float:
+    value = check_positive(prior_std, name)
+    if not 0.0 < value * value < math.inf:  # the KL uses lambda^2 (1e300 overflowed)
+        raise ValueError(
+            f"{name}={value:g} is out of range: its square must be a positive finite "
+            "float (about 1e-154 to 1e154)"
+        )
+    return value
 
 
 def _check_model(model: Any) -> nn.Module:
@@ -87,6 +124,9 @@ def _fisher_sums(
 ) -> tuple[dict[str, Tensor], int, str, _fisher.LossFn, dict[str, Any]]:
     """Validated core shared by fisher_diagonal and weight_information."""
     check_choice(kind, "kind", _KINDS)
+    vectorize = check_bool(vectorize, "vectorize")
+    progress = check_bool(progress, "progress")
+    fast = check_bool(fast, "fast")
     loss_name, loss_fn, sampler = _fisher.resolve_loss(loss, sample_target, kind)
     n_label_samples = check_int(n_label_samples, "n_label_samples", low=1)
     batch_size = check_int(batch_size, "batch_size", low=1)
@@ -115,6 +155,7 @@ def _fisher_sums(
 
 
 @small_torch_work
+@_keeps_global_rng
 def fisher_diagonal(
     model: nn.Module,
     data: Any,
@@ -392,6 +433,7 @@ def _mixed_terms(
 
 
 @small_torch_work
+@_keeps_global_rng
 def weight_information(
     model: nn.Module,
     data: Any,
@@ -606,7 +648,8 @@ def weight_information(
         raise ValueError(f"train_mean must be True or False, got {train_mean!r}")
     if isinstance(prior_mean, nn.Module):
         prior_mean = {n: p.detach() for n, p in prior_mean.named_parameters()}
-    prior_std = check_positive(prior_std, "prior_std")
+    prior_std = _check_prior_std(prior_std)
+    fast = check_bool(fast, "fast")
     beta = check_positive(beta, "beta")
     if n_train is not None:
         n_train = check_int(n_train, "n_train", low=1)
@@ -776,7 +819,22 @@ class WeightInformationRecorder:
         method: str = "fisher",
         **kwargs: Any,
     ) -> None:
-        self.model = model
+        import inspect
+
+        # checked now, not at the first record() deep in a training run
+        self.model = _check_model(model)
+        valid = [
+            p.name
+            for p in inspect.signature(weight_information).parameters.values()
+            if p.kind is p.KEYWORD_ONLY and p.name != "method"
+        ]
+        unknown = sorted(set(kwargs) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"WeightInformationRecorder got unknown keyword argument(s) "
+                f"{', '.join(map(repr, unknown))}; valid: {', '.join(valid)}"
+            )
+        check_choice(method, "method", _METHODS)
         self.data = data
         self.layers = layers
         self.method = method
