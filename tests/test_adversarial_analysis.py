@@ -317,3 +317,37 @@ def test_weight_recorder_checks_its_arguments_when_built():
         mi_probe.WeightInformationRecorder("net", (x, y))
     with pytest.raises(ValueError, match=r"method must be one of"):
         mi_probe.WeightInformationRecorder(net, (x, y), method="laplace")
+
+
+# ---------------------------------------------------------------------- IB solvers
+
+_PXY = np.array([[0.3, 0.1], [0.1, 0.3], [0.1, 0.1]])
+
+
+@pytest.mark.parametrize("betas", [True, [True, True], np.array([False, True])])
+def test_ib_betas_of_booleans_raise(betas):
+    # before: True ran as beta = 1
+    with pytest.raises(ValueError, match=r"betas must be numbers, got booleans"):
+        mi_probe.ib_curve(_PXY, betas)
+    with pytest.raises(ValueError, match=r"betas must be numbers, got booleans"):
+        mi_probe.rate_distortion([0.5, 0.5], 1 - np.eye(2), betas)
+
+
+@pytest.mark.parametrize("name", ["merge_identical", "return_encoders", "progress"])
+def test_ib_curve_flags_must_be_bools(name):
+    # before: 'no' was truthy, so return_encoders='no' returned a tuple
+    with pytest.raises(ValueError, match=rf"{name} must be True or False, got 'no'"):
+        mi_probe.ib_curve(_PXY, [2.0], **{name: "no"})
+
+
+def test_rate_distortion_return_encoders_must_be_a_bool():
+    with pytest.raises(ValueError, match=r"return_encoders must be True or False"):
+        mi_probe.rate_distortion([0.5, 0.5], 1 - np.eye(2), return_encoders="no")
+
+
+def test_ib_curve_zero_rows_and_columns_do_not_change_the_curve():
+    base = mi_probe.ib_curve(_PXY, [0.5, 10.0], random_state=0)
+    padded = np.zeros((4, 3))
+    padded[:3, :2] = _PXY
+    got = mi_probe.ib_curve(padded, [0.5, 10.0], random_state=0)
+    np.testing.assert_allclose(got[["I_XT", "I_TY"]], base[["I_XT", "I_TY"]], atol=1e-9)

@@ -13,6 +13,7 @@ from .._deps import has
 from .._progress import progress as _progress
 from .._validation import (
     _to_numpy,
+    check_bool,
     check_choice,
     check_int,
     check_positive,
@@ -52,6 +53,8 @@ def _check_betas(betas: Any) -> np.ndarray:
     if betas is None:
         return default_betas()
     arr = _to_numpy(betas, "betas")
+    if arr.dtype.kind == "b":  # True would be beta = 1
+        raise ValueError("betas must be numbers, got booleans")
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"betas must be numbers, got dtype {arr.dtype}")
     arr = np.atleast_1d(np.asarray(arr, dtype=np.float64))
@@ -335,6 +338,9 @@ def ib_curve(
     """
     p = check_pmf(pxy, "pxy", ndim=2)
     beta_arr = _check_betas(betas)
+    merge_identical = check_bool(merge_identical, "merge_identical")
+    return_encoders = check_bool(return_encoders, "return_encoders")
+    progress = check_bool(progress, "progress")
     alpha = check_positive(alpha, "alpha", allow_zero=True)
     if alpha > 1:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")

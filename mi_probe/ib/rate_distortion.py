@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import _to_numpy, check_int, check_positive
+from .._validation import _to_numpy, check_bool, check_int, check_positive
 from ._pmf import check_pmf
 from .curve import _check_betas
 
@@ -107,6 +107,7 @@ def rate_distortion(
         beta_arr = _check_betas(betas)
     max_iter = check_int(max_iter, "max_iter", low=1)
     tol = check_positive(tol, "tol")
+    return_encoders = check_bool(return_encoders, "return_encoders")
 
     keep = p > 0
     pk, dk = p[keep], d[keep]
