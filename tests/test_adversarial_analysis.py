@@ -351,3 +351,16 @@ def test_ib_curve_zero_rows_and_columns_do_not_change_the_curve():
     padded[:3, :2] = _PXY
     got = mi_probe.ib_curve(padded, [0.5, 10.0], random_state=0)
     np.testing.assert_allclose(got[["I_XT", "I_TY"]], base[["I_XT", "I_TY"]], atol=1e-9)
+
+
+@pytest.mark.parametrize("bad, word", [(np.nan, "NaN"), (np.inf, "inf")])
+@pytest.mark.parametrize("estimator", ["binning", "ksg"])
+def test_information_plane_row_error_names_the_layer_not_x_or_y(bad, word, estimator):
+    # before: the row's error read "x contains NaN" (binning) or "y contains inf" (ksg):
+    # the estimators' own argument names, while x is the user's input and fine
+    _, x, y = _net_xy()
+    t = x.numpy().astype(np.float64)
+    t[3, 1] = bad
+    df = mi_probe.information_plane({"h": t}, x, y, estimators=estimator)
+    assert df["error"].tolist() == [f"ValueError: activations of layer 'h' contain {word}"]
+    assert np.isnan(df["I_XT"]).all()

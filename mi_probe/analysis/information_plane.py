@@ -623,6 +623,18 @@ def _check_bounds(i_xt: float, i_ty: float, log_n: float, h_y: float) -> tuple[f
     return i_xt, i_ty, "; ".join(notes)
 
 
+def _nonfinite(t: Any) -> str:
+    """ "NaN", "inf" or "" for an array or tensor of activations."""
+    if is_tensor(t):
+        if not t.is_floating_point():
+            return ""
+        return "NaN" if bool(t.isnan().any()) else "" if bool(t.isfinite().all()) else "inf"
+    a = np.asarray(t)
+    if a.dtype.kind not in "fc":
+        return ""
+    return "NaN" if bool(np.isnan(a).any()) else "" if bool(np.isfinite(a).all()) else "inf"
+
+
 def _error_text(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"
@@ -655,6 +667,8 @@ def _layer_rows(
     cache = {} if cache is None else cache
     rows = []
     pairs = [(layer, t, name, est) for layer, t in acts.items() for name, est in estimators]
+    # the estimators would name the layer "x" or "y" (their own arguments): say it here
+    bad_values = {layer: _nonfinite(t) for layer, t in acts.items()}
     for layer, t, name, est in progress(
         pairs, total=len(pairs), desc="information plane", enabled=progress_bar
     ):
@@ -664,6 +678,8 @@ def _layer_rows(
         serious: list[str] = []
         error = ""
         try:
+            if bad_values[layer]:
+                raise ValueError(f"activations of layer {layer!r} contain {bad_values[layer]}")
             if est == "binning":
                 i_xt, i_ty, _ = binned_plane(t, x_symbols, y_symbols, **p)
             elif est == "kde":
