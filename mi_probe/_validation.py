@@ -279,11 +279,22 @@ def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
 
 
 def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
-    """One of a fixed set of options."""
-    if value not in choices:
-        opts = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {opts}; got {value!r}")
-    return value
+    """One of a fixed set of options. Booleans match only booleans: ``1`` and ``0`` equal
+    ``True`` and ``False`` in Python, but are not the option ``True`` (nor ``True`` an
+    option ``1``)."""
+
+    def is_bool(v: Any) -> bool:
+        return isinstance(v, (bool, np.bool_))
+
+    for c in choices:
+        try:
+            same = bool(value == c)
+        except (TypeError, ValueError):  # an array compared elementwise: not an option
+            same = False
+        if same and is_bool(value) == is_bool(c):
+            return bool(value) if is_bool(value) else value
+    opts = ", ".join(repr(c) for c in choices)
+    raise ValueError(f"{name} must be one of {opts}; got {value!r}")
 
 
 def check_random_state(random_state: Any, name: str = "random_state") -> np.random.Generator:

@@ -135,3 +135,21 @@ def test_tie_fraction():
 
     assert tie_fraction(np.arange(10.0).reshape(-1, 1)) == 0.0
     assert tie_fraction(np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 3.0], [0.0, 0.0]])) == 0.25
+
+
+def test_check_choice_booleans_match_only_booleans() -> None:
+    from mi_probe._validation import check_choice
+
+    opts = ("auto", True, False)
+    assert check_choice(True, "flag", opts) is True
+    assert check_choice(np.bool_(False), "flag", opts) is False
+    assert check_choice("auto", "flag", opts) == "auto"
+    for bad in (1, 0, 1.0, "yes", np.int64(1)):
+        with pytest.raises(ValueError, match="flag must be one of"):
+            check_choice(bad, "flag", opts)
+    # and the reverse: True is not the option 1
+    assert check_choice(2, "algorithm", (1, 2)) == 2
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        check_choice(True, "algorithm", (1, 2))
+    with pytest.raises(ValueError, match="must be one of"):
+        check_choice(np.array([1, 2]), "algorithm", (1, 2))
