@@ -312,7 +312,7 @@ def test_layer_failures_spare_the_other_layers(tmp_path: Path) -> None:
     )
     err = df.set_index("layer")["error"]
     assert err[["body.1", "body.3"]].isna().all()
-    assert "t contains NaN or inf" in err["body.4"]
+    assert "activations of layer 'body.4' contain NaN" in err["body.4"]
     assert "'unused' produced no output" in err["unused"]
 
 
