@@ -19,6 +19,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from ._common import CLIError
 
@@ -38,9 +39,19 @@ def _module(command: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{SUBCOMMANDS[command]}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2), like
+    every other error of ``mi-probe``; ``--help`` still prints the full usage. The
+    subcommands' parsers are of this class too (argparse makes them of the parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())  # argparse's messages may span lines
+        self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mi-probe``, with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mi-probe",
         description="Mutual information estimators and information-plane probes (values in nats).",
     )
@@ -63,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed its one-line usage error
+    except SystemExit as exc:  # argparse already printed its one-line error (or --help)
         return int(exc.code) if isinstance(exc.code, int) else 2
     if args.command is None:
         parser.print_help()
