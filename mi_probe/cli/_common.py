@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CLIError", "clip", "first_line", "jsonable"]
+__all__ = ["CLIError", "check_out_dir", "check_seed", "clip", "first_line", "jsonable"]
+
+#: the largest seed the subcommands accept: torch generators and int64 columns hold it
+MAX_SEED = 2**63 - 1
 
 
 class CLIError(Exception):
@@ -27,11 +31,42 @@ def clip(text: str, limit: int = 200) -> str:
 
 
 def jsonable(v: Any) -> Any:
-    """``v`` as a JSON value: numbers stay numbers (non-finite ones become strings)."""
+    """``v`` as a JSON value: numbers stay numbers (non-finite ones become strings, so
+    the output is valid JSON, which has no NaN or Infinity)."""
     if isinstance(v, (str, int, bool)) or v is None:
         return v
+    if isinstance(v, (np.integer, np.floating, np.bool_)):
+        v = v.item()
     if isinstance(v, float):
         return v if math.isfinite(v) else str(v)
-    if isinstance(v, (np.integer, np.floating)):
-        return v.item()
+    if isinstance(v, (int, bool)):
+        return v
     return str(v)
+
+
+def check_out_dir(path: str | Path, option: str = "--out") -> Path:
+    """``path`` as an output folder that exists or can be made, checked before any work.
+
+    Raises
+    ------
+    CLIError
+        ``path`` or one of its parents is a file (naming ``option``).
+    """
+    p = Path(path)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                where = "" if q == p else f" ({q} is a file)"
+                raise CLIError(f"{option} {path}: not a folder{where}")
+            break
+    return p
+
+
+def check_seed(seed: int, option: str = "--seed", count: int = 1) -> int:
+    """``seed`` checked to lie in ``[0, MAX_SEED]`` with the ``count`` seeds from it."""
+    if not 0 <= seed <= MAX_SEED - (count - 1):
+        raise CLIError(
+            f"{option} must be between 0 and {MAX_SEED - (count - 1)}, got {seed}"
+            + (f" (for {count} seeds from it)" if count > 1 else "")
+        )
+    return seed

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import CLIError, first_line
+from ._common import CLIError, check_out_dir, check_seed, first_line
+
+# upper bounds of the numeric options: far above any useful run (the defaults are 400
+# epochs, 20 records, 3 seeds), low enough that a typo is refused at once instead of
+# failing deep in training (numpy overflow, or a MemoryError for the schedule)
+_MAX_EPOCHS = 1_000_000
+_MAX_RECORDS = 10_000
+_MAX_SEEDS = 1_000
 
 __all__ = ["add_parser", "run"]
 
@@ -62,6 +69,22 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return demo
 
 
+def _check_device(device: str) -> None:
+    """Refuse a --device torch cannot parse, one without data (meta) or absent CUDA."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise CLIError(
+            f"--device must be a torch device such as cpu or cuda, got {device!r}"
+        ) from None
+    if dev.type == "meta":
+        raise CLIError("--device meta holds no data; use cpu or cuda")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise CLIError(f"--device {device}: CUDA is not available on this machine")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``mi-probe demo``; returns the exit status."""
     from ..experiments.demo import DEFAULTS, run_demo
@@ -71,18 +94,22 @@ def run(args: argparse.Namespace) -> int:
     n_seeds = DEFAULTS["n_seeds"] if args.seeds is None else args.seeds
     if epochs < 1:
         raise CLIError(f"--epochs must be >= 1, got {epochs}")
+    if epochs > _MAX_EPOCHS:
+        raise CLIError(f"--epochs must be <= {_MAX_EPOCHS}, got {epochs}")
     if records < 2:
         raise CLIError(f"--records must be >= 2, got {records}")
+    if records > _MAX_RECORDS:
+        raise CLIError(f"--records must be <= {_MAX_RECORDS}, got {records}")
     if n_seeds < 1:
         raise CLIError(f"--seeds must be >= 1, got {n_seeds}")
+    if n_seeds > _MAX_SEEDS:
+        raise CLIError(f"--seeds must be <= {_MAX_SEEDS}, got {n_seeds}")
     if args.seed < 0:
         raise CLIError(f"--seed must be >= 0, got {args.seed}")
+    check_seed(args.seed, "--seed", count=n_seeds)
+    check_out_dir(args.out, "--out")
     estimators = ("binning", "kde") if args.estimator == "both" else (args.estimator,)
-    if args.device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise CLIError(f"--device {args.device}: CUDA is not available on this machine")
+    _check_device(args.device)
     try:
         run_demo(
             args.out,

@@ -4,6 +4,7 @@ tests): each bad input gives exit status 2 and ONE line on stderr that names the
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +60,54 @@ def test_usage_errors_are_one_line_naming_the_option(npz, capsys, argv, option) 
 def test_help_still_prints_the_usage(capsys) -> None:
     assert main(["estimate", "--help"]) == 0
     assert "usage: mi-probe estimate" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------
+_DEMO = ["demo", "--epochs", "2", "--records", "2", "--seeds", "1", "--estimator", "binning"]
+_DEMO += ["--activation", "tanh", "--no-figures"]
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--epochs", "99999999999999999999"], "--epochs must be <= 1000000"),
+        (["--records", "99999999999"], "--records must be <= 10000"),
+        (["--seeds", "99999999999999"], "--seeds must be <= 1000"),
+        (["--seed", str(10**23)], "--seed must be between 0 and 9223372036854775807"),
+        (["--seeds", "3", "--seed", str(2**63 - 2)], "(for 3 seeds from it)"),
+        (["--device", "foo"], "--device must be a torch device such as cpu or cuda, got 'foo'"),
+        (["--device", "meta"], "--device meta holds no data"),
+    ],
+)
+def test_demo_bad_numbers_and_devices(tmp_path, capsys, extra, expected) -> None:
+    code, _, err = _run(capsys, *_DEMO, "--out", tmp_path / "o", *extra)
+    assert code == 2
+    assert expected in _one_line(err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_demo_out_that_is_a_file_is_refused_before_training(tmp_path, capsys) -> None:
+    (tmp_path / "f").write_text("keep")
+    code, out, err = _run(capsys, *_DEMO, "--out", tmp_path / "f")
+    assert code == 2 and out == ""  # nothing trained
+    assert _one_line(err).endswith(f"--out {tmp_path / 'f'}: not a folder")
+    code, out, err = _run(capsys, *_DEMO, "--out", tmp_path / "f" / "sub")
+    assert code == 2 and out == ""
+    assert f"not a folder ({tmp_path / 'f'} is a file)" in _one_line(err)
+    assert (tmp_path / "f").read_text() == "keep"
+
+
+def test_demo_largest_seed_still_runs(tmp_path, capsys) -> None:
+    code, out, err = _run(capsys, *_DEMO, "--seed", str(2**63 - 1), "--out", tmp_path / "o")
+    assert code == 0, err
+    assert (tmp_path / "o" / "information_plane.csv").is_file()
+
+
+@pytest.mark.parametrize("value", [np.float32("nan"), np.float32("inf"), np.float16("-inf")])
+def test_jsonable_makes_numpy_non_finite_floats_valid_json(value) -> None:
+    from mi_probe.cli._common import jsonable
+
+    text = json.dumps(jsonable(value), allow_nan=False)  # raised: NaN is not JSON
+    assert json.loads(text) == str(float(value))
