@@ -9,10 +9,38 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from ._common import CLIError, check_out_dir, check_seed, first_line
+
 __all__ = ["add_parser", "run"]
+
+# the experiment's parameter -> the option that sets it (its errors name the option)
+_OPTIONS = {
+    "removal_epochs": "--removal",
+    "post_epochs": "--post-epochs",
+    "lr_schedule": "--lr-schedule",
+    "blur_size": "--blur-size",
+    "n_repeats": "--repeats",
+    "fisher_samples": "--fisher-samples",
+    "random_state": "--seed",
+    "device": "--device",
+}
+
+# upper bounds of the epoch and repeat options: far above any useful run (the defaults
+# are 20 clean epochs, removal at 0..20, one repeat), low enough that a typo is refused
+# at once instead of training for days
+_MAX_EPOCHS = 100_000
+_MAX_REPEATS = 1_000
+
+
+def _named(message: str) -> str:
+    """``message`` with a leading parameter name (``post_epochs must be ...``,
+    ``device='cuda': ...``) replaced by the option that sets it."""
+    for name, option in _OPTIONS.items():
+        if message.startswith(name) and message[len(name) : len(name) + 1] in (" ", "=", ":"):
+            return option + message[len(name) :]
+    return message
 
 
 def _removals(text: str) -> list[Any]:
@@ -92,15 +120,28 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             kwargs[key] = value
     kwargs["n_repeats"] = args.repeats
+    for option, value, top in (
+        ("--post-epochs", args.post_epochs, _MAX_EPOCHS),
+        (
+            "--removal epochs",
+            max((t for t in args.removal or () if t is not None), default=None),
+            _MAX_EPOCHS,
+        ),
+        ("--repeats", args.repeats, _MAX_REPEATS),
+    ):
+        if value is not None and value > top:
+            raise CLIError(f"{option} must be <= {top}, got {value}")
+    if args.seed < 0:
+        raise CLIError(f"--seed must be >= 0, got {args.seed}")
+    check_seed(args.seed, "--seed", count=max(args.repeats, 1))
+    out = check_out_dir(args.out, "--out")  # before the training, not after it
     try:
         res = critical_periods(
             random_state=args.seed, device=args.device, progress=not args.no_progress, **kwargs
         )
     except (ValueError, ModuleNotFoundError) as exc:
-        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"mi-probe critical-periods: error: {line}", file=sys.stderr)
+        print(f"mi-probe critical-periods: error: {_named(first_line(exc))}", file=sys.stderr)
         return 2
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(res.summary, out / "critical_periods.csv")
     write_csv(res.history, out / "critical_periods_history.csv")

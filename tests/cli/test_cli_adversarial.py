@@ -111,3 +111,42 @@ def test_jsonable_makes_numpy_non_finite_floats_valid_json(value) -> None:
 
     text = json.dumps(jsonable(value), allow_nan=False)  # raised: NaN is not JSON
     assert json.loads(text) == str(float(value))
+
+
+# --------------------------------------------------------------------------------------
+# critical-periods
+# --------------------------------------------------------------------------------------
+_CP = ["critical-periods", "--tiny", "--no-figures", "--no-progress"]
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--post-epochs", "0"], "--post-epochs must be >= 1, got 0"),
+        (["--post-epochs", "-3"], "--post-epochs must be >= 1, got -3"),
+        (["--post-epochs", str(10**20)], "--post-epochs must be <= 100000"),
+        (["--blur-size", "99"], "--blur-size must be <= 7, got 99"),
+        (["--repeats", "0"], "--repeats must be >= 1, got 0"),
+        (["--repeats", "99999999999"], "--repeats must be <= 1000"),
+        (["--fisher-samples", "0"], "--fisher-samples must be >= 1, got 0"),
+        (["--seed", "-1"], "--seed must be >= 0, got -1"),
+        (["--seed", str(10**23)], "--seed must be between 0 and 9223372036854775807"),
+        (["--removal", "-1"], "--removal entries must be integers >= 0"),
+        (["--removal", "3,99999999999999999999,never"], "--removal epochs must be <= 100000"),
+        (["--removal", "1,1"], "--removal has duplicates"),
+        (["--device", "foo"], "--device must be a torch device"),
+    ],
+)
+def test_critical_periods_errors_name_the_option(tmp_path, capsys, extra, expected) -> None:
+    code, out, err = _run(capsys, *_CP, "--out", tmp_path / "o", *extra)
+    assert code == 2 and out == ""
+    assert expected in _one_line(err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_critical_periods_out_that_is_a_file_is_refused_before_training(tmp_path, capsys) -> None:
+    (tmp_path / "f").write_text("keep")
+    code, out, err = _run(capsys, *_CP, "--out", tmp_path / "f")
+    assert code == 2 and out == ""  # refused before training, not after it
+    assert _one_line(err).endswith(f"--out {tmp_path / 'f'}: not a folder")
+    assert (tmp_path / "f").read_text() == "keep"
