@@ -35,11 +35,11 @@ _MAX_REPEATS = 1_000
 
 
 def _named(message: str) -> str:
-    """``message`` with a leading parameter name (``post_epochs must be ...``,
-    ``device='cuda': ...``) replaced by the option that sets it."""
+    """``message`` followed by the option that sets the parameter it starts with
+    (``post_epochs must be >= 1, got 0 (--post-epochs)``)."""
     for name, option in _OPTIONS.items():
         if message.startswith(name) and message[len(name) : len(name) + 1] in (" ", "=", ":"):
-            return option + message[len(name) :]
+            return f"{message} ({option})"
     return message
 
 

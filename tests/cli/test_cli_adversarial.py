@@ -122,25 +122,26 @@ _CP = ["critical-periods", "--tiny", "--no-figures", "--no-progress"]
 @pytest.mark.parametrize(
     "extra, expected",
     [
-        (["--post-epochs", "0"], "--post-epochs must be >= 1, got 0"),
-        (["--post-epochs", "-3"], "--post-epochs must be >= 1, got -3"),
+        (["--post-epochs", "0"], "post_epochs must be >= 1, got 0 (--post-epochs)"),
+        (["--post-epochs", "-3"], "post_epochs must be >= 1, got -3 (--post-epochs)"),
         (["--post-epochs", str(10**20)], "--post-epochs must be <= 100000"),
-        (["--blur-size", "99"], "--blur-size must be <= 7, got 99"),
-        (["--repeats", "0"], "--repeats must be >= 1, got 0"),
+        (["--blur-size", "99"], "blur_size must be <= 7, got 99 (--blur-size)"),
+        (["--repeats", "0"], "n_repeats must be >= 1, got 0 (--repeats)"),
         (["--repeats", "99999999999"], "--repeats must be <= 1000"),
-        (["--fisher-samples", "0"], "--fisher-samples must be >= 1, got 0"),
+        (["--fisher-samples", "0"], "fisher_samples must be >= 1, got 0 (--fisher-samples)"),
         (["--seed", "-1"], "--seed must be >= 0, got -1"),
         (["--seed", str(10**23)], "--seed must be between 0 and 9223372036854775807"),
-        (["--removal", "-1"], "--removal entries must be integers >= 0"),
+        (["--removal", "-1"], "removal_epochs entries must be integers >= 0"),
         (["--removal", "3,99999999999999999999,never"], "--removal epochs must be <= 100000"),
-        (["--removal", "1,1"], "--removal has duplicates"),
-        (["--device", "foo"], "--device must be a torch device"),
+        (["--removal", "1,1"], "removal_epochs has duplicates"),
+        (["--device", "foo"], "device must be a torch device"),
     ],
 )
 def test_critical_periods_errors_name_the_option(tmp_path, capsys, extra, expected) -> None:
     code, out, err = _run(capsys, *_CP, "--out", tmp_path / "o", *extra)
     assert code == 2 and out == ""
-    assert expected in _one_line(err)
+    line = _one_line(err)
+    assert expected in line and extra[0] in line
     assert not (tmp_path / "o").exists()
 
 
