@@ -22,6 +22,8 @@ def _parse_param(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"--param must look like NAME=VALUE, got {text!r}")
     key, raw = text.split("=", 1)
+    if not key.strip():
+        raise argparse.ArgumentTypeError(f"--param needs a NAME before '=', got {text!r}")
     try:
         value: Any = json.loads(raw)
     except json.JSONDecodeError:
@@ -265,16 +267,42 @@ def _text(info: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def _named(message: str, args: argparse.Namespace, params: dict[str, Any]) -> str:
+    """``message`` followed by the option its subject came from: the estimators name the
+    arrays x and y and their parameters, not the --x/--y/--param that gave them."""
+
+    def leads(word: str) -> bool:
+        return message.startswith(word) and message[len(word) : len(word) + 1] in (" ", "=", ":")
+
+    if message.startswith("x and y "):
+        return f"{message} (--x {args.x!r}, --y {args.y!r})"
+    for word, option, spec in (("x", "--x", args.x), ("y", "--y", args.y)):
+        if leads(word):
+            return f"{message} ({option} {spec!r})"
+    for name in params:
+        if leads(name):
+            return f"{message} (--param {name})"
+    return message
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``mi-probe estimate``; returns the exit status."""
     import warnings
 
     from .. import estimate_mi
 
-    xa, ya = load_arrays(args.file, args.x, args.y)
-    params = dict(args.param)
+    params: dict[str, Any] = {}
+    for name, value in args.param:
+        if name in params:
+            raise CLIError(
+                f"--param {name} given twice ({params[name]!r} and {value!r}); give it once"
+            )
+        params[name] = value
     if "random_state" in params and args.seed is not None:
         raise CLIError("give the seed once: --seed or --param random_state=..., not both")
+    if args.seed is not None and args.seed < 0:
+        raise CLIError(f"--seed must be >= 0, got {args.seed}")
+    xa, ya = load_arrays(args.file, args.x, args.y)
     params.setdefault("random_state", 0 if args.seed is None else args.seed)
     seed = params["random_state"]
     try:
@@ -284,7 +312,7 @@ def run(args: argparse.Namespace) -> int:
                 xa, ya, estimator=args.estimator, interval=args.interval, null=args.null, **params
             )
     except ValueError as exc:
-        raise CLIError(first_line(exc)) from None
+        raise CLIError(_named(first_line(exc), args, params)) from None
     messages = list(
         dict.fromkeys(
             first_line(w.message) if isinstance(w.message, Warning) else str(w.message)

@@ -151,3 +151,101 @@ def test_critical_periods_out_that_is_a_file_is_refused_before_training(tmp_path
     assert code == 2 and out == ""  # refused before training, not after it
     assert _one_line(err).endswith(f"--out {tmp_path / 'f'}: not a folder")
     assert (tmp_path / "f").read_text() == "keep"
+
+
+# --------------------------------------------------------------------------------------
+# estimate
+# --------------------------------------------------------------------------------------
+_KSG = ["--x", "x", "--y", "y", "--estimator", "ksg"]
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--param", "=3"], "--param needs a NAME before '=', got '=3'"),
+        (
+            ["--param", "n_neighbors=3", "--param", "n_neighbors=4"],
+            "--param n_neighbors given twice",
+        ),
+        (["--param", "n_neighbors=abc"], "got 'abc' (--param n_neighbors)"),
+        (["--param", "n_neighbors=$(rm -rf ~)<b>=1"], "(--param n_neighbors)"),
+        (["--param", "random_state=-5"], "got -5 (--param random_state)"),
+        (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    ],
+)
+def test_estimate_bad_params_and_seeds_name_the_option(npz, capsys, extra, expected) -> None:
+    code, out, err = _run(capsys, "estimate", npz, *_KSG, *extra)
+    assert code == 2 and out == ""
+    assert expected in _one_line(err)
+
+
+@pytest.mark.parametrize(
+    "arrays, expected",
+    [
+        ({"a": [0.0] * 29 + [np.nan], "b": np.arange(30.0)}, "x contains NaN (--x 'a')"),
+        ({"a": np.arange(30.0), "b": [0.0] * 29 + [np.inf]}, "y contains inf (--y 'b')"),
+        ({"a": np.arange(30.0), "b": np.arange(20.0)}, "got 30 and 20 (--x 'a', --y 'b')"),
+        ({"a": np.array(["s"] * 30), "b": np.arange(30.0)}, "expected a numeric array"),
+        ({"a": np.ones(1), "b": np.ones(1)}, "needs more than 3 samples, got 1 in x"),
+        ({"a": np.zeros(0), "b": np.zeros(0)}, "x is empty (shape (0,)) (--x 'a')"),
+    ],
+)
+def test_estimate_bad_arrays_name_the_option(tmp_path, capsys, arrays, expected) -> None:
+    path = tmp_path / "bad.npz"
+    np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
+    code, out, err = _run(capsys, "estimate", path, "--x", "a", "--y", "b", "--estimator", "ksg")
+    assert code == 2 and out == ""
+    assert expected in _one_line(err)
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [(None, "no such file"), (b"hello", "not a .npz archive"), ("dir", "no such file")],
+)
+def test_estimate_unreadable_files(tmp_path, capsys, content, expected) -> None:
+    path = tmp_path / "in.npz"
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    code, _, err = _run(capsys, "estimate", path, *_KSG)
+    assert code == 2 and expected in _one_line(err)
+
+
+def test_estimate_missing_key_lists_the_available_ones(npz, capsys) -> None:
+    code, _, err = _run(capsys, "estimate", npz, "--x", "nope", "--y", "y")
+    assert code == 2 and "key 'nope' not found; available: x, y" in _one_line(err)
+
+
+def test_estimate_json_stays_valid_json_with_non_finite_numpy_values(npz, capsys, monkeypatch):
+    import mi_probe
+    from mi_probe.result import MIResult
+
+    def fake(x, y, **kwargs):
+        return MIResult(
+            value=np.float32("inf"),
+            estimator="ksg",
+            n_samples=len(x),
+            params={"scale": np.float32("nan"), "label": "=cmd|' /C calc'!A0"},
+            interval=(np.float32("nan"), np.float32("inf")),
+            null=np.float32("nan"),
+        )
+
+    monkeypatch.setattr(mi_probe, "estimate_mi", fake)
+    code, out, err = _run(capsys, "estimate", npz, *_KSG, "--json")
+    assert code == 0, err
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    info = json.loads(out, parse_constant=refuse)
+    assert info["nats"] == "inf" and info["interval"] == ["nan", "inf"]
+    assert info["params"]["scale"] == "nan"
+
+
+def test_estimate_valid_run_is_unchanged(npz, capsys) -> None:
+    code, out, err = _run(capsys, "estimate", npz, *_KSG, "--param", "n_neighbors=4", "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["params"]["n_neighbors"] == 4 and info["seed"] == 0
+    assert info["nats"] > 0.1
