@@ -125,11 +125,18 @@ def _prepare(data: Any) -> _Prepared:
         # zero-copy views from Ray's object store are read-only; torch warns on those
         return _Prepared(data.x, *(np.array(a) for a in arrays))
     if callable(data) and not _is_loader(data):
-        data = data()
+        try:
+            data = data()
+        except Exception as exc:  # the user's factory: its error in one line, cause chained
+            raise ValueError(f"data() failed: {_first_line(exc)}") from exc
         if callable(data) and not _is_loader(data):
             raise ValueError("data() must return (x, y) or a DataLoader, got another function")
     x, y = _materialize(data)
-    xt = x if is_tensor(x) else torch.as_tensor(np.asarray(x))
+    if not is_tensor(x):
+        x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"data x has dtype {x.dtype}; expected a numeric array")
+    xt = x if is_tensor(x) else torch.as_tensor(x)
     if xt.dim() == 0 or xt.shape[0] == 0:
         raise ValueError("data has no rows")
     ylab = check_labels(y, "data labels y")
@@ -142,6 +149,26 @@ def _prepare(data: Any) -> _Prepared:
     x_symbols, _ = _symbols_of(xt, "data x")
     y_symbols, _ = encode_rows(ylab.reshape(-1, 1))
     return _Prepared(xt, ylab, x_symbols, y_symbols)
+
+
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of a user function's exception."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _check_out(out: str | os.PathLike[str]) -> None:
+    """Raise ValueError naming ``out`` when the folder cannot be made there: it, or the
+    nearest of its parents that exists, is a file or not writable. Makes nothing."""
+    p = Path(out)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                where = "" if q == p else f" ({os.fspath(q)!r} is a file)"
+                raise ValueError(f"out {os.fspath(out)!r} is not a folder{where}")
+            if not os.access(q, os.W_OK | os.X_OK):
+                raise ValueError(f"out {os.fspath(out)!r}: {os.fspath(q)!r} is not writable")
+            return
 
 
 def _digest(prep: _Prepared | None, factory: Any) -> str:
@@ -662,7 +689,9 @@ def sweep(
     ValueError
         A bad argument: ``model_fn`` not callable or not returning a Module, no or
         duplicate checkpoints, unknown layers, estimators or estimator parameters,
-        unknown ``executor``, malformed ``data``.
+        unknown ``executor``, malformed ``data`` (or non-numeric inputs), ``out`` that
+        is (or lies under) a file; ``model_fn()`` or a data factory that raised (its
+        exception chained as ``__cause__``).
     ModuleNotFoundError
         ``executor="ray"`` without Ray installed (``pip install 'mi-probe[distributed]'``).
 
@@ -744,7 +773,12 @@ def sweep(
             raise ValueError(
                 f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}"
             ) from None
-    model = model_fn()
+    if out is not None:
+        _check_out(out)
+    try:
+        model = model_fn()
+    except Exception as exc:  # the user's factory: its error in one line, cause chained
+        raise ValueError(f"model_fn() failed: {_first_line(exc)}") from exc
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"model_fn() must return a torch.nn.Module, got {type(model).__name__}")
     layer_names = tuple(resolve_layers(model, layers))

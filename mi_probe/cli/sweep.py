@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._common import CLIError
+from ._common import CLIError, check_out_dir
 
 __all__ = ["add_parser", "run", "load_config"]
 
@@ -159,7 +159,7 @@ def _load_function(spec: Any, base: Path, what: str) -> Callable[..., Any]:
         module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
         try:
             module_spec.loader.exec_module(module)  # type: ignore[union-attr]
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in the file: not our exit
             raise ConfigError(
                 f"{what}: running {file.name} failed: {type(exc).__name__}: {exc}"
             ) from None
@@ -169,12 +169,28 @@ def _load_function(spec: Any, base: Path, what: str) -> Callable[..., Any]:
             module = importlib.import_module(mod_name)
         except ImportError as exc:
             raise ConfigError(f"{what}: cannot import {mod_name!r} ({exc})") from None
+        except (Exception, SystemExit) as exc:  # the module's own code failed
+            raise ConfigError(
+                f"{what}: importing {mod_name} failed: {type(exc).__name__}: {exc}"
+            ) from None
         finally:
             sys.path.remove(str(base))
     fn = getattr(module, func, None)
     if not callable(fn):
         raise ConfigError(f"{what}: {mod_name} has no function {func!r}")
     return fn
+
+
+def _table(spec: dict[str, Any], what: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``spec`` (the config's ``[model]`` or ``[data]`` table) checked for unknown keys
+    and a ``kwargs`` that is a table."""
+    unknown = sorted(set(spec) - set(keys))
+    if unknown:
+        raise ConfigError(f"unknown key {unknown[0]!r} in [{what}]; valid keys: {', '.join(keys)}")
+    kwargs = spec.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise ConfigError(f"{what}.kwargs must be a table, e.g. {{ width = 64 }}; got {kwargs!r}")
+    return kwargs
 
 
 def _natural(path: str) -> list[Any]:
@@ -211,11 +227,22 @@ def _load_data(spec: Any, base: Path) -> Any:
         spec = {"path": spec}
     if not isinstance(spec, dict):
         raise ConfigError(f"data must be a file name or a table, got {spec!r}")
+    kwargs = _table(spec, "data", ("path", "x", "y", "factory", "kwargs"))
     if "factory" in spec:
+        if "path" in spec:
+            raise ConfigError("[data] takes path or factory, not both")
         fn = _load_function(spec["factory"], base, "data.factory")
-        kwargs = spec.get("kwargs", {})
         return functools.partial(fn, **kwargs) if kwargs else fn
-    path = base / str(spec.get("path", ""))
+    if kwargs:
+        raise ConfigError("data.kwargs is for [data] factory; a data file takes none")
+    if not isinstance(spec.get("path"), str) or not spec["path"].strip():
+        raise ConfigError(
+            f"data must name a .pt/.npz file (or [data] factory), got {spec.get('path')!r}"
+        )
+    path = base / spec["path"]
+    for key in ("x", "y"):
+        if not isinstance(spec.get(key, key), str):
+            raise ConfigError(f"data.{key} must be the name of an array, got {spec[key]!r}")
     xk, yk = str(spec.get("x", "x")), str(spec.get("y", "y"))
     if not path.is_file():
         raise ConfigError(f"data file {str(path)!r} does not exist")
@@ -263,8 +290,8 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     if model is None:
         raise ConfigError("the config has no model (MODULE:FUNCTION or FILE.py:FUNCTION)")
     if isinstance(model, dict):
+        factory_kwargs = _table(model, "model", ("factory", "kwargs"))
         fn = _load_function(model.get("factory"), base, "model.factory")
-        factory_kwargs = model.get("kwargs", {})
         model_fn = functools.partial(fn, **factory_kwargs) if factory_kwargs else fn
     else:
         model_fn = _load_function(model, base, "model")
@@ -302,6 +329,8 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.sweep import sweep
 
     try:
+        if getattr(args, "out", None):
+            check_out_dir(args.out, "--out")
         kwargs = load_config(args.config)
         if getattr(args, "executor", None):
             kwargs["executor"] = args.executor

@@ -249,3 +249,164 @@ def test_estimate_valid_run_is_unchanged(npz, capsys) -> None:
     info = json.loads(out)
     assert info["params"]["n_neighbors"] == 4 and info["seed"] == 0
     assert info["nats"] > 0.1
+
+
+# --------------------------------------------------------------------------------------
+# sweep
+# --------------------------------------------------------------------------------------
+SWEEP_MODELS = """
+import sys
+import torch
+
+def make():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+
+def wide(width):
+    return torch.nn.Sequential(torch.nn.Linear(4, width), torch.nn.Tanh())
+
+def boom():
+    raise RuntimeError("model boom\\nsecond line")
+
+def data_boom():
+    raise RuntimeError("data boom")
+"""
+
+_BASE = 'checkpoints = ["e1.pt"]\nestimator = "binning"\nlayers = ["1"]\n'
+_OK = _BASE + 'model = "models.py:make"\ndata = "probe.pt"\n'
+
+
+@pytest.fixture
+def sweep_dir(tmp_path: Path) -> Path:
+    import fractions
+
+    import torch
+
+    (tmp_path / "models.py").write_text(SWEEP_MODELS)
+    torch.manual_seed(0)
+    x = torch.randn(40, 4)
+    y = (x[:, 0] > 0).long()
+    torch.save({"x": x, "y": y}, tmp_path / "probe.pt")
+    np.savez(tmp_path / "strings.npz", x=np.array(["a"] * 40), y=y.numpy())
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+    torch.save(net.state_dict(), tmp_path / "e1.pt")
+    torch.save({"w": fractions.Fraction(1, 2)}, tmp_path / "code.pt")
+    (tmp_path / "afile").write_text("keep")
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(3)\n")
+    return tmp_path
+
+
+def _sweep(capsys, folder: Path, config: str, *extra: str) -> tuple[int, str, str]:
+    (folder / "c.toml").write_text(config)
+    return _run(capsys, "sweep", folder / "c.toml", "--no-progress", *extra)
+
+
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        ("model = \n", "is not valid TOML"),
+        (_OK + "foo = 1\n", "unknown key 'foo' in the config"),
+        (_BASE + 'data = "probe.pt"\n', "the config has no model"),
+        (_BASE + 'model = "models.py:make"\n', "the config has no data"),
+        ('model = "models.py:make"\ndata = "probe.pt"\n', "the config has no checkpoints"),
+        (_OK.replace("e1.pt", "nope.pt"), "checkpoints: 'nope.pt' matches no file"),
+        (_BASE + 'model = "models.py:boom"\ndata = "probe.pt"\n', "model_fn() failed: Runtime"),
+        (_BASE + 'model = "exits.py:f"\ndata = "probe.pt"\n', "running exits.py failed: Sys"),
+        (
+            _BASE + 'data = "probe.pt"\n[model]\nfactory = "models.py:wide"\nkwargs = 3\n',
+            "model.kwargs must be a table",
+        ),
+        (
+            _BASE + 'data = "probe.pt"\n[model]\nfactory = "models.py:wide"\nwidth = 3\n',
+            "unknown key 'width' in [model]; valid keys: factory, kwargs",
+        ),
+        (
+            _BASE + 'model = "models.py:make"\n[data]\nfactory = "models.py:data_boom"\n',
+            "data() failed: RuntimeError: data boom",
+        ),
+        (
+            _BASE + 'model = "models.py:make"\n[data]\nfactory = "models.py:make"\nkwargs = 5\n',
+            "data.kwargs must be a table",
+        ),
+        (
+            _BASE + 'model = "models.py:make"\n[data]\nnope = 1\n',
+            "unknown key 'nope' in [data]; valid keys: path, x, y, factory, kwargs",
+        ),
+        (_BASE + 'model = "models.py:make"\ndata = ""\n', "data must name a .pt/.npz file"),
+        (
+            _BASE + 'model = "models.py:make"\n[data]\npath = "probe.pt"\nx = [1]\n',
+            "data.x must be the name of an array, got [1]",
+        ),
+        (
+            _BASE + 'model = "models.py:make"\ndata = "strings.npz"\n',
+            "data x has dtype <U1; expected a numeric array",
+        ),
+        (_OK + 'out = "afile"\n', "out '{d}/afile' is not a folder"),
+        (_OK + 'out = "afile/sub"\n', "is not a folder ('{d}/afile' is a file)"),
+    ],
+)
+def test_sweep_bad_configs_are_one_line(sweep_dir, capsys, config, expected) -> None:
+    code, out, err = _sweep(capsys, sweep_dir, config)
+    assert code == 2 and out == ""
+    line = _one_line(err)
+    assert expected.format(d=sweep_dir) in line and "second line" not in line
+    assert (sweep_dir / "afile").read_text() == "keep"
+
+
+def test_sweep_missing_config(tmp_path, capsys) -> None:
+    code, _, err = _run(capsys, "sweep", tmp_path / "missing.toml")
+    assert code == 2 and "does not exist" in _one_line(err)
+
+
+@pytest.mark.parametrize("sub", ["afile", "afile/sub"])
+def test_sweep_out_option_that_is_a_file(sweep_dir, capsys, sub) -> None:
+    code, out, err = _sweep(capsys, sweep_dir, _OK, "--out", str(sweep_dir / sub))
+    assert code == 2 and out == ""
+    assert f"--out {sweep_dir / sub}: not a folder" in _one_line(err)
+    assert (sweep_dir / "afile").read_text() == "keep"
+
+
+def test_sweep_checkpoint_needing_code_is_refused_in_one_line(sweep_dir, capsys) -> None:
+    config = _OK.replace("e1.pt", "code.pt") + 'out = "o"\n'
+    code, out, err = _sweep(capsys, sweep_dir, config)
+    assert code == 1  # the checkpoint failed; its rows hold the error
+    lines = err.strip().splitlines()
+    assert lines[0] == "mi-probe sweep: 1 of 1 checkpoints failed (a rerun retries them):"
+    assert len(lines) == 2 and "Traceback" not in err
+    assert "weights_only=True" in lines[1] and "fractions.Fraction" in lines[1]
+    assert "weights_only=False" not in err
+
+
+def test_sweep_valid_config_still_runs(sweep_dir, capsys) -> None:
+    code, out, err = _sweep(capsys, sweep_dir, _OK + 'out = "o"\n')
+    assert code == 0, err
+    assert "1 rows (1 checkpoints) written to" in out
+    assert (sweep_dir / "o" / "sweep.csv").is_file()
+
+
+def test_sweep_api_names_the_failing_factory_and_keeps_the_cause(tmp_path) -> None:
+    import torch
+
+    from mi_probe.analysis.sweep import sweep
+
+    def make() -> torch.nn.Module:
+        return torch.nn.Sequential(torch.nn.Linear(4, 2))
+
+    def boom() -> torch.nn.Module:
+        raise KeyError("width")
+
+    ck = tmp_path / "e.pt"
+    torch.save(make().state_dict(), ck)
+    data = (torch.randn(20, 4), torch.arange(20) % 2)
+    with pytest.raises(ValueError, match=r"^model_fn\(\) failed: KeyError: 'width'$") as exc:
+        sweep(boom, [ck], data, progress_bar=False)
+    assert isinstance(exc.value.__cause__, KeyError)
+    with pytest.raises(ValueError, match=r"^data\(\) failed: KeyError: 'width'$"):
+        sweep(make, [ck], boom, progress_bar=False)
+    with pytest.raises(ValueError, match="data x has dtype <U1"):
+        sweep(make, [ck], (np.array([["a"] * 4] * 20), data[1]), progress_bar=False)
+    (tmp_path / "f").write_text("keep")
+    with pytest.raises(ValueError, match="is not a folder"):
+        sweep(make, [ck], data, out=tmp_path / "f", progress_bar=False)
+    assert (tmp_path / "f").read_text() == "keep"
