@@ -410,3 +410,37 @@ def test_sweep_api_names_the_failing_factory_and_keeps_the_cause(tmp_path) -> No
     with pytest.raises(ValueError, match="is not a folder"):
         sweep(make, [ck], data, out=tmp_path / "f", progress_bar=False)
     assert (tmp_path / "f").read_text() == "keep"
+
+
+def test_sweep_csv_neutralises_user_strings(tmp_path, monkeypatch) -> None:
+    import csv
+
+    import torch
+
+    from mi_probe.analysis.sweep import sweep
+
+    def make() -> torch.nn.Module:
+        net = torch.nn.Sequential()
+        net.add_module("=HYPERLINK(1)", torch.nn.Linear(4, 3))
+        net.add_module("@t", torch.nn.Tanh())
+        return net
+
+    monkeypatch.chdir(tmp_path)
+    torch.save(make().state_dict(), "-e+1.pt")
+    data = (torch.randn(30, 4), torch.arange(30) % 2)
+    df = sweep(make, ["-e+1.pt"], data, layers="all", estimator="binning", out="o")
+    assert set(df["layer"]) == {"=HYPERLINK(1)", "@t"}
+    with open(tmp_path / "o" / "sweep.csv", newline="") as f:
+        cells = [c for row in csv.reader(f) for c in row]
+    text_cells = [c for c in cells if c and not c.lstrip("-").replace(".", "").isdigit()]
+    assert "'=HYPERLINK(1)" in cells and "'@t" in cells  # checkpoints are absolute paths
+    bad = [c for c in text_cells if c[0] in "=+@\t\r" or (c[0] == "-" and not _is_number(c))]
+    assert bad == []
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
