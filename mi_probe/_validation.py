@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -23,6 +25,7 @@ __all__ = [
     "standardize_columns",
     "check_positive",
     "check_choice",
+    "check_out_dir",
     "check_random_state",
     "check_min_samples",
     "check_same_samples",
@@ -403,3 +406,25 @@ def named_kwargs(fn: _F) -> _F:
         return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def check_out_dir(out: str | os.PathLike[str], name: str = "out") -> Path:
+    """``out`` as an output folder that exists or can be made, checked before any work;
+    makes nothing.
+
+    Raises
+    ------
+    ValueError
+        ``out``, or the nearest of its parents that exists, is a file or not writable
+        (the message names ``name``).
+    """
+    p = Path(out)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                where = "" if q == p else f" ({os.fspath(q)!r} is a file)"
+                raise ValueError(f"{name} {os.fspath(out)!r} is not a folder{where}")
+            if not os.access(q, os.W_OK | os.X_OK):
+                raise ValueError(f"{name} {os.fspath(out)!r}: {os.fspath(q)!r} is not writable")
+            break
+    return p

@@ -42,6 +42,7 @@ from .._validation import (
     check_choice,
     check_int,
     check_labels,
+    check_out_dir,
     check_same_samples,
     encode_rows,
     is_tensor,
@@ -155,20 +156,6 @@ def _first_line(exc: BaseException) -> str:
     """``Type: first line of the message`` of a user function's exception."""
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
-
-def _check_out(out: str | os.PathLike[str]) -> None:
-    """Raise ValueError naming ``out`` when the folder cannot be made there: it, or the
-    nearest of its parents that exists, is a file or not writable. Makes nothing."""
-    p = Path(out)
-    for q in (p, *p.parents):
-        if q.exists():
-            if not q.is_dir():
-                where = "" if q == p else f" ({os.fspath(q)!r} is a file)"
-                raise ValueError(f"out {os.fspath(out)!r} is not a folder{where}")
-            if not os.access(q, os.W_OK | os.X_OK):
-                raise ValueError(f"out {os.fspath(out)!r}: {os.fspath(q)!r} is not writable")
-            return
 
 
 def _digest(prep: _Prepared | None, factory: Any) -> str:
@@ -774,7 +761,7 @@ def sweep(
                 f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}"
             ) from None
     if out is not None:
-        _check_out(out)
+        check_out_dir(out, "out")
     try:
         model = model_fn()
     except Exception as exc:  # the user's factory: its error in one line, cause chained

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_out_dir as _check_out_dir
+
 __all__ = ["CLIError", "check_out_dir", "check_seed", "clip", "first_line", "jsonable"]
 
 #: the largest seed the subcommands accept: torch generators and int64 columns hold it
@@ -50,16 +52,12 @@ def check_out_dir(path: str | Path, option: str = "--out") -> Path:
     Raises
     ------
     CLIError
-        ``path`` or one of its parents is a file (naming ``option``).
+        ``path`` or one of its parents is a file or not writable (naming ``option``).
     """
-    p = Path(path)
-    for q in (p, *p.parents):
-        if q.exists():
-            if not q.is_dir():
-                where = "" if q == p else f" ({q} is a file)"
-                raise CLIError(f"{option} {path}: not a folder{where}")
-            break
-    return p
+    try:
+        return _check_out_dir(path, option)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def check_seed(seed: int, option: str = "--seed", count: int = 1) -> int:

@@ -92,10 +92,10 @@ def test_demo_out_that_is_a_file_is_refused_before_training(tmp_path, capsys) ->
     (tmp_path / "f").write_text("keep")
     code, out, err = _run(capsys, *_DEMO, "--out", tmp_path / "f")
     assert code == 2 and out == ""  # nothing trained
-    assert _one_line(err).endswith(f"--out {tmp_path / 'f'}: not a folder")
+    assert _one_line(err).endswith(f"--out {str(tmp_path / 'f')!r} is not a folder")
     code, out, err = _run(capsys, *_DEMO, "--out", tmp_path / "f" / "sub")
     assert code == 2 and out == ""
-    assert f"not a folder ({tmp_path / 'f'} is a file)" in _one_line(err)
+    assert f"not a folder ({str(tmp_path / 'f')!r} is a file)" in _one_line(err)
     assert (tmp_path / "f").read_text() == "keep"
 
 
@@ -149,7 +149,7 @@ def test_critical_periods_out_that_is_a_file_is_refused_before_training(tmp_path
     (tmp_path / "f").write_text("keep")
     code, out, err = _run(capsys, *_CP, "--out", tmp_path / "f")
     assert code == 2 and out == ""  # refused before training, not after it
-    assert _one_line(err).endswith(f"--out {tmp_path / 'f'}: not a folder")
+    assert _one_line(err).endswith(f"--out {str(tmp_path / 'f')!r} is not a folder")
     assert (tmp_path / "f").read_text() == "keep"
 
 
@@ -363,7 +363,7 @@ def test_sweep_missing_config(tmp_path, capsys) -> None:
 def test_sweep_out_option_that_is_a_file(sweep_dir, capsys, sub) -> None:
     code, out, err = _sweep(capsys, sweep_dir, _OK, "--out", str(sweep_dir / sub))
     assert code == 2 and out == ""
-    assert f"--out {sweep_dir / sub}: not a folder" in _one_line(err)
+    assert f"--out {str(sweep_dir / sub)!r} is not a folder" in _one_line(err)
     assert (sweep_dir / "afile").read_text() == "keep"
 
 
