@@ -56,6 +56,8 @@ from .information_plane import (
     _regime,
     _symbols_of,
     _tidy,
+    binned_plane,
+    kde_plane,
     save_plane,
 )
 
@@ -586,7 +588,29 @@ def _split_params(
     for name, est in estimators:
         if name not in _FAST or not isinstance(est, str):
             get_estimator(est, **params.get(name, {}))  # unknown parameters raise here
+        else:
+            _dry_run(name, params.get(name, {}))
     return params
+
+
+def _dry_run(name: str, params: Mapping[str, Any]) -> None:
+    """Run ``binning`` or ``kde`` once on a tiny synthetic layer (8 rows, well under a
+    millisecond), so that a bad value (``n_bins=-1``, ``noise_variance=0``) raises here,
+    once, and not as error rows of every checkpoint. The layer and symbols are valid by
+    construction: what raises is a parameter. The registry estimators are only built
+    (unknown names raise): their values are checked when they run, and running them
+    here is neither cheap (the neural bounds train) nor safe (on 8 rows a sample-size
+    check would fail for a good value)."""
+    t = np.random.default_rng(0).standard_normal((8, 2)).astype(np.float32)
+    x_symbols = np.arange(8)
+    y_symbols = np.arange(8) % 2
+    try:
+        if name == "binning":
+            binned_plane(t, x_symbols, y_symbols, **params)
+        else:  # kde; on the CPU here: the device is the task's choice
+            kde_plane(t, x_symbols, y_symbols, **{**params, "device": "cpu"})
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"estimator {name!r}: {exc}") from None
 
 
 def sweep(

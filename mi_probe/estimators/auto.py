@@ -687,7 +687,8 @@ def auto_mi(
         Re-estimate at n/4 and n/2 and flag ``unstable_in_n`` when they disagree by
         more than sampling noise (the interval's sd when ``interval=True``).
     n_resamples, n_permutations : int
-        Subsamples for the interval and shuffles for the null.
+        Subsamples for the interval (2 to 100 000) and shuffles for the null (1 to
+        100 000).
     random_state : None, int or numpy Generator
         The estimate itself depends only on this seed, not on ``interval``, ``null``
         or ``check_stability``.
@@ -726,7 +727,8 @@ def auto_mi(
     Raises
     ------
     ValueError
-        Bad input (see :func:`mi_probe._validation.check_xy`), fewer than 20 samples.
+        Bad input (see :func:`mi_probe._validation.check_xy`), fewer than 20 samples,
+        ``n_resamples`` or ``n_permutations`` out of range.
 
     Warns
     -----
@@ -754,8 +756,11 @@ def auto_mi(
     of columns) cost a few k-NN searches per side, not an ``n^2 d`` joint search per
     candidate.
     """
-    n_resamples = check_int(n_resamples, "n_resamples", low=2)
-    n_permutations = check_int(n_permutations, "n_permutations", low=1)
+    # bounded like reliability's own check, but before any estimate runs
+    n_resamples = check_int(n_resamples, "n_resamples", low=2, high=reliability.MAX_RESAMPLES)
+    n_permutations = check_int(
+        n_permutations, "n_permutations", low=1, high=reliability.MAX_RESAMPLES
+    )
     xa, ya = check_xy(x, y, min_samples=20)
     rng = check_random_state(random_state)
     choice, xp, yp, reason = _plan(xa, ya)

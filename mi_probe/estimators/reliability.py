@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from .._validation import tie_fraction
+from .._validation import check_int, tie_fraction
 
 __all__ = [
     "subsample_interval",
@@ -38,6 +38,13 @@ EstimateFn = Callable[[np.ndarray, np.ndarray, int], float]
 
 # Flags that also raise a RuntimeWarning.
 SERIOUS_FLAGS = ("unstable_in_n", "few_samples_for_dim", "at_ceiling", "candidates_disagree")
+
+#: Upper bound on ``n_resamples`` and ``n_permutations``. Each resample or permutation
+#: is one full estimate, so 100 000 of them is already hours for a k-NN estimator at
+#: n = 10 000; a permutation p-value cannot go below ``1 / (1 + n_permutations)``, so
+#: 1e5 resolves p = 1e-5, finer than any test here needs. Far larger counts are typos
+#: (``1e20`` failed inside numpy with "Maximum allowed dimension exceeded").
+MAX_RESAMPLES = 100_000
 
 
 def _seeds(rng: np.random.Generator, k: int) -> list[int]:
@@ -78,6 +85,7 @@ def subsample_interval(
     ``extrapolated_bias`` (``e * gap``, nats: the remaining bias beyond n that the
     interval allows for, signed).
     """
+    n_resamples = check_int(n_resamples, "n_resamples", low=2, high=MAX_RESAMPLES)
     n = x.shape[0]
     m = n // 2
     vals = []
@@ -114,6 +122,7 @@ def permutation_null(
     info : dict
         ``null_mean`` and ``p_value = (1 + #{null >= value}) / (1 + n_permutations)``.
     """
+    n_permutations = check_int(n_permutations, "n_permutations", low=1, high=MAX_RESAMPLES)
     vals = []
     for seed in _seeds(rng, n_permutations):
         perm = np.random.default_rng(seed).permutation(x.shape[0])

@@ -52,6 +52,7 @@ from torch import Tensor, nn
 from .._deps import require
 from .._threads import small_torch_work
 from .._validation import check_bool, check_choice, check_int, check_positive
+from ..probes._probe import _close_names
 from . import _fisher
 from ._variational_weights import _fit_variational
 
@@ -341,7 +342,8 @@ def _layer_table(model: nn.Module, layers: Any) -> list[tuple[str, list[str]]]:
         except AttributeError:
             valid = ", ".join(repr(n) for n in owners)
             raise ValueError(
-                f"layers: unknown module {name!r}; modules with parameters: {valid}"
+                f"layers: unknown module {name!r}; {_close_names(model, name)}"
+                f"modules with parameters: {valid}"
             ) from None
         own = [canonical[id(p)] for p in sub.parameters() if p.requires_grad]
         if not own:
