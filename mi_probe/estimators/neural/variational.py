@@ -38,6 +38,7 @@ from torch import nn
 
 from ..._progress import progress as show_progress
 from ..._validation import (
+    check_bool,
     check_choice,
     check_int,
     check_random_state,
@@ -586,8 +587,7 @@ def gaussian_encoder_mi(
     est_terms = []
     kl_terms = []
     bd_terms = []
-    if not isinstance(progress, bool):
-        raise ValueError(f"progress must be True or False, got {progress!r}")
+    progress = check_bool(progress, "progress")
     blocks = range(0, n, ch)
     for start in show_progress(blocks, desc="gaussian_encoder_mi: blocks", enabled=progress):
         sl = slice(start, min(start + ch, n))
